@@ -1,0 +1,62 @@
+"""`/v3/account` and usage."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from dovecote.apis.clicksend import render
+from dovecote.apis.clicksend.envelope import envelope
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.domain import accounts, usage
+
+router = APIRouter(tags=["Account"])
+
+
+class UpdateAccount(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = None
+    password: str | None = None
+    user_email: str | None = None
+    user_phone: str | None = None
+    user_first_name: str | None = None
+    user_last_name: str | None = None
+    account_name: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+    private_uploads: int | None = None
+    setting_sms_hide_business_name: int | None = None
+    setting_sms_hide_your_number: int | None = None
+
+
+@router.get("/account", summary="Get account")
+async def get_account(principal: CurrentPrincipal, runtime: RuntimeDep) -> JSONResponse:
+    data = render.account(principal.account, principal.user, runtime.services["prices"])
+    return envelope(data, "Here's your account")
+
+
+@router.put("/account", summary="Update Account")
+async def update_account(
+    body: UpdateAccount, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    updated = await accounts.update_account(conn, principal, body.model_dump(exclude_none=True))
+    data = render.account(updated.account, updated.user, runtime.services["prices"])
+    return envelope(data, "Your account has been updated.")
+
+
+@router.get("/account/usage/{year}/{month}/subaccount", summary="Get account usage by subaccount")
+async def account_usage(
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    month: Annotated[int, Path(ge=1, le=12)],
+    principal: CurrentPrincipal,
+    conn: Conn,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    accounts.require(principal, "access_reporting")
+    data = await usage.by_subaccount(conn, principal, year, month)
+    data["_currency"] = runtime.services["prices"].currency_info(principal.account.currency)
+    return envelope(data, "Here is your usage for this month.")

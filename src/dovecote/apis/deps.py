@@ -1,0 +1,79 @@
+"""Dependencies shared by every API family: the database connection, the caller, limits."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from limits import parse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.domain import accounts
+from dovecote.domain.errors import RateLimited, Unauthorized
+from dovecote.domain.models import Principal
+from dovecote.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_conn(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
+    """One transaction per request, committed before the response is sent."""
+    async with runtime.engine.begin() as conn:
+        yield conn
+
+
+Conn = Annotated[AsyncConnection, Depends(get_conn, scope="function")]
+
+
+class MissingCredentials(Unauthorized):
+    code = "MISSING_CREDENTIALS"
+
+
+async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if not header:
+        raise MissingCredentials(
+            "Not enough information has been supplied for authentication. "
+            "Please ensure that your Username and Unique Key are supplied in your request."
+        )
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("Malformed Basic authorization header.") from None
+        username, sep, secret = decoded.partition(":")
+        if not sep or not username or not secret:
+            raise Unauthorized("Malformed Basic authorization header.")
+        principal = await accounts.authenticate_basic(conn, username, secret)
+    elif scheme.lower() == "bearer" and value:
+        principal = await accounts.authenticate_bearer(conn, value)
+    else:
+        raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer.")
+    await _rate_limit(runtime, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _rate_limit(runtime: RuntimeDep, principal: Principal) -> None:
+    item = parse(runtime.settings.rate_limit)
+    key = str(principal.account.id)
+    if not await runtime.limiter.hit(item, "account", key):
+        stats = await runtime.limiter.get_window_stats(item, "account", key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimited("Rate limit exceeded; slow down.", retry_after=retry_after)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

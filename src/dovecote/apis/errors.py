@@ -1,0 +1,83 @@
+"""Error rendering for all three API families, chosen by path.
+
+Every error leaves in the caller's own family format: ClickSend's envelope,
+SendGrid's `{"errors": [{"message"}]}` or EmailVerify's `{"success": false, "message"}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dovecote.apis.clicksend import envelope as clicksend
+from dovecote.domain.errors import DomainError, RateLimited
+
+log = logging.getLogger("dovecote.api")
+
+SENDGRID_PREFIXES = ("/v3/messages", "/v3/mail/")
+EMAILVERIFY_PATHS = ("/sendCode", "/checkCode")
+
+
+def family(path: str) -> str:
+    if path.startswith(SENDGRID_PREFIXES):
+        return "sendgrid"
+    if path in EMAILVERIFY_PATHS:
+        return "emailverify"
+    return "clicksend"
+
+
+def render(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    kind = family(request.url.path)
+    if kind == "sendgrid":
+        body: dict[str, Any] = {"errors": [{"field": None, "message": message}]}
+        return JSONResponse(body, status_code=status, headers=headers)
+    if kind == "emailverify":
+        return JSONResponse({"success": False, "message": message}, status_code=status, headers=headers)
+    return clicksend.error(status, message, response_code=code, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        name = ".".join(location) or "body"
+        if err.get("type") == "json_invalid":
+            return "The request body is not valid JSON."
+        problems.append(f"{name}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(problems)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": 'Basic realm="dovecote"'}
+        return render(request, exc.status, exc.message, code=exc.code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return render(request, 400, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "The requested resource does not exist.", 405: "Method not allowed."}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return render(request, exc.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render(request, 500, "Something is broken; the error has been logged.")

@@ -1,0 +1,56 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from dovecote import bootstrap
+from dovecote.apis import errors, routes
+from dovecote.apis.limits import BodySizeLimit
+from dovecote.runtime import Runtime
+from dovecote.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> FastAPI:
+    settings = settings or Settings()
+    with_worker = settings.worker_enabled if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        app.state.runtime = runtime
+        await bootstrap.prepare(runtime)
+        worker = None
+        if with_worker:
+            from dovecote.delivery.worker import start_worker
+
+            worker = await start_worker(runtime)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await runtime.close()
+
+    app = FastAPI(
+        title="Dovecote",
+        summary="ClickSend v3, SendGrid Email Activity and EmailVerify APIs, self-hosted.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    routes.mount(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=True,
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,34 @@
+"""Start-up work shared by `serve`, `worker` and tests: migrate, seed accounts."""
+
+from __future__ import annotations
+
+import logging
+
+from dovecote.domain import accounts
+from dovecote.domain.pricing import PriceBook
+from dovecote.runtime import Runtime
+from dovecote.storage.migrate import upgrade
+
+log = logging.getLogger("dovecote")
+
+
+async def prepare(runtime: Runtime, *, migrate: bool = True) -> accounts.NewUser | None:
+    """Apply migrations, create the owner on an empty database, sync test accounts."""
+    settings = runtime.settings
+    runtime.services["prices"] = PriceBook.load(settings.prices_file)
+    if migrate:
+        await upgrade(runtime.engine)
+    async with runtime.engine.begin() as conn:
+        owner = await accounts.ensure_owner(conn, settings)
+        if settings.test_credentials:
+            await accounts.ensure_test_accounts(conn)
+        else:
+            await accounts.remove_test_accounts(conn)
+    if owner is not None and settings.owner_api_key is None:
+        # Printed once, on the very first start; only hashes are stored.
+        print(  # noqa: T201
+            f"Created owner account\n  username: {owner.user.username}\n  api key:  {owner.api_key}"
+            + (f"\n  password: {owner.password}" if owner.password else ""),
+            flush=True,
+        )
+    return owner

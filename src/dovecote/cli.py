@@ -1,0 +1,149 @@
+"""The `dovecote` command."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from dovecote.settings import Settings
+
+app = typer.Typer(help="Dovecote: self-hosted ClickSend / SendGrid / EmailVerify server.")
+accounts_app = typer.Typer(help="Manage accounts.")
+keys_app = typer.Typer(help="Manage API keys.")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) -> T:
+    from dovecote import bootstrap
+    from dovecote.runtime import Runtime
+
+    async def main() -> T:
+        runtime = Runtime.build(Settings())
+        try:
+            await bootstrap.prepare(runtime, migrate=migrate)
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    worker: Annotated[bool, typer.Option(help="Run the delivery worker in this process.")] = True,
+) -> None:
+    """Apply migrations and serve all three APIs (and the worker) in one process."""
+    import uvicorn
+
+    from dovecote.app import create_app
+
+    application = create_app(Settings(), run_worker=worker)
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command("worker")
+def run_worker() -> None:
+    """Run only the delivery worker (scale out with several of these)."""
+    from dovecote.delivery.worker import run_forever
+
+    _with_runtime(run_forever)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from dovecote.runtime import Runtime
+    from dovecote.storage.migrate import upgrade
+
+    async def main() -> None:
+        runtime = Runtime.build(Settings())
+        try:
+            await upgrade(runtime.engine)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+    typer.echo("database is up to date")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="Login password (generated if omitted).")] = None,
+    email: Annotated[str, typer.Option()] = "",
+    country: Annotated[str, typer.Option()] = "US",
+    currency: Annotated[str, typer.Option()] = "USD",
+    balance: Annotated[str, typer.Option(help="Starting credit, e.g. 25.00")] = "0",
+) -> None:
+    """Create an account with its main user; prints the API key once."""
+    from dovecote.domain import accounts
+
+    async def work(runtime: object) -> accounts.NewUser:
+        from dovecote.runtime import Runtime
+
+        assert isinstance(runtime, Runtime)
+        async with runtime.engine.begin() as conn:
+            return await accounts.create_account(
+                conn,
+                username=username,
+                password=password,
+                email=email,
+                country=country,
+                currency=currency,
+                balance_micros=accounts.parse_money(balance),
+            )
+
+    created = _with_runtime(work)
+    typer.echo(f"username: {created.user.username}\napi key:  {created.api_key}")
+    if created.password:
+        typer.echo(f"password: {created.password}")
+
+
+@accounts_app.command("list")
+def accounts_list() -> None:
+    """List every user with its account, balance and flags."""
+    from dovecote.domain.money import from_micros
+    from dovecote.runtime import Runtime
+    from dovecote.storage.accounts import list_all_users
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.engine.connect() as conn:
+            for user, account in await list_all_users(conn):
+                flags = [name for name, on in (("main", user.is_main), ("banned", account.banned)) if on]
+                if not account.active:
+                    flags.append("inactive")
+                typer.echo(
+                    f"{user.id:>6}  {user.username:<24} account {account.id:<6} "
+                    f"{from_micros(account.balance_micros):>14} {account.currency}  {' '.join(flags)}"
+                )
+
+    _with_runtime(work)
+
+
+@keys_app.command("rotate")
+def keys_rotate(username: str) -> None:
+    """Replace a user's API key; prints the new key once."""
+    from dovecote.domain import accounts
+    from dovecote.runtime import Runtime
+    from dovecote.storage.accounts import get_user_by_username
+
+    async def work(runtime: Runtime) -> str:
+        async with runtime.engine.begin() as conn:
+            user = await get_user_by_username(conn, username)
+            if user is None:
+                raise typer.BadParameter(f"no user named {username!r}")
+            return await accounts.rotate_key(conn, user.id)
+
+    typer.echo(f"api key: {_with_runtime(work)}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,53 @@
+"""Secrets: API keys, password hashes, signed links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+
+def new_api_key() -> str:
+    """A ClickSend-shaped key (`F3702045-EB2C-0091-C211-7728048DCAE2`): 122 random bits."""
+    return str(uuid.uuid4()).upper()
+
+
+def hash_api_key(key: str) -> str:
+    # Keys are random, not chosen by people, so SHA-256 is enough; upper-casing
+    # keeps keys case-insensitive as ClickSend's are.
+    return hashlib.sha256(key.strip().upper().encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """argon2 verification; costs ~50 ms by design, so auth tries API keys first."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def sign(secret: str, payload: str, expires_at: int) -> str:
+    mac = hmac.new(secret.encode(), f"{payload}|{expires_at}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:20]).decode().rstrip("=")
+
+
+def verify_signature(secret: str, payload: str, expires_at: int, signature: str) -> bool:
+    if expires_at < time.time():
+        return False
+    return hmac.compare_digest(sign(secret, payload, expires_at), signature)

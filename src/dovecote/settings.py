@@ -1,0 +1,71 @@
+"""Every Dovecote setting, read from `DOVECOTE_*` environment variables.
+
+Built by the app factory and the CLI, never at import time, so tests pass their
+own `Settings(...)` instead of patching globals.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dovecote-development-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOVECOTE_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./dovecote.db"
+    # Signs export links and tracking URLs; must be set to something private in production.
+    secret_key: str = DEV_SECRET
+    public_url: str = "http://127.0.0.1:8080"
+
+    # Owner account created on the first start with an empty database.
+    owner_username: str | None = None
+    owner_password: str | None = None
+    owner_api_key: str | None = None
+    owner_balance: str = "10.00"
+    owner_currency: str = "USD"
+    owner_country: str = "US"
+
+    # The spec's Testing section accounts (`nocredit`, `notactive`, `banned`).
+    test_credentials: bool = True
+
+    cors_origins: list[str] = Field(default_factory=list)
+    # `limits` rate-limit string per account; Redis makes the limit shared by all processes.
+    rate_limit: str = "100/second"
+    redis_url: str | None = None
+    max_body_bytes: int = 2_000_000
+
+    # Delivery queue.
+    worker_enabled: bool = True
+    worker_batch_size: int = 500
+    worker_poll_interval: float = 0.2
+    worker_lease_seconds: float = 60.0
+    worker_max_attempts: int = 5
+    worker_backoff_base: float = 2.0
+
+    # SMS composition.
+    sms_throttle_window: int = 60  # seconds; same body to same recipient inside it → THROTTLED
+    prices_file: str | None = None
+
+    # Sandbox transport.
+    sandbox_receipt_delay: float = 1.0
+    # Scripted outcomes: "prefix=outcome" rules, see docs/sandbox.md.
+    sandbox_rules: list[str] = Field(default_factory=list)
+    sandbox_auto_replies: list[str] = Field(default_factory=list)
+
+    export_link_ttl: int = 3 * 24 * 3600
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("DOVECOTE_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,172 @@
+"""Table definitions (SQLAlchemy Core). Every change here ships with an Alembic migration.
+
+Conventions: times that clients see are Unix seconds (ClickSend speaks Unix time);
+queue timing (`due_at`, `lease_until`) is Unix seconds as floats because leases and
+backoff need sub-second resolution. Money is integer micro-units (millionths of the
+account's currency), so sums never drift the way floats do.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# ClickSend's subaccount permission flags, in the order its API lists them.
+ACCESS_FLAGS = (
+    "access_smpp",
+    "access_users",
+    "access_billing",
+    "access_reporting",
+    "access_contacts",
+    "access_settings",
+    "access_sms",
+    "access_email",
+    "access_voice",
+    "access_fax",
+    "access_post",
+    "access_reseller",
+    "access_global_sending",
+    "access_mms",
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("billing_email", sa.String(320), nullable=False, server_default=""),
+    sa.Column("billing_mobile", sa.String(32), nullable=False, server_default=""),
+    sa.Column("balance_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column("country", sa.String(2), nullable=False, server_default="US"),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("banned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sms_max_parts", sa.Integer, nullable=False, server_default="6"),
+    sa.Column("unicode_sms", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("settings", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# ClickSend calls every login of an account a "subaccount"; the first one is the main user.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False, server_default=""),
+    sa.Column("phone_number", sa.String(32), nullable=False, server_default=""),
+    sa.Column("first_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("last_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("is_main", sa.Boolean, nullable=False, server_default=sa.false()),
+    *(sa.Column(flag, sa.Boolean, nullable=False, server_default=sa.true()) for flag in ACCESS_FLAGS),
+    sa.Column("hide_pricing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("share_campaigns", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_users_account_id", "account_id"),
+)
+
+# Only a SHA-256 of each key is kept: keys are 128 random bits, so a fast hash is
+# safe against guessing and lets auth find the key with one indexed lookup.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_api_keys_user_id", "user_id"),
+    # Not unique: the spec's three test accounts share one documented key.
+    sa.Index("ix_api_keys_key_hash", "key_hash"),
+)
+
+# Messages of every channel and both directions; outbound rows are the delivery queue.
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # UUIDv7, upper case: ClickSend's format
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # sms, mms, voice, email, ...
+    sa.Column("direction", sa.String(3), nullable=False),  # out | in
+    sa.Column("sender", sa.String(320), nullable=False, server_default=""),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False, server_default=""),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("body_hash", sa.String(16), nullable=False, server_default=""),
+    sa.Column("parts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("encoding", sa.String(8), nullable=False, server_default="GSM"),
+    sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("from_email", sa.String(320), nullable=True),
+    sa.Column("list_id", sa.Integer, nullable=True),
+    sa.Column("is_test", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Queue state: queued → sending → sent → delivered | failed | expired; cancelled.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_code", sa.String(8), nullable=True),
+    sa.Column("status_text", sa.Text, nullable=True),
+    sa.Column("error_code", sa.String(32), nullable=True),
+    sa.Column("error_text", sa.Text, nullable=True),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("due_at", sa.Float, nullable=True),  # NULL once no longer claimable
+    sa.Column("lease_until", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("transport", sa.String(32), nullable=True),
+    sa.Column("transport_ref", sa.String(128), nullable=True),
+    sa.Column("original_message_id", sa.String(36), nullable=True),  # inbound replies
+    sa.Column("read_at", sa.BigInteger, nullable=True),  # inbound read flag
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("sent_at", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_messages_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sa.Index("ix_messages_account_channel_created", "account_id", "channel", "created_at"),
+    sa.Index("ix_messages_throttle", "account_id", "recipient", "body_hash"),
+)
+
+# Append-only event log: receipts, opens, clicks, inbound. `read_at` is the one
+# mutable column (ClickSend's receipt read flag).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("message_id", sa.String(36), nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("occurred_at", sa.Float, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("read_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_events_message", "message_id"),
+    sa.Index("ix_events_account_channel_type", "account_id", "channel", "type", "occurred_at"),
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_templates_account_channel", "account_id", "channel"),
+)

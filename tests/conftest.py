@@ -1,0 +1,187 @@
+"""Shared fixtures: an isolated database per test (SQLite and PostgreSQL), the app, a live server.
+
+Every database-backed test runs once per backend. A migrated template is built once per
+session and copied for each test (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on
+PostgreSQL), so tests never share state and never pay for migrations twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from dovecote.app import create_app
+from dovecote.settings import Settings
+from dovecote.storage.db import create_engine
+from dovecote.storage.migrate import upgrade
+
+OWNER = "owner"
+OWNER_KEY = "0C0FFEE0-1234-4ABC-8DEF-000000000001"
+OWNER_PASSWORD = "owner-password"
+PG_ADMIN_URL = os.environ.get(
+    "DOVECOTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [b for b in os.environ.get("DOVECOTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    _run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    name = f"dovecote_tpl_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text(sql))
+        finally:
+            await engine.dispose()
+
+    async def build() -> None:
+        await admin(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin(f'CREATE DATABASE "{name}"')
+        engine = create_engine(_pg_url(name))
+        await upgrade(engine)
+        await engine.dispose()
+
+    try:
+        _run(build())
+    except OSError as exc:  # refused connection: CI must not silently skip PostgreSQL
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    yield name
+    _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "dovecote.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"dovecote_t_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text(sql))
+        finally:
+            await engine.dispose()
+
+    _run(admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        owner_username=OWNER,
+        owner_password=OWNER_PASSWORD,
+        owner_api_key=OWNER_KEY,
+        owner_balance="100.00",
+        worker_enabled=False,
+        sandbox_receipt_delay=0,
+        rate_limit="10000/second",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client authenticated as the owner, talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn in a background thread, for the official (synchronous) SDK clients."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server
