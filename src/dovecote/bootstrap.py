@@ -26,7 +26,7 @@ async def prepare(runtime: Runtime, *, migrate: bool = True) -> accounts.NewUser
             await accounts.remove_test_accounts(conn)
     if owner is not None and settings.owner_api_key is None:
         # Printed once, on the very first start; only hashes are stored.
-        print(  # noqa: T201
+        print(
             f"Created owner account\n  username: {owner.user.username}\n  api key:  {owner.api_key}"
             + (f"\n  password: {owner.password}" if owner.password else ""),
             flush=True,

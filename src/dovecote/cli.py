@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) -> T:
     from dovecote import bootstrap
+    from dovecote.domain.errors import DomainError
     from dovecote.runtime import Runtime
 
     async def main() -> T:
@@ -31,7 +32,11 @@ def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) ->
         finally:
             await runtime.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:  # bad input from the command line: a message, not a traceback
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -77,7 +82,9 @@ def migrate() -> None:
 @accounts_app.command("create")
 def accounts_create(
     username: str,
-    password: Annotated[str | None, typer.Option(help="Login password (generated if omitted).")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Login password (generated if omitted).")
+    ] = None,
     email: Annotated[str, typer.Option()] = "",
     country: Annotated[str, typer.Option()] = "US",
     currency: Annotated[str, typer.Option()] = "USD",
@@ -117,7 +124,9 @@ def accounts_list() -> None:
     async def work(runtime: Runtime) -> None:
         async with runtime.engine.connect() as conn:
             for user, account in await list_all_users(conn):
-                flags = [name for name, on in (("main", user.is_main), ("banned", account.banned)) if on]
+                flags = [
+                    name for name, on in (("main", user.is_main), ("banned", account.banned)) if on
+                ]
                 if not account.active:
                     flags.append("inactive")
                 typer.echo(

@@ -7,6 +7,7 @@ SendGrid's `{"errors": [{"message"}]}` or EmailVerify's `{"success": false, "mes
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,21 +38,25 @@ def render(
     message: str,
     *,
     code: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     kind = family(request.url.path)
     if kind == "sendgrid":
         body: dict[str, Any] = {"errors": [{"field": None, "message": message}]}
         return JSONResponse(body, status_code=status, headers=headers)
     if kind == "emailverify":
-        return JSONResponse({"success": False, "message": message}, status_code=status, headers=headers)
+        return JSONResponse(
+            {"success": False, "message": message}, status_code=status, headers=headers
+        )
     return clicksend.error(status, message, response_code=code, headers=headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
     problems = []
     for err in exc.errors():
-        location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+        location = [
+            str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")
+        ]
         name = ".".join(location) or "body"
         if err.get("type") == "json_invalid":
             return "The request body is not valid JSON."
@@ -62,7 +67,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        headers: dict[str, str] | None = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         if exc.status == 401:
             headers = {"WWW-Authenticate": 'Basic realm="dovecote"'}
         return render(request, exc.status, exc.message, code=exc.code, headers=headers)
@@ -75,7 +82,8 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: "The requested resource does not exist.", 405: "Method not allowed."}
         message = messages.get(exc.status_code, str(exc.detail))
-        return render(request, exc.status_code, message)
+        # Keeps Starlette's `Allow` header on 405s.
+        return render(request, exc.status_code, message, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    # An HTTPException so that FastAPI, reading a streamed body, re-raises it to the
+    # error handlers instead of replacing it with "There was an error parsing the body".
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"Request body is larger than {max_bytes} bytes.")
 
 
 class BodySizeLimit:
@@ -33,7 +37,7 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise BodyTooLarge
+                raise BodyTooLarge(self.max_bytes)
             return message
 
         try:
@@ -51,14 +55,22 @@ class BodySizeLimit:
         elif kind == "emailverify":
             payload = {"success": False, "message": text}
         else:
-            payload = {"http_code": 400, "response_code": "BAD_REQUEST", "response_msg": text, "data": []}
+            payload = {
+                "http_code": 400,
+                "response_code": "BAD_REQUEST",
+                "response_msg": text,
+                "data": [],
+            }
         body = json.dumps(payload).encode()
         status = 400 if kind == "clicksend" else 413
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -278,7 +278,7 @@ async def update_account(
             user_values[column] = changes[wire]
     if changes.get("username") and changes["username"] != principal.user.username:
         other = await store.get_user_by_username(conn, changes["username"])
-        if other is not None:
+        if other is not None and other.id != principal.user.id:  # a change of case is fine
             raise Conflict(
                 f"The username '{changes['username']}' is already taken.", field="username"
             )
@@ -336,6 +336,7 @@ async def update_subaccount(
 ) -> User:
     require(principal, "access_users")
     user = await get_subaccount(conn, principal, user_id)
+    _require_main_for_main(principal, user)
     changes: dict[str, Any] = {
         flag: bool(values[flag]) for flag in ACCESS_FLAGS if values.get(flag) is not None
     }
@@ -363,7 +364,15 @@ async def delete_subaccount(conn: AsyncConnection, principal: Principal, user_id
 
 async def regenerate_key(conn: AsyncConnection, principal: Principal, user_id: int) -> NewUser:
     user = await get_subaccount(conn, principal, user_id)
+    _require_main_for_main(principal, user)
     return NewUser(user, principal.account, await rotate_key(conn, user.id), None)
+
+
+def _require_main_for_main(principal: Principal, user: User) -> None:
+    # Otherwise a subaccount with access_users could set the main user's password or
+    # take its key, and so gain every permission it was not given.
+    if user.is_main and not principal.user.is_main:
+        raise Forbidden("Only the main user can change the main user.")
 
 
 async def rotate_key(conn: AsyncConnection, user_id: int) -> str:

@@ -139,7 +139,9 @@ def _price(value: object, where: str) -> Decimal:
         price = Decimal(value)
         to_micros(price)  # must be finite and exact in micro-units
     except (ArithmeticError, ValueError):
-        raise PriceBookError(f"{where}: {value!r} is not a price") from None
+        raise PriceBookError(
+            f"{where}: {value!r} is not a price with at most 6 decimal places"
+        ) from None
     if price < 0:
         raise PriceBookError(f"{where}: negative price {value!r}")
     return price

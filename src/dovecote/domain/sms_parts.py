@@ -57,6 +57,9 @@ def count_parts(body: str, max_parts: int = 6) -> SmsParts:
     The result always describes its own ``body``:
     ``count_parts(r.body, max_parts) == r``. When truncating, ``body`` is the
     longest prefix (in code points) that fits in ``max_parts`` parts.
+
+    Cost: ~2 µs for a typical ASCII body; each escape or surrogate pair in a
+    multi-part body adds ~0.5 µs, as those are located and packed in Python.
     """
     if max_parts < 1:
         raise ValueError(f"max_parts must be >= 1, got {max_parts}")

@@ -76,7 +76,9 @@ async def paginate(
 ) -> Page:
     if params.filters:
         conditions = [_condition(fields, name, value) for name, value in params.filters]
-        query = query.where(sa.or_(*conditions) if params.operator == "OR" else sa.and_(*conditions))
+        query = query.where(
+            sa.or_(*conditions) if params.operator == "OR" else sa.and_(*conditions)
+        )
     ordering: list[sa.ColumnElement[Any]] = []
     for name, direction in params.order:
         column = fields.columns.get(name)

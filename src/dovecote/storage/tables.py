@@ -71,7 +71,10 @@ users = sa.Table(
     sa.Column("first_name", sa.String(100), nullable=False, server_default=""),
     sa.Column("last_name", sa.String(100), nullable=False, server_default=""),
     sa.Column("is_main", sa.Boolean, nullable=False, server_default=sa.false()),
-    *(sa.Column(flag, sa.Boolean, nullable=False, server_default=sa.true()) for flag in ACCESS_FLAGS),
+    *(
+        sa.Column(flag, sa.Boolean, nullable=False, server_default=sa.true())
+        for flag in ACCESS_FLAGS
+    ),
     sa.Column("hide_pricing", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("share_campaigns", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("notes", sa.Text, nullable=True),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend import render
 from dovecote.apis.clicksend.envelope import envelope
@@ -19,13 +19,14 @@ router = APIRouter(tags=["Account"])
 class UpdateAccount(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    username: str | None = None
-    password: str | None = None
-    user_email: str | None = None
-    user_phone: str | None = None
-    user_first_name: str | None = None
-    user_last_name: str | None = None
-    account_name: str | None = None
+    # Lengths are the columns' (storage/tables.py): PostgreSQL refuses longer values.
+    username: str | None = Field(default=None, min_length=1, max_length=100)
+    password: str | None = Field(default=None, max_length=200)
+    user_email: str | None = Field(default=None, max_length=320)
+    user_phone: str | None = Field(default=None, max_length=32)
+    user_first_name: str | None = Field(default=None, max_length=100)
+    user_last_name: str | None = Field(default=None, max_length=100)
+    account_name: str | None = Field(default=None, max_length=200)
     country: str | None = None
     timezone: str | None = None
     private_uploads: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ def envelope(
     *,
     http_code: int = 200,
     response_code: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {
         "http_code": http_code,
@@ -45,7 +46,7 @@ def error(
     *,
     response_code: str | None = None,
     data: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     # ClickSend answers 413/415/422-class problems as 400; keep clients on known codes.
     status = http_code if http_code in (400, 401, 403, 404, 405, 429, 500) else 400

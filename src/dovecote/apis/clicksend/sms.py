@@ -1,7 +1,168 @@
-"""Placeholder router; filled in by the SMS read-side work."""
+"""`/v3/sms/send`, `/v3/sms/price`, cancel and cancel-all."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from dovecote.apis.clicksend.envelope import envelope
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.domain import accounts, outbound, sms
+from dovecote.domain.errors import NotFound
+from dovecote.domain.models import Principal
+from dovecote.domain.money import from_micros
+from dovecote.domain.pricing import PriceBook
 
 router = APIRouter(tags=["SMS"])
+
+
+class SmsMessageIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    to: str | None = Field(default=None, max_length=64)
+    body: str | None = Field(default=None, max_length=10_000)
+    sender: str | None = Field(default=None, alias="from", max_length=64)
+    country: str | None = Field(default=None, max_length=2)
+    schedule: int | float | str | None = None
+    custom_string: str | None = Field(default=None, max_length=4096)
+    source: str | None = Field(default=None, max_length=100)
+    from_email: str | None = Field(default=None, max_length=320)
+    list_id: int | str | None = None
+
+    def to_domain(self) -> sms.SmsRequest:
+        raw_list = str(self.list_id) if self.list_id is not None else ""
+        list_id = int(raw_list) if raw_list.isdigit() else None
+        return sms.SmsRequest(
+            to=self.to,
+            body=self.body,
+            sender=self.sender,
+            country=self.country,
+            schedule=self.schedule,
+            custom_string=self.custom_string,
+            source=self.source,
+            from_email=self.from_email,
+            list_id=list_id,
+        )
+
+
+class SendSmsIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[SmsMessageIn]
+
+
+class CancelAllIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    custom_string: str | None = None
+
+
+def _message(item: outbound.Outbound, principal: Principal, now: int) -> dict[str, Any]:
+    return {
+        "direction": "out",
+        "date": now,
+        "to": item.recipient,
+        "body": item.body,
+        "from": item.sender,
+        "schedule": item.schedule or 0,
+        "message_id": item.id,
+        "message_parts": item.parts,
+        "message_price": f"{from_micros(item.price_micros):.4f}",
+        "from_email": item.from_email,
+        "list_id": str(item.list_id) if item.list_id is not None else None,
+        "custom_string": item.custom_string,
+        "contact_id": None,
+        "user_id": principal.user.id,
+        "subaccount_id": principal.user.id,
+        "is_shared_system_number": not item.sender,
+        "country": item.country,
+        "carrier": "",
+        "status": item.status,
+    }
+
+
+def _summary(
+    accepted: outbound.Accepted, prices: PriceBook, messages: list[dict[str, Any]]
+) -> dict[str, Any]:
+    queued = len(accepted.queued)
+    return {
+        "total_price": float(from_micros(accepted.total_price_micros)),
+        "total_count": len(accepted.items),
+        "queued_count": queued,
+        "blocked_count": len(accepted.items) - queued,
+        "messages": messages,
+        "_currency": prices.currency_info(accepted.currency),
+    }
+
+
+async def _accept(
+    body: SendSmsIn, principal: Principal, conn: Conn, runtime: RuntimeDep, *, dry_run: bool
+) -> outbound.Accepted:
+    accounts.require(principal, "access_sms")
+    now = time.time()
+    prices: PriceBook = runtime.services["prices"]
+    items = sms.compose(
+        [message.to_domain() for message in body.messages], principal.account, prices, now=now
+    )
+    return await outbound.accept(
+        conn,
+        principal,
+        items,
+        now=now,
+        throttle_window=runtime.settings.sms_throttle_window,
+        dry_run=dry_run,
+    )
+
+
+@router.post("/sms/send", summary="Send an SMS")
+async def send_sms(
+    body: SendSmsIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    accepted = await _accept(body, principal, conn, runtime, dry_run=False)
+    now = int(time.time())
+    messages = [_message(item, principal, now) for item in accepted.items]
+    data = _summary(accepted, runtime.services["prices"], messages)
+    return envelope(data, "Messages queued for delivery.")
+
+
+@router.post("/sms/price", summary="Calculate SMS price")
+async def price_sms(
+    body: SendSmsIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    accepted = await _accept(body, principal, conn, runtime, dry_run=True)
+    now = int(time.time())
+    messages = []
+    for item in accepted.items:
+        message = _message(item, principal, now)
+        # The SDK's price model (`Sms`) types these two as strings, unlike the send model.
+        message["date"] = str(now)
+        message["schedule"] = str(item.schedule or "")
+        messages.append(message)
+    data = _summary(accepted, runtime.services["prices"], messages)
+    return envelope(data, "Here are some results.")
+
+
+@router.put("/sms/{message_id}/cancel", summary="Cancel a Scheduled Message")
+async def cancel_sms(
+    message_id: Annotated[str, Path(max_length=64)],
+    principal: CurrentPrincipal,
+    conn: Conn,
+) -> JSONResponse:
+    accounts.require(principal, "access_sms")
+    cancelled = await outbound.cancel(conn, principal, "sms", [message_id.upper()], now=time.time())
+    if not cancelled:
+        raise NotFound(f"Message {message_id} is not a queued message of this account.")
+    return envelope([], f"Message {cancelled[0]} has been cancelled.")
+
+
+@router.put("/sms/cancel-all", summary="Cancel all Scheduled Messages")
+async def cancel_all_sms(
+    principal: CurrentPrincipal, conn: Conn, body: CancelAllIn | None = None
+) -> JSONResponse:
+    accounts.require(principal, "access_sms")
+    cancelled = await outbound.cancel(conn, principal, "sms", None, now=time.time())
+    return envelope({"count": len(cancelled)}, f"{len(cancelled)} messages has been cancelled.")

@@ -70,7 +70,9 @@ async def create_subaccount(
 ) -> JSONResponse:
     values = body.model_dump(exclude={"password"})
     created = await accounts.create_subaccount(conn, principal, values, body.password)
-    return envelope(render.subaccount(created.user, created.api_key), "New account has been created.")
+    return envelope(
+        render.subaccount(created.user, created.api_key), "New account has been created."
+    )
 
 
 @router.get("/subaccounts/{subaccount_id}", summary="Get a specific subaccount")
@@ -104,4 +106,6 @@ async def regenerate_api_key(
     subaccount_id: SubaccountId, principal: CurrentPrincipal, conn: Conn
 ) -> JSONResponse:
     created = await accounts.regenerate_key(conn, principal, subaccount_id)
-    return envelope(render.subaccount(created.user, created.api_key), "API key has been regenerated.")
+    return envelope(
+        render.subaccount(created.user, created.api_key), "API key has been regenerated."
+    )
