@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.delivery.transports.base import Job, Outcome, Transport
 from dovecote.domain import delivery_status as st
+from dovecote.events.sinks import EventSink, build_sinks, publish
 from dovecote.settings import Settings
 from dovecote.storage import messages as store
 
@@ -27,7 +28,9 @@ log = logging.getLogger("dovecote.dispatcher")
 _OUTCOME_RECEIPT = {"delivered": 201, "failed": 300, "expired": 301}
 
 
-def job_from_row(row: Mapping[Any, Any]) -> Job:
+def job_from_row(
+    row: Mapping[Any, Any], payload: dict[str, Any] | None = None, content: bytes | None = None
+) -> Job:
     return Job(
         id=row["id"],
         account_id=row["account_id"],
@@ -42,17 +45,24 @@ def job_from_row(row: Mapping[Any, Any]) -> Job:
         created_at=row["created_at"],
         sent_at=row["sent_at"],
         transport_ref=row["transport_ref"],
+        payload=payload,
+        content=content,
         row=dict(row),
     )
 
 
 class Dispatcher:
     def __init__(
-        self, engine: AsyncEngine, settings: Settings, transports: Mapping[str, Transport]
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        transports: Mapping[str, Transport],
+        sinks: Sequence[EventSink] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.transports = transports
+        self.sinks = build_sinks() if sinks is None else list(sinks)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def run_once(self) -> int:
@@ -66,12 +76,17 @@ class Dispatcher:
                 lease=self.settings.worker_lease_seconds,
                 limit=self.settings.worker_batch_size,
             )
-        if not rows:
-            return 0
+            if not rows:
+                return 0
+            # Two batched reads, not one per message: payloads and built content (MIME).
+            ids = [row["id"] for row in rows]
+            payloads = await store.payloads(conn, ids)
+            contents = await store.contents(conn, ids)
         groups: dict[tuple[str, str], list[Job]] = {}
         for row in rows:
             phase = "settle" if row["status"] == st.SENT else "send"
-            groups.setdefault((row["channel"], phase), []).append(job_from_row(row))
+            job = job_from_row(row, payloads.get(row["id"]), contents.get(row["id"]))
+            groups.setdefault((row["channel"], phase), []).append(job)
         batch = _Batch(self.owner, self.settings)
         for (channel, phase), jobs in groups.items():
             transport = self.transports.get(channel) or self.transports["default"]
@@ -81,6 +96,7 @@ class Dispatcher:
         async with self.engine.begin() as conn:
             await store.finish(conn, batch.updates)
             await store.insert_events(conn, batch.events)
+            await publish(conn, self.sinks, batch.events)
             if batch.replies:
                 from dovecote.domain.inbound import record_inbound
 
@@ -179,7 +195,7 @@ class _Batch:
             )
             self._event(
                 job,
-                "receipt",
+                kind,
                 now,
                 {
                     "status_code": code,
@@ -198,13 +214,14 @@ class _Batch:
         self.updates.append(update)
 
     def _event(self, job: Job, kind: str, now: float, data: dict[str, Any]) -> None:
+        names = st.EVENT_NAMES.get(job.channel, st.EVENT_NAMES["sms"])
         self.events.append(
             {
                 "message_id": job.id,
                 "account_id": job.account_id,
                 "user_id": job.user_id,
                 "channel": job.channel,
-                "type": kind,
+                "type": names[kind],
                 "occurred_at": now,
                 "data": data,
             }

@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain import delivery_status as st
-from dovecote.storage.tables import accounts, events, messages
+from dovecote.storage.tables import (
+    accounts,
+    events,
+    message_content,
+    message_payloads,
+    messages,
+)
 
 
 async def debit(conn: AsyncConnection, account_id: int, amount_micros: int) -> bool:
@@ -141,3 +147,13 @@ async def finish(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> No
             .values({name: sa.bindparam(name) for name in columns})
         )
         await conn.execute(statement, batch)
+
+
+async def payloads(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    query = sa.select(message_payloads).where(message_payloads.c.message_id.in_(ids))
+    return {row.message_id: dict(row.payload) for row in await conn.execute(query)}
+
+
+async def contents(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, bytes]:
+    query = sa.select(message_content).where(message_content.c.message_id.in_(ids))
+    return {row.message_id: bytes(row.content) for row in await conn.execute(query)}

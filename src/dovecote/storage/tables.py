@@ -173,3 +173,96 @@ templates = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_templates_account_channel", "account_id", "channel"),
 )
+
+# --- email (migration 0002) -------------------------------------------------------------
+
+# Channel-specific request data that has no column of its own (email: to/cc/bcc with
+# names, from name, attachment metadata, categories, custom args, tracking switches).
+message_payloads = sa.Table(
+    "message_payloads",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+)
+
+# The exact bytes a transport sends (the built MIME for email), stored once at accept
+# time so the sandbox can show it and retries send the identical message.
+message_content = sa.Table(
+    "message_content",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
+email_addresses = sa.Table(
+    "email_addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("token_hash", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_email_addresses_account", "account_id", "email"),
+)
+
+# Per-account suppression list: hard bounces and unsubscribes are dropped without a send.
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# One row per email: the denormalised view Email Activity searches. Kept current by the
+# email event sink, so queries never aggregate the event log.
+email_activity = sa.Table(
+    "email_activity",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("from_email", sa.String(320), nullable=False),
+    sa.Column("to_email", sa.String(320), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),  # processed | delivered | not_delivered
+    sa.Column("template_id", sa.String(64), nullable=True),
+    sa.Column("api_key_id", sa.String(64), nullable=True),
+    sa.Column("originating_ip", sa.String(64), nullable=True),
+    sa.Column("outbound_ip", sa.String(64), nullable=True),
+    sa.Column("outbound_ip_type", sa.String(16), nullable=True),
+    sa.Column("teammate", sa.String(100), nullable=True),
+    sa.Column("asm_group_id", sa.Integer, nullable=True),
+    sa.Column("categories", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("unique_args", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("opens_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("clicks_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_event_time", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_email_activity_account_time", "account_id", "last_event_time"),
+    sa.Index("ix_email_activity_account_to", "account_id", "to_email"),
+    sa.Index("ix_email_activity_account_from", "account_id", "from_email"),
+    sa.Index("ix_email_activity_account_status", "account_id", "status", "last_event_time"),
+)
+
+email_activity_categories = sa.Table(
+    "email_activity_categories",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("category", sa.String(255), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Index("ix_email_activity_categories_lookup", "account_id", "category"),
+)
+
+email_activity_args = sa.Table(
+    "email_activity_args",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Index("ix_email_activity_args_lookup", "account_id", "key"),
+)

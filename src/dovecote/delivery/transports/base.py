@@ -36,7 +36,9 @@ class Job:
     created_at: int
     sent_at: int | None
     transport_ref: str | None
-    row: dict[str, Any] = field(repr=False)
+    payload: dict[str, Any] | None = field(default=None, repr=False)  # channel-specific data
+    content: bytes | None = field(default=None, repr=False)  # exact bytes to send (MIME)
+    row: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
