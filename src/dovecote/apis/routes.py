@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from dovecote.apis import health, sandbox
+from dovecote.apis import emailverify, health, sandbox, tracking
 from dovecote.apis.clicksend import (
     account,
+    email,
+    email_addresses,
+    email_templates,
+    master_templates,
     reference,
     sms,
     sms_history,
@@ -15,12 +19,13 @@ from dovecote.apis.clicksend import (
     sms_templates,
     subaccounts,
 )
+from dovecote.apis.sendgrid import activity, mail_send
 
 
 def clicksend_router() -> APIRouter:
     v3 = APIRouter(prefix="/v3")
-    # sms_templates and sms_receipts come before sms: `/sms/{message_id}/cancel` style
-    # routes must not shadow `/sms/templates/...` or `/sms/receipts-read`.
+    # Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before the
+    # parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
     for module in (
         account,
         subaccounts,
@@ -30,7 +35,18 @@ def clicksend_router() -> APIRouter:
         sms_inbound,
         sms_history,
         sms,
+        email_addresses,
+        email_templates,
+        master_templates,
+        email,
     ):
+        v3.include_router(module.router)
+    return v3
+
+
+def sendgrid_router() -> APIRouter:
+    v3 = APIRouter(prefix="/v3")
+    for module in (activity, mail_send):
         v3.include_router(module.router)
     return v3
 
@@ -38,4 +54,7 @@ def clicksend_router() -> APIRouter:
 def mount(app: FastAPI) -> None:
     app.include_router(health.router)
     app.include_router(sandbox.router)
+    app.include_router(tracking.router)
+    app.include_router(emailverify.router)
+    app.include_router(sendgrid_router())
     app.include_router(clicksend_router())

@@ -1,0 +1,7 @@
+"""Placeholder router for open/click tracking; filled in by the email work."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["Tracking"])
