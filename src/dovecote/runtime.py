@@ -12,6 +12,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.domain.credential_cache import CredentialCache
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
@@ -35,6 +36,7 @@ class Runtime:
             settings=settings,
             engine=create_engine(settings.database_url),
             limiter=MovingWindowRateLimiter(storage),
+            services={"credentials": CredentialCache(settings.auth_cache_seconds)},
         )
 
     async def close(self) -> None:

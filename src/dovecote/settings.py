@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     rate_limit: str = "100/second"
     redis_url: str | None = None
     max_body_bytes: int = 2_000_000
+    # How long a verified Authorization header is remembered (0 turns the cache off).
+    auth_cache_seconds: float = 30.0
 
     # Delivery queue.
     worker_enabled: bool = True
@@ -59,6 +61,26 @@ class Settings(BaseSettings):
     sandbox_auto_replies: list[str] = Field(default_factory=list)
 
     export_link_ttl: int = 3 * 24 * 3600
+
+    # Email. System mail (sender verification, EmailVerify codes) comes from this address.
+    system_email_from: str = "no-reply@dovecote.localhost"
+    # Decoded bytes of all attachments of one email; base64 adds a third on the wire, so
+    # keep it under max_body_bytes * 3/4 or the body limit answers first.
+    email_max_attachment_bytes: int = 1_000_000
+    # Open pixels and click redirects stay valid this long (the link carries its expiry).
+    email_tracking_ttl: int = 365 * 24 * 3600
+    email_transport: Literal["sandbox", "smtp"] = "sandbox"
+    smtp_host: str = "localhost"
+    smtp_port: int | None = None  # None: 465 for implicit TLS, 587 for STARTTLS, else 25
+    smtp_tls: Literal["none", "starttls", "implicit"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls_verify: bool = True
+    smtp_ca_file: str | None = None  # extra CA bundle, e.g. a private relay's certificate
+    smtp_timeout: float = 30.0
+    # Parallel connections per batch: one connection waits a round trip per SMTP command.
+    smtp_connections: int = 4
+    smtp_local_hostname: str | None = None  # EHLO name; None: this machine's FQDN
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -14,6 +14,7 @@ from limits import parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain import accounts
+from dovecote.domain.credential_cache import CachedCredential, CredentialCache
 from dovecote.domain.errors import RateLimited, Unauthorized
 from dovecote.domain.models import Principal
 from dovecote.runtime import Runtime
@@ -42,13 +43,28 @@ class MissingCredentials(Unauthorized):
 
 async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -> Principal:
     header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
     if not header:
         raise MissingCredentials(
             "Not enough information has been supplied for authentication. "
             "Please ensure that your Username and Unique Key are supplied in your request."
         )
+    cache: CredentialCache = runtime.services["credentials"]
+    cached = cache.get(header)
+    principal = await accounts.principal_from_cache(conn, cached) if cached else None
+    if principal is None:
+        principal = await _verify(conn, header)
+        credential = CachedCredential(
+            principal.user.id, principal.api_key_id, principal.user.password_hash
+        )
+        cache.put(header, credential)
+    await _rate_limit(runtime, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _verify(conn: AsyncConnection, header: str) -> Principal:
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
@@ -57,14 +73,10 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
         username, sep, secret = decoded.partition(":")
         if not sep or not username or not secret:
             raise Unauthorized("Malformed Basic authorization header.")
-        principal = await accounts.authenticate_basic(conn, username, secret)
-    elif scheme.lower() == "bearer" and value:
-        principal = await accounts.authenticate_bearer(conn, value)
-    else:
-        raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer.")
-    await _rate_limit(runtime, principal)
-    request.state.principal = principal
-    return principal
+        return await accounts.authenticate_basic(conn, username, secret)
+    if scheme.lower() == "bearer" and value:
+        return await accounts.authenticate_bearer(conn, value)
+    raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer.")
 
 
 async def _rate_limit(runtime: RuntimeDep, principal: Principal) -> None:

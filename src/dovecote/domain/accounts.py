@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain import security
+from dovecote.domain.credential_cache import CachedCredential
 from dovecote.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from dovecote.domain.models import Account, Principal, User
 from dovecote.storage import accounts as store
@@ -27,6 +28,7 @@ TEST_ACCOUNTS = {
     "banned": {"balance_micros": 10_000_000, "active": True, "banned": True},
 }
 SUPPORTED_CURRENCIES = ("USD", "AUD", "EUR", "GBP", "NZD", "CAD")
+NO_PASSWORD = "!"  # noqa: S105 - stored instead of a hash: such users log in by API key only
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,12 @@ async def create_account(
     balance_micros: int = 0,
     active: bool = True,
     banned: bool = False,
+    login_password: bool = True,
 ) -> NewUser:
-    """Create an account with its main user and first API key."""
+    """Create an account with its main user and first API key.
+
+    `login_password=False` gives the user no password at all (API key only).
+    """
     if currency not in SUPPORTED_CURRENCIES:
         raise InvalidInput(f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}")
     created = now()
@@ -109,6 +115,7 @@ async def create_account(
         },
         password=password,
         api_key=api_key,
+        login_password=login_password,
     )
 
 
@@ -119,6 +126,7 @@ async def _create_user(
     *,
     password: str | None,
     api_key: str | None = None,
+    login_password: bool = True,
 ) -> NewUser:
     username = str(values["username"]).strip()
     if not username or len(username) > 100:
@@ -126,6 +134,8 @@ async def _create_user(
     if await store.get_user_by_username(conn, username) is not None:
         raise Conflict(f"The username '{username}' is already taken.", field="api_username")
     shown_password = password or security.new_password()
+    # "!" is no argon2 hash, so it matches no password, and skips ~0.1 s of hashing.
+    password_hash = security.hash_password(shown_password) if login_password else NO_PASSWORD
     created = now()
     try:
         user = await store.insert_user(
@@ -134,7 +144,7 @@ async def _create_user(
                 **values,
                 "username": username,
                 "account_id": account.id,
-                "password_hash": security.hash_password(shown_password),
+                "password_hash": password_hash,
                 "created_at": created,
             },
         )
@@ -142,7 +152,7 @@ async def _create_user(
         raise Conflict(f"The username '{username}' is already taken.") from None
     key = api_key or security.new_api_key()
     await store.replace_api_key(conn, user.id, security.hash_api_key(key), created)
-    return NewUser(user, account, key, None if password else shown_password)
+    return NewUser(user, account, key, None if password or not login_password else shown_password)
 
 
 async def ensure_owner(conn: AsyncConnection, settings: Any) -> NewUser | None:
@@ -170,6 +180,8 @@ async def ensure_test_accounts(conn: AsyncConnection) -> None:
                 api_key=TEST_API_KEY,
                 account_name=f"Test account ({username})",
                 email=f"{username}@test.com",
+                # They log in with the documented key; a password nobody is shown is useless.
+                login_password=False,
                 **flags,  # type: ignore[arg-type]
             )
 
@@ -199,6 +211,17 @@ async def authenticate_basic(conn: AsyncConnection, username: str, secret: str) 
     if security.verify_password(user.password_hash, secret):
         return await _principal(conn, user, None)
     raise Unauthorized("Invalid credentials.")
+
+
+async def principal_from_cache(conn: AsyncConnection, cached: CachedCredential) -> Principal | None:
+    """Reload a cached caller; None when the key is gone or the password changed."""
+    found = await store.user_and_account(conn, cached.user_id, cached.api_key_id)
+    if found is None:
+        return None
+    user, account = found
+    if cached.api_key_id is None and user.password_hash != cached.password_hash:
+        return None
+    return _check_account(Principal(user=user, account=account, api_key_id=cached.api_key_id))
 
 
 async def authenticate_bearer(conn: AsyncConnection, api_key: str) -> Principal:

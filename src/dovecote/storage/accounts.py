@@ -173,3 +173,29 @@ USER_FIELDS = Fields(
 
 async def list_users(conn: AsyncConnection, account_id: int, params: ListQuery) -> Page:
     return await paginate(conn, users_of_account(account_id), params, USER_FIELDS, [users.c.id])
+
+
+async def user_and_account(
+    conn: AsyncConnection, user_id: int, api_key_id: int | None
+) -> tuple[User, Account] | None:
+    """Both rows in one query; with `api_key_id`, only while that key still exists."""
+    query = (
+        sa.select(users, accounts)
+        .join(accounts, accounts.c.id == users.c.account_id)
+        .where(users.c.id == user_id)
+        .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+    )
+    if api_key_id is not None:
+        query = query.join(api_keys, api_keys.c.user_id == users.c.id).where(
+            api_keys.c.id == api_key_id
+        )
+    row = (await conn.execute(query)).mappings().one_or_none()
+    if row is None:
+        return None
+    user_row = {
+        key[len("users_") :]: value for key, value in row.items() if key.startswith("users_")
+    }
+    account_row = {
+        key[len("accounts_") :]: value for key, value in row.items() if key.startswith("accounts_")
+    }
+    return user_from_row(user_row), account_from_row(account_row)

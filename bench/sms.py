@@ -1,0 +1,148 @@
+"""SMS throughput benchmark: ingest (batched and single) and dispatch.
+
+Starts a real `dovecote serve` process on a fresh database (SQLite by default, or
+`--database-url postgresql+asyncpg://...` for a throwaway PostgreSQL database), then
+prints one line per measurement. Numbers go to bench/README.md, not into assertions.
+
+    .venv/bin/python bench/sms.py [--batches 20] [--singles 3000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+OWNER, KEY = "bench", "BE7C4BE7-0000-4000-8000-000000000001"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DOVECOTE_DATABASE_URL": database_url,
+        "DOVECOTE_OWNER_USERNAME": OWNER,
+        "DOVECOTE_OWNER_API_KEY": KEY,
+        "DOVECOTE_OWNER_BALANCE": "100000000",
+        "DOVECOTE_SMS_THROTTLE_WINDOW": "0",
+        "DOVECOTE_RATE_LIMIT": "1000000/second",
+    }
+    command = [sys.executable, "-m", "dovecote.cli", "serve", "--port", str(port), "--no-worker"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def batch(size: int, offset: int) -> dict[str, object]:
+    return {
+        "messages": [
+            {"to": f"+1415555{(offset + i) % 10000:04d}", "body": f"Bench message {offset + i}"}
+            for i in range(size)
+        ]
+    }
+
+
+async def batched_ingest(url: str, batches: int) -> None:
+    async with httpx.AsyncClient(base_url=url, auth=(OWNER, KEY), timeout=60) as client:
+        await client.post("/v3/sms/send", json=batch(10, 0))  # warm-up
+        payloads = [batch(1000, i * 1000) for i in range(batches)]
+        started = time.perf_counter()
+        for payload in payloads:
+            response = await client.post("/v3/sms/send", json=payload)
+            assert response.json()["data"]["queued_count"] == 1000, response.text[:300]
+        elapsed = time.perf_counter() - started
+    rate = batches * 1000 / elapsed
+    print(f"batched ingest: {rate:,.0f} messages/s ({batches} requests of 1000 in {elapsed:.2f} s)")
+
+
+async def single_ingest(url: str, count: int, concurrency: int) -> None:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            started = time.perf_counter()
+            response = await client.post("/v3/sms/send", json=batch(1, 10_000_000 + i))
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text[:300]
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, auth=(OWNER, KEY), timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(
+        f"single-message sends: {count / elapsed:,.0f} requests/s, p50 {p50:.1f} ms, "
+        f"p99 {p99:.1f} ms (concurrency {concurrency}, {count} requests)"
+    )
+
+
+async def dispatch(database_url: str) -> None:
+    from dovecote.delivery.dispatcher import Dispatcher
+    from dovecote.delivery.transports import build_transports
+    from dovecote.settings import Settings
+    from dovecote.storage.db import create_engine
+
+    # A receipt delay longer than the run: this measures hand-over to the transport.
+    settings = Settings(database_url=database_url, worker_batch_size=1000, sandbox_receipt_delay=3600)
+    engine = create_engine(database_url)
+    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    started = time.perf_counter()
+    total = 0
+    while claimed := await dispatcher.run_once():
+        total += claimed
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    print(f"dispatcher (sandbox): {total / elapsed:,.0f} messages/s ({total} messages in {elapsed:.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--singles", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        port = free_port()
+        server = start_server(database_url, port)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            asyncio.run(batched_ingest(url, args.batches))
+            asyncio.run(single_ingest(url, args.singles, args.concurrency))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        asyncio.run(dispatch(database_url))
+
+
+if __name__ == "__main__":
+    main()

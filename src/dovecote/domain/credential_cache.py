@@ -1,0 +1,53 @@
+"""Remembers, briefly, which user an Authorization header proved to be.
+
+Verifying a password costs ~50 ms of argon2 by design, and even an API key costs three
+queries; a busy client sends the same header thousands of times a minute. A hit still
+loads the user and account fresh (one query) and re-checks that the key still exists or
+the password hash is unchanged, so rotating a key or a password takes effect at once.
+Only a SHA-256 of the header is kept, never the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CachedCredential:
+    user_id: int
+    api_key_id: int | None
+    password_hash: str
+
+
+class CredentialCache:
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[bytes, tuple[float, CachedCredential]] = OrderedDict()
+
+    @staticmethod
+    def _key(header: str) -> bytes:
+        return hashlib.sha256(header.encode()).digest()
+
+    def get(self, header: str) -> CachedCredential | None:
+        if self.ttl <= 0:
+            return None
+        key = self._key(header)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, credential = entry
+        if expires < time.monotonic():
+            del self._entries[key]
+            return None
+        return credential
+
+    def put(self, header: str, credential: CachedCredential) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[self._key(header)] = (time.monotonic() + self.ttl, credential)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
