@@ -13,6 +13,7 @@ import signal
 
 from dovecote.delivery.dispatcher import Dispatcher
 from dovecote.delivery.transports import build_transports
+from dovecote.events.maintenance import build_jobs
 from dovecote.runtime import Runtime
 
 log = logging.getLogger("dovecote.worker")
@@ -27,9 +28,25 @@ class Worker:
         self.batch_size = runtime.settings.worker_batch_size
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.engine = runtime.engine
+        self.settings = runtime.settings
+        self.jobs = build_jobs(runtime.settings)
+        self._next_run = {job.name: 0.0 for job in self.jobs}
+
+    async def _maintain(self) -> None:
+        loop = asyncio.get_running_loop()
+        for job in self.jobs:
+            if loop.time() < self._next_run[job.name]:
+                continue
+            self._next_run[job.name] = loop.time() + job.interval
+            try:
+                await job.run(self.engine, self.settings)
+            except Exception:
+                log.exception("maintenance job %s failed", job.name)
 
     async def run(self) -> None:
         while not self._stopping.is_set():
+            await self._maintain()
             try:
                 claimed = await self.dispatcher.run_once()
             except Exception:  # the database went away, say; keep the loop alive

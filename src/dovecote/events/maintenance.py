@@ -1,0 +1,28 @@
+"""Periodic housekeeping run by every worker: retention purges and the like.
+
+Each job is idempotent and safe to run from several workers at once (a purge deletes
+what is already expired; running it twice deletes nothing more), so no leader election
+is needed. Register new jobs in `build_jobs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dovecote.settings import Settings
+
+JobFunction = Callable[[AsyncEngine, Settings], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceJob:
+    name: str
+    interval: float  # seconds between runs
+    run: JobFunction
+
+
+def build_jobs(settings: Settings) -> list[MaintenanceJob]:
+    return []
