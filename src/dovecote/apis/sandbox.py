@@ -3,5 +3,39 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from dovecote.apis.clicksend.envelope import envelope
+from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.domain import inbound
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
+
+
+class SimulatedInbound(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    sender: str = Field(alias="from", max_length=64, description="The replying phone number.")
+    to: str = Field(max_length=64, description="Your number or sender id it was sent to.")
+    body: str = Field(max_length=10_000)
+    original_message_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The SMS this answers; by default the latest one sent to `from`.",
+    )
+
+
+@router.post("/sms/inbound", summary="Simulate an inbound SMS (a recipient's reply)")
+async def simulate_inbound(
+    body: SimulatedInbound, principal: CurrentPrincipal, conn: Conn
+) -> JSONResponse:
+    message = await inbound.simulate_inbound(
+        conn,
+        principal,
+        sender=body.sender,
+        recipient=body.to,
+        body=body.body,
+        original_message_id=body.original_message_id,
+    )
+    return envelope(inbound.payload(message), "Inbound SMS has been recorded.")

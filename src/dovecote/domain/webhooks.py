@@ -1,0 +1,40 @@
+"""Outbound webhooks: POST a JSON document to a customer's URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from dovecote.domain.errors import InvalidInput
+
+
+def check_url(url: str, field: str = "url") -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise InvalidInput(f"{field} is not a valid URL.", field=field) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInput(f"{field} must be an http:// or https:// URL.", field=field)
+    return parsed
+
+
+# httpx's own timeout (per connect/read/write), not a deadline for the whole call.
+async def post_json(url: str, payload: dict[str, Any], *, timeout: float = 5.0) -> int:  # noqa: ASYNC109
+    """POST `payload` as JSON and return the HTTP status; redirects are not followed.
+
+    Raises InvalidInput (naming `url`) when the URL is not http(s) or cannot be reached
+    within `timeout` seconds, so an API caller gets a 400 that says why.
+    """
+    target = check_url(url)
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.post(target, json=payload)
+    except httpx.TimeoutException:
+        raise InvalidInput(
+            f"{url} did not answer within {timeout:g} seconds.", field="url"
+        ) from None
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise InvalidInput(f"Could not POST to {url}: {reason}.", field="url") from None
+    return response.status_code
