@@ -62,6 +62,14 @@ class Settings(BaseSettings):
 
     export_link_ttl: int = 3 * 24 * 3600
 
+    # Email Activity (SendGrid): days of history an account sees and keeps, without and
+    # with the "extended history" option (`accounts.settings.email_activity_extended`).
+    activity_history_days: int = 2
+    activity_extended_days: int = 60
+    # SendGrid's documented limit for the Email Activity API, per account.
+    activity_rate_limit: str = "6/minute"
+    activity_retention_interval: float = 3600.0  # seconds between retention purges
+
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"
     # Decoded bytes of all attachments of one email; base64 adds a third on the wire, so
