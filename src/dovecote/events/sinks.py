@@ -17,7 +17,9 @@ EventSink = Callable[[AsyncConnection, Sequence[dict[str, Any]]], Awaitable[None
 
 def build_sinks() -> list[EventSink]:
     """Every sink, in the order they run. Register new ones here."""
-    return []
+    from dovecote.events.activity import email_activity_sink
+
+    return [email_activity_sink]
 
 
 async def publish(

@@ -134,6 +134,10 @@ messages = sa.Table(
     sa.Column("transport", sa.String(32), nullable=True),
     sa.Column("transport_ref", sa.String(128), nullable=True),
     sa.Column("original_message_id", sa.String(36), nullable=True),  # inbound replies
+    # Rows composed as one unit (an email to several recipients: one row each, so each
+    # has its own delivery, events and bounce). NULL on the unit's first row, which
+    # stands for the whole unit in history; the others hold that row's id. (0003)
+    sa.Column("group_id", sa.String(36), nullable=True),
     sa.Column("read_at", sa.BigInteger, nullable=True),  # inbound read flag
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("sent_at", sa.BigInteger, nullable=True),
@@ -141,6 +145,7 @@ messages = sa.Table(
     sa.Index("ix_messages_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
     sa.Index("ix_messages_account_channel_created", "account_id", "channel", "created_at"),
     sa.Index("ix_messages_throttle", "account_id", "recipient", "body_hash"),
+    sa.Index("ix_messages_group", "group_id", postgresql_where=sa.text("group_id IS NOT NULL")),
 )
 
 # Append-only event log: receipts, opens, clicks, inbound. `read_at` is the one
