@@ -132,13 +132,19 @@ async def key_hashes_for_user(conn: AsyncConnection, user_id: int) -> Sequence[t
 
 async def replace_api_key(conn: AsyncConnection, user_id: int, key_hash: str, now: int) -> int:
     """One live key per user, as in ClickSend: regenerating revokes the old one."""
-    await conn.execute(api_keys.delete().where(api_keys.c.user_id == user_id))
+    # Insert before deleting: SQLite gives a new row max(id) + 1, so deleting first would
+    # hand the revoked key's id to its successor, and the credential cache, which trusts
+    # a cached key while its id exists, would keep accepting the revoked key.
     result = await conn.execute(
         api_keys.insert()
         .values(user_id=user_id, key_hash=key_hash, created_at=now)
         .returning(api_keys.c.id)
     )
-    return int(result.scalar_one())
+    key_id = int(result.scalar_one())
+    await conn.execute(
+        api_keys.delete().where(api_keys.c.user_id == user_id, api_keys.c.id != key_id)
+    )
+    return key_id
 
 
 def users_of_account(account_id: int) -> sa.Select[Any]:

@@ -1,0 +1,175 @@
+"""Authentication on the ClickSend API: Basic and Bearer, the spec's test accounts, rate limits."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from dovecote.app import create_app
+from dovecote.domain.accounts import TEST_API_KEY
+from dovecote.settings import Settings
+
+
+def basic(raw: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An unauthenticated client for an app built from `settings` with `changes`."""
+    application: FastAPI = create_app(settings.model_copy(update=changes))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_it_asks_for_credentials_when_none_are_sent(anon: httpx.AsyncClient) -> None:
+    response = await anon.get("/v3/account")
+
+    assert response.status_code == 401
+    body = response.json()
+    assert body["http_code"] == 401
+    assert body["response_code"] == "MISSING_CREDENTIALS"
+    assert body["response_msg"]
+    assert "data" in body
+    assert response.headers["www-authenticate"].lower().startswith("basic")
+
+
+async def test_it_refuses_wrong_unknown_and_malformed_credentials(
+    anon: httpx.AsyncClient, settings: Settings
+) -> None:
+    owner = settings.owner_username
+    cases = {
+        "wrong key": basic(f"{owner}:00000000-0000-0000-0000-000000000000"),
+        "wrong password": basic(f"{owner}:not-the-password"),
+        "unknown user": basic(f"nobody:{settings.owner_api_key}"),
+        "unsupported scheme": {"Authorization": "Digest x"},
+        "not base64": {"Authorization": "Basic %%%not-base64%%%"},
+        "no colon": basic(f"{owner}"),
+        "empty secret": basic(f"{owner}:"),
+        "empty bearer": {"Authorization": "Bearer "},
+        "unknown bearer key": {"Authorization": "Bearer 00000000-0000-0000-0000-000000000000"},
+        # Three users share the documented test key, so without a username it names nobody.
+        "shared test key as bearer": {"Authorization": f"Bearer {TEST_API_KEY}"},
+    }
+    for case, headers in cases.items():
+        response = await anon.get("/v3/account", headers=headers)
+
+        assert response.status_code == 401, case
+        body = response.json()
+        assert body["http_code"] == 401, case
+        assert body["response_code"] == "INVALID_CREDENTIALS", case
+
+
+async def test_it_accepts_a_key_or_password_by_basic_and_a_key_by_bearer(
+    anon: httpx.AsyncClient, settings: Settings
+) -> None:
+    owner, key = settings.owner_username, settings.owner_api_key
+    assert owner and key
+    cases = {
+        "username and api key": basic(f"{owner}:{key}"),
+        # ClickSend's keys and usernames are case-insensitive.
+        "other case": basic(f"{owner.upper()}:{key.lower()}"),
+        "username and password": basic(f"{owner}:{settings.owner_password}"),
+        "bearer api key": {"Authorization": f"Bearer {key}"},
+    }
+    for case, headers in cases.items():
+        response = await anon.get("/v3/account", headers=headers)
+
+        assert response.status_code == 200, case
+        assert response.json()["data"]["username"] == owner, case
+
+
+async def test_a_regenerated_key_or_changed_password_stops_working_at_once(
+    anon: httpx.AsyncClient, settings: Settings
+) -> None:
+    owner = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    sub = {
+        "api_username": "rotating",
+        "password": "first-password",
+        "email": "rotating@example.com",
+        "phone_number": "+61411111111",
+        "first_name": "Ro",
+        "last_name": "Tating",
+    }
+    created = (await anon.post("/v3/subaccounts", json=sub, headers=owner)).json()["data"]
+    # The newest key in the table: on SQLite a successor could inherit its row id.
+    old_key = basic(f"rotating:{created['api_key']}")
+    old_password = basic("rotating:first-password")
+    # Both are verified (and so remembered by the credential cache) before they change.
+    assert (await anon.get("/v3/account", headers=old_key)).status_code == 200
+    assert (await anon.get("/v3/account", headers=old_password)).status_code == 200
+
+    regen = await anon.put(
+        f"/v3/subaccounts/{created['subaccount_id']}/regen-api-key", headers=old_key
+    )
+    new_key = basic(f"rotating:{regen.json()['data']['api_key']}")
+    changed = await anon.put("/v3/account", json={"password": "second"}, headers=new_key)
+
+    assert regen.status_code == 200
+    assert changed.status_code == 200
+    assert (await anon.get("/v3/account", headers=old_key)).status_code == 401
+    assert (await anon.get("/v3/account", headers=old_password)).status_code == 401
+    assert (await anon.get("/v3/account", headers=new_key)).status_code == 200
+    new_password = basic("rotating:second")
+    assert (await anon.get("/v3/account", headers=new_password)).status_code == 200
+
+
+async def test_the_spec_test_accounts_behave_as_documented(anon: httpx.AsyncClient) -> None:
+    nocredit = await anon.get("/v3/account", headers=basic(f"nocredit:{TEST_API_KEY}"))
+    notactive = await anon.get("/v3/account", headers=basic(f"notactive:{TEST_API_KEY}"))
+    banned = await anon.get("/v3/account", headers=basic(f"banned:{TEST_API_KEY}"))
+
+    assert nocredit.status_code == 200
+    assert nocredit.json()["data"]["username"] == "nocredit"
+    assert nocredit.json()["data"]["balance"] == "0.000000"
+    assert nocredit.json()["data"]["active"] == 1
+    assert notactive.status_code == 200
+    assert notactive.json()["data"]["username"] == "notactive"
+    assert notactive.json()["data"]["active"] == 0
+    assert banned.status_code == 403
+    assert banned.json()["http_code"] == 403
+    assert banned.json()["response_code"] == "ACCOUNT_BANNED"
+
+
+async def test_the_test_accounts_do_not_exist_when_test_credentials_are_off(
+    settings: Settings,
+) -> None:
+    async with serving(settings, test_credentials=True) as http:
+        before = await http.get("/v3/account", headers=basic(f"nocredit:{TEST_API_KEY}"))
+    # The same database started again without them: the accounts are removed.
+    async with serving(settings, test_credentials=False) as http:
+        after = {
+            username: await http.get("/v3/account", headers=basic(f"{username}:{TEST_API_KEY}"))
+            for username in ("nocredit", "notactive", "banned")
+        }
+        owner = await http.get(
+            "/v3/account", headers=basic(f"{settings.owner_username}:{settings.owner_api_key}")
+        )
+
+    assert before.status_code == 200
+    assert {name: r.status_code for name, r in after.items()} == dict.fromkeys(after, 401)
+    assert owner.status_code == 200
+
+
+async def test_the_fourth_request_over_a_limit_of_three_is_throttled(settings: Settings) -> None:
+    owner = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    async with serving(settings, rate_limit="3/minute") as http:
+        statuses = [(await http.get("/v3/account", headers=owner)).status_code for _ in range(3)]
+        throttled = await http.get("/v3/account", headers=owner)
+        other_account = await http.get("/v3/account", headers=basic(f"nocredit:{TEST_API_KEY}"))
+
+    assert statuses == [200, 200, 200]
+    assert throttled.status_code == 429
+    body = throttled.json()
+    assert body["http_code"] == 429
+    assert body["response_code"] == "TOO_MANY_REQUESTS"
+    assert 1 <= int(throttled.headers["retry-after"]) <= 60
+    # The limit is per account: another account is not slowed down by the owner.
+    assert other_account.status_code == 200

@@ -1,0 +1,162 @@
+"""The `dovecote` command: migrate, accounts, keys, and the first start's owner credentials.
+
+These run on a fresh SQLite file each: the CLI's work is the same on PostgreSQL, and the
+HTTP tests cover both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from dovecote import bootstrap
+from dovecote.app import create_app
+from dovecote.cli import app as cli
+from dovecote.runtime import Runtime
+from dovecote.settings import Settings
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("DOVECOTE_"):  # nothing from the outer environment leaks in
+            monkeypatch.delenv(name)
+    return tmp_path / "cli.db"
+
+
+def url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def run(database: Path, *args: str) -> Result:
+    result = CliRunner().invoke(cli, list(args), env={"DOVECOTE_DATABASE_URL": url(database)})
+    return result
+
+
+def field(output: str, label: str, after: str | None = None) -> str:
+    """The value of `label: value` in output, optionally only after the line `after`."""
+    lines = [line.strip() for line in output.splitlines()]
+    if after is not None:
+        lines = lines[lines.index(after) + 1 :]
+    for line in lines:
+        if line.startswith(f"{label}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {label!r} in {output!r}")
+
+
+def status_for(database: Path, username: str, secret: str) -> tuple[int, str | None]:
+    """GET /v3/account as username:secret against the database; status and balance."""
+
+    async def call() -> tuple[int, str | None]:
+        application = create_app(Settings(database_url=url(database), worker_enabled=False))
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", auth=(username, secret)
+            ) as http:
+                response = await http.get("/v3/account")
+        balance = response.json()["data"]["balance"] if response.status_code == 200 else None
+        return response.status_code, balance
+
+    result: tuple[int, str | None] = asyncio.run(call())
+    return result
+
+
+def test_migrate_creates_the_schema(database_file: Path) -> None:
+    result = run(database_file, "migrate")
+
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    with sqlite3.connect(database_file) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert {"accounts", "users", "api_keys", "messages", "events"} <= tables
+    assert version is not None
+    # Running it again is harmless.
+    assert run(database_file, "migrate").exit_code == 0
+
+
+def test_accounts_create_prints_credentials_that_authenticate(database_file: Path) -> None:
+    assert run(database_file, "migrate").exit_code == 0
+
+    result = run(database_file, "accounts", "create", "bob", "--balance", "5")
+
+    assert result.exit_code == 0, result.output
+    key = field(result.output, "api key", after="username: bob")
+    password = field(result.output, "password", after="username: bob")
+    assert len(key) == 36
+    assert status_for(database_file, "bob", key) == (200, "5.000000")
+    assert status_for(database_file, "bob", password)[0] == 200
+    assert status_for(database_file, "bob", "0C0FFEE0-0000-4000-8000-000000000000")[0] == 401
+
+
+def test_accounts_list_shows_each_user_with_balance_and_flags(database_file: Path) -> None:
+    assert run(database_file, "accounts", "create", "bob", "--balance", "5").exit_code == 0
+
+    result = run(database_file, "accounts", "list")
+
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.output.splitlines() if line.strip()}
+    assert "5.000000 USD" in rows["bob"]
+    assert "main" in rows["bob"].split()
+    assert "banned" in rows["banned"].split()
+    assert "inactive" in rows["notactive"].split()
+
+
+def test_keys_rotate_replaces_the_key(database_file: Path) -> None:
+    created = run(database_file, "accounts", "create", "bob")
+    old_key = field(created.output, "api key", after="username: bob")
+
+    result = run(database_file, "keys", "rotate", "bob")
+
+    assert result.exit_code == 0, result.output
+    new_key = field(result.output, "api key")
+    assert new_key != old_key
+    assert status_for(database_file, "bob", new_key)[0] == 200
+    assert status_for(database_file, "bob", old_key)[0] == 401
+
+
+def test_bad_input_is_reported_without_a_traceback(database_file: Path) -> None:
+    unknown = run(database_file, "keys", "rotate", "nobody")
+    bad_balance = run(database_file, "accounts", "create", "carol", "--balance", "lots")
+    bad_country = run(database_file, "accounts", "create", "carol", "--country", "XX")
+
+    assert unknown.exit_code != 0
+    assert "nobody" in unknown.output
+    for result, name in ((bad_balance, "balance"), (bad_country, "country")):
+        assert result.exit_code == 1, result.output
+        assert name in result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+    listed = run(database_file, "accounts", "list").output
+    assert "carol" not in listed
+
+
+def test_the_first_start_prints_generated_owner_credentials_once(
+    database_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def start() -> None:
+        runtime = Runtime.build(Settings(database_url=url(database_file), worker_enabled=False))
+        try:
+            await bootstrap.prepare(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(start())
+    first = capsys.readouterr().out
+    asyncio.run(start())
+    second = capsys.readouterr().out
+
+    assert "Created owner account" in first
+    username = field(first, "username")
+    key = field(first, "api key")
+    password = field(first, "password")
+    assert username == "owner"
+    assert second == ""
+    assert status_for(database_file, username, key)[0] == 200
+    assert status_for(database_file, username, password)[0] == 200
