@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     smtp_connections: int = 4
     smtp_local_hostname: str | None = None  # EHLO name; None: this machine's FQDN
 
+    # EmailVerify one-time codes; an account's `settings` may override the first four and
+    # the brand (see docs/emailverify.md).
+    otp_code_length: int = Field(6, ge=4, le=10)
+    otp_ttl_seconds: int = Field(600, ge=1)
+    # PayPI's documented limit; a new code resets the count.
+    otp_max_attempts: int = Field(20, ge=1)
+    # Abuse controls: codes mailed to one address by one account, and checks by one account.
+    otp_sends_per_address_per_hour: int = Field(10, ge=1)
+    otp_checks_per_account_per_minute: int = Field(300, ge=1)
+    otp_from_email: str | None = None  # None: system_email_from
+    otp_brand_name: str = "Dovecote"
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -1,7 +1,133 @@
-"""Placeholder router; filled in by the EmailVerify work."""
+"""EmailVerify (PayPI-compatible): `POST /sendCode` and `POST /checkCode`.
+
+Wire format only: every answer is `{"success": bool, "message": str}` with PayPI's exact
+messages and status codes; the codes themselves live in `domain.otp`. Errors raised here
+are rendered in the same shape by `apis.errors` (the EmailVerify family is chosen by path).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from dovecote.apis.deps import Conn, RuntimeDep, current_principal
+from dovecote.domain import otp
+from dovecote.domain.errors import Forbidden, InvalidInput, Unauthorized
+from dovecote.domain.models import Principal
 
 router = APIRouter(tags=["EmailVerify"])
+
+SENT: Final = "Verification email sent"
+SEND_FAILED: Final = "Unable to send email - please check the email address and try again"
+VERIFIED: Final = "email successfully verified"
+NOT_VALID: Final = "Given code is not valid"
+TRIES_EXCEEDED: Final = "Number of tries exceeded, please request a new code"
+AUTH_INVALID: Final = "Authorization header value invalid"
+BAD_JSON: Final = "Invalid request body - expected a JSON object"
+CHECK_FIELDS: Final = "Invalid request body - email and code are required"
+
+
+class Reply(BaseModel):
+    success: bool
+    message: str
+
+
+async def verify_principal(request: Request, conn: Conn, runtime: RuntimeDep) -> Principal:
+    """The shared authentication (Bearer, or Basic like every family), with PayPI's answer
+    for any key it refuses: a missing, unknown or banned account's key alike."""
+    try:
+        return await current_principal(request, conn, runtime)
+    except (Unauthorized, Forbidden):
+        raise Unauthorized(AUTH_INVALID) from None
+
+
+VerifyPrincipal = Annotated[Principal, Depends(verify_principal)]
+
+
+def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    body = {"type": "object", "properties": properties, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+
+
+def _reply(success: bool, message: str, status: int = 200) -> JSONResponse:
+    return JSONResponse({"success": success, "message": message}, status_code=status)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    # Parsed by hand, not by a FastAPI body model, so that every malformed body gets
+    # PayPI's `{success, message}` with a message of this API rather than pydantic's.
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(BAD_JSON) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(BAD_JSON)
+    return data
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Reply, "description": "Malformed body"},
+    401: {"model": Reply, "description": "Invalid API key"},
+    429: {"model": Reply, "description": "Rate limited"},
+}
+
+
+@router.post(
+    "/sendCode",
+    summary="Send verification code",
+    response_model=Reply,
+    responses=_ERRORS,
+    openapi_extra=_schema({"email": {"type": "string", "format": "email"}}, ["email"]),
+)
+async def send_code(
+    request: Request, conn: Conn, runtime: RuntimeDep, principal: VerifyPrincipal
+) -> JSONResponse:
+    body = await _json_object(request)
+    email = body.get("email")
+    if not isinstance(email, str):
+        raise InvalidInput(SEND_FAILED)
+    try:
+        await otp.send_code(
+            conn,
+            principal,
+            email,
+            settings=runtime.settings,
+            limiter=runtime.limiter,
+            originating_ip=request.client.host if request.client else None,
+        )
+    except otp.UndeliverableAddress:
+        raise InvalidInput(SEND_FAILED) from None
+    return _reply(True, SENT)
+
+
+@router.post(
+    "/checkCode",
+    summary="Check verification code",
+    response_model=Reply,
+    responses={**_ERRORS, 403: {"model": Reply, "description": "Tries exceeded"}},
+    openapi_extra=_schema(
+        {"email": {"type": "string"}, "code": {"type": "string"}}, ["email", "code"]
+    ),
+)
+async def check_code(
+    request: Request, conn: Conn, runtime: RuntimeDep, principal: VerifyPrincipal
+) -> JSONResponse:
+    body = await _json_object(request)
+    email, code = body.get("email"), body.get("code")
+    # A number is accepted for `code`: the spec's own example default is the number 123456.
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if not isinstance(email, str) or not isinstance(code, str):
+        raise InvalidInput(CHECK_FIELDS)
+    result = await otp.check_code(
+        conn, principal, email, code, settings=runtime.settings, limiter=runtime.limiter
+    )
+    if result is otp.CheckResult.APPROVED:
+        return _reply(True, VERIFIED)
+    if result is otp.CheckResult.TOO_MANY_ATTEMPTS:
+        return _reply(False, TRIES_EXCEEDED, 403)
+    return _reply(False, NOT_VALID)

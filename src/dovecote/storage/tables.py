@@ -271,3 +271,30 @@ email_activity_args = sa.Table(
     sa.Column("account_id", sa.Integer, nullable=False),
     sa.Index("ix_email_activity_args_lookup", "account_id", "key"),
 )
+
+# --- EmailVerify (migration 0004) -------------------------------------------------------
+
+# One live one-time code per (account, address): a new code replaces the row's hash and
+# resets `attempts`. Only an HMAC of the code is kept (keyed with the server secret, the
+# account and the address), so a leaked database reveals no code. `status` moves
+# pending → approved | expired | max_attempts_reached, each change by a conditional UPDATE
+# so that concurrent checks record every transition (and its event) exactly once.
+email_verifications = sa.Table(
+    "email_verifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),  # lower-cased
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("verified_at", sa.BigInteger, nullable=True),
+    sa.Column("message_id", sa.String(36), nullable=True),  # the email that carried the code
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "email", name="uq_email_verifications_account_email"),
+)
