@@ -14,4 +14,18 @@ def build_transports(settings: Settings) -> dict[str, Transport]:
         auto_replies=settings.sandbox_auto_replies,
     )
     # Every channel uses the sandbox until a real transport is configured for it.
-    return {"sms": sandbox, "default": sandbox}
+    transports: dict[str, Transport] = {"sms": sandbox, "default": sandbox}
+    transports["email"] = _email_transport(settings)
+    return transports
+
+
+def _email_transport(settings: Settings) -> Transport:
+    if settings.email_transport == "smtp":
+        from dovecote.delivery.transports.smtp import SmtpTransport
+
+        return SmtpTransport.from_settings(settings)
+    # Email settles at once with SMTP-shaped detail, instead of the SMS sandbox's
+    # sent-then-receipt, so its events read like real delivery.
+    from dovecote.delivery.transports.email_sandbox import EmailSandboxTransport
+
+    return EmailSandboxTransport(rules=settings.sandbox_rules)
