@@ -15,9 +15,9 @@ Operator: TypeAlias = Literal["=", "<", ">", "<=", ">="]
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    name: str  # lower-cased
+    name: str  # lower-cased: field names are case-insensitive, like keywords
     key: str | None  # `unique_args['key']`
-    position: int  # 0-based offset in the query, for error messages
+    spelled: str  # as written, for error messages
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ class _Compiler:
 def _spec(field: ast.Field) -> Spec:
     spec = FIELDS.get(field.name)
     if spec is None:
-        raise unknown_field(field.name)
+        raise unknown_field(field.spelled)
     return spec
 
 

@@ -32,7 +32,7 @@ _UNIX_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 @cache
 def _lark() -> Lark:
     # Built once per process (~30 ms); `cache` keeps import time low for the CLI.
-    return Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 
 def parse(query: str) -> ast.Node:
@@ -148,7 +148,7 @@ class _Build(Transformer[Token, Any]):
     def field(self, children: list[Token]) -> ast.Field:
         name = children[0]
         key = decode_string(children[1]).text if len(children) > 1 else None
-        return ast.Field(name=str(name).lower(), key=key, position=(name.start_pos or 0) + 1)
+        return ast.Field(name=str(name).lower(), key=key, spelled=str(name))
 
     def string(self, children: list[Token]) -> ast.Text:
         return decode_string(children[0])
