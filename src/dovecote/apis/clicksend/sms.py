@@ -156,7 +156,9 @@ async def cancel_sms(
     cancelled = await outbound.cancel(conn, principal, "sms", [message_id.upper()], now=time.time())
     if not cancelled:
         raise NotFound(f"Message {message_id} is not a queued message of this account.")
-    return envelope([], f"Message {cancelled[0]} has been cancelled.")
+    # `data` is null: SDK 6's CancelSms types it as an object ("deprecated, returns null")
+    # and fails to deserialize the `[]` of the spec's older example.
+    return envelope(None, f"Message {cancelled[0]} has been cancelled.")
 
 
 @router.put("/sms/cancel-all", summary="Cancel all Scheduled Messages")
