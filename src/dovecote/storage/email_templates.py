@@ -1,0 +1,70 @@
+"""Queries for users' email templates: rows of `templates` with channel "email"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.storage.listing import Fields, ListQuery, Page, paginate
+from dovecote.storage.tables import templates
+
+CHANNEL = "email"
+
+EMAIL_TEMPLATE_FIELDS = Fields(
+    columns={
+        "template_id": templates.c.id,
+        "template_name": templates.c.name,
+        "body": templates.c.body,
+        "date_added": templates.c.created_at,
+    },
+    text=frozenset({"template_name", "body"}),
+)
+
+
+def _owned(account_id: int) -> list[sa.ColumnElement[bool]]:
+    return [templates.c.account_id == account_id, templates.c.channel == CHANNEL]
+
+
+async def list_templates(conn: AsyncConnection, account_id: int, params: ListQuery) -> Page:
+    query = sa.select(templates).where(*_owned(account_id))
+    return await paginate(conn, query, params, EMAIL_TEMPLATE_FIELDS, [templates.c.id])
+
+
+async def get_template(
+    conn: AsyncConnection, account_id: int, template_id: int
+) -> sa.RowMapping | None:
+    query = sa.select(templates).where(*_owned(account_id), templates.c.id == template_id)
+    row: sa.RowMapping | None = (await conn.execute(query)).mappings().one_or_none()
+    return row
+
+
+async def insert_template(
+    conn: AsyncConnection, account_id: int, values: dict[str, Any]
+) -> sa.RowMapping:
+    query = (
+        templates.insert()
+        .values(**values, account_id=account_id, channel=CHANNEL)
+        .returning(templates)
+    )
+    row: sa.RowMapping = (await conn.execute(query)).mappings().one()
+    return row
+
+
+async def update_template(
+    conn: AsyncConnection, account_id: int, template_id: int, values: dict[str, Any]
+) -> sa.RowMapping | None:
+    query = (
+        templates.update()
+        .where(*_owned(account_id), templates.c.id == template_id)
+        .values(**values)
+        .returning(templates)
+    )
+    row: sa.RowMapping | None = (await conn.execute(query)).mappings().one_or_none()
+    return row
+
+
+async def delete_template(conn: AsyncConnection, account_id: int, template_id: int) -> bool:
+    query = templates.delete().where(*_owned(account_id), templates.c.id == template_id)
+    return int((await conn.execute(query)).rowcount) == 1
