@@ -94,6 +94,12 @@ class Dispatcher:
             for job, outcome in zip(jobs, outcomes, strict=True):
                 batch.apply(job, outcome, phase, time.time())
         async with self.engine.begin() as conn:
+            # A lease that ran out mid-batch may have been taken over by another worker:
+            # drop those outcomes whole (row, events, replies), not only the row update.
+            held = await store.hold_leases(conn, self.owner, ids)
+            if len(held) < len(ids):
+                log.warning("lease lost on %d of %d messages", len(ids) - len(held), len(ids))
+                batch.keep(held)
             await store.finish(conn, batch.updates)
             await store.insert_events(conn, batch.events)
             await publish(conn, self.sinks, batch.events)
@@ -159,11 +165,14 @@ class _Batch:
             "sent_at": job.sent_at,
         }
         kind = outcome.kind
-        if kind == "deferred" and attempts >= self.settings.worker_max_attempts:
+        if kind == "deferred" and phase == "send" and attempts >= self.settings.worker_max_attempts:
             kind = "failed"  # out of retries: the temporary failure becomes final
         if kind == "deferred":
             delay = self.settings.worker_backoff_base**attempts
-            update.update(status=st.QUEUED, due_at=now + delay, error_text=outcome.error_text)
+            # A failed settle (receipt lookup) leaves the message sent: back in the send
+            # queue it would be handed to the transport a second time.
+            status = st.SENT if phase == "settle" else st.QUEUED
+            update.update(status=status, due_at=now + delay, error_text=outcome.error_text)
             self._event(
                 job, "deferred", now, {"attempt_num": attempts, "reason": outcome.error_text}
             )
@@ -212,6 +221,11 @@ class _Batch:
             )
             self.replies.extend((job, reply) for reply in outcome.replies)
         self.updates.append(update)
+
+    def keep(self, ids: set[str]) -> None:
+        self.updates = [update for update in self.updates if update["_id"] in ids]
+        self.events = [event for event in self.events if event["message_id"] in ids]
+        self.replies = [(job, reply) for job, reply in self.replies if job.id in ids]
 
     def _event(self, job: Job, kind: str, now: float, data: dict[str, Any]) -> None:
         names = st.EVENT_NAMES.get(job.channel, st.EVENT_NAMES["sms"])

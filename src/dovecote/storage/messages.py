@@ -128,6 +128,24 @@ async def claim(
     return [dict(row) for row in (await conn.execute(query)).mappings()]
 
 
+async def hold_leases(conn: AsyncConnection, owner: str, ids: Sequence[str]) -> set[str]:
+    """Of `ids`, the rows `owner` still leases, locked until the transaction ends.
+
+    A no-op write rather than a SELECT: it takes PostgreSQL's row locks and SQLite's write
+    lock, so no other worker can claim these rows between this check and `finish`.
+    """
+    held: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = (
+            messages.update()
+            .where(messages.c.id.in_(ids[start : start + 500]), messages.c.lease_owner == owner)
+            .values(lease_owner=messages.c.lease_owner)
+            .returning(messages.c.id)
+        )
+        held.update(str(i) for i in (await conn.execute(query)).scalars())
+    return held
+
+
 async def finish(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> None:
     """Apply outcomes in one executemany. Each dict has `_id`, `_owner` and the new values;
     the owner check drops the write if the lease was lost and another worker took the row."""

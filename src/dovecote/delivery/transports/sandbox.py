@@ -71,7 +71,8 @@ class SandboxTransport:
                 error_code=int(rule.argument or 300),
                 error_text="Rejected by sandbox rule",
             )
-        if rule is not None and rule.action == "defer" and job.attempts <= int(rule.argument or 1):
+        # `job.attempts` counts the attempts before this one: defer:2 fails attempts 1 and 2.
+        if rule is not None and rule.action == "defer" and job.attempts < int(rule.argument or 1):
             return Outcome("deferred", error_text="Temporary failure (sandbox rule)")
         delay = (
             float(rule.argument)
