@@ -1,0 +1,54 @@
+"""`domain.webhooks.post_json` against a real HTTP server on the loopback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from dovecote.domain.errors import InvalidInput
+from dovecote.domain.webhooks import post_json
+from sms_support import webhook_peer
+
+
+async def test_it_posts_json_and_returns_the_status() -> None:
+    with webhook_peer() as peer:
+        ok = await post_json(peer.url, {"message_id": "X", "status_code": 201})
+        peer.status = 503
+        unavailable = await post_json(peer.url, {"n": 2})
+
+    assert (ok, unavailable) == (200, 503)
+    assert [r["json"] for r in peer.requests] == [{"message_id": "X", "status_code": 201}, {"n": 2}]
+    assert peer.requests[0]["content_type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/hook", "file:///etc/passwd", "not a url", "http://", "/relative"]
+)
+async def test_it_refuses_urls_that_are_not_http(url: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        await post_json(url, {})
+
+    assert raised.value.field == "url"
+
+
+async def test_it_reports_a_refused_connection_as_invalid_input() -> None:
+    with webhook_peer() as peer:
+        closed = peer.url
+    # The server is gone: nothing listens on that port any more.
+    with pytest.raises(InvalidInput) as raised:
+        await post_json(closed, {})
+
+    assert "Could not POST" in raised.value.message
+
+
+async def test_it_gives_up_after_the_timeout() -> None:
+    with webhook_peer() as peer:
+        peer.delay = 2.0
+        started = time.monotonic()
+        with pytest.raises(InvalidInput) as raised:
+            await post_json(peer.url, {}, timeout=0.2)
+        elapsed = time.monotonic() - started
+
+    assert "did not answer within 0.2 seconds" in raised.value.message
+    assert elapsed < 1.5
