@@ -16,6 +16,7 @@ messages as an inbound message from the recipient.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,12 @@ def parse_rules(lines: Sequence[str]) -> list[Rule]:
         action, _, argument = outcome.partition(":")
         if not sep or not prefix.strip() or action not in _ACTIONS:
             raise ValueError(f"bad sandbox rule {line!r}: use prefix=" + "|".join(sorted(_ACTIONS)))
-        rules.append(Rule(prefix.strip(), action, argument.strip()))
+        argument = argument.strip()
+        # Checked here, not in send(): a bad number would otherwise defer every match.
+        number = r"\d+(\.\d+)?" if action == "delay" else r"\d+"
+        if argument and not re.fullmatch(number, argument):
+            raise ValueError(f"bad sandbox rule {line!r}: {argument!r} is not a number")
+        rules.append(Rule(prefix.strip(), action, argument))
     return rules
 
 
