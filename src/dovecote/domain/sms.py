@@ -113,7 +113,7 @@ def parse_schedule(raw: int | float | str | None, now: float) -> int | bool | No
         return None
     try:
         value = int(float(raw))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf", 1e400
         return False
     if value < 0 or value > now + MAX_SCHEDULE_AHEAD:
         return False

@@ -299,6 +299,22 @@ async def test_an_invalid_message_gets_its_status_is_not_charged_and_not_stored(
     assert await balance(app) == START_BALANCE
 
 
+@pytest.mark.parametrize("schedule", ['"inf"', '"1e400"', "1e400", '"NaN"'])
+async def test_an_infinite_schedule_is_invalid_not_a_server_error(
+    app: FastAPI, client: httpx.AsyncClient, schedule: str
+) -> None:
+    # json.loads reads the literal 1e400 as float("inf"); int() of it overflows.
+    content = '{"messages": [{"to": "+12025550004", "body": "x", "schedule": ' + schedule + "}]}"
+
+    response = await client.post(
+        "/v3/sms/send", content=content, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 200, response.text
+    assert statuses(response) == ["INVALID_SCHEDULE"]
+    assert await stored(app) == []
+
+
 @pytest.mark.parametrize("sender", ["DovecoteCo1", "A", "+12025550100", "61411111111", "My-Shop"])
 async def test_a_valid_sender_id_is_accepted(client: httpx.AsyncClient, sender: str) -> None:
     response = await send(client, msg(us(5), **{"from": sender}))
