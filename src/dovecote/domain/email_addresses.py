@@ -130,8 +130,8 @@ async def send_verification(
     await store.update_address(
         conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
     )
-    # Imported at the point of use: the sending pipeline looks sender addresses up through
-    # this module, so a top-level import would make the two modules import each other.
+    # Imported where it is used: only this path needs the sending pipeline (MIME, queue,
+    # events), and listing, reading or verifying addresses should not load it.
     from dovecote.domain.email import send_system_email
 
     subject, html_body, text_body = verification_email(address, token, settings.public_url)
