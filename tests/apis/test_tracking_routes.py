@@ -126,15 +126,17 @@ async def test_a_tampered_link_is_404_and_records_nothing(
     click = urlsplit(links.hrefs[0])
     query = dict(parse_qsl(click.query))
     pixel = urlsplit(links.images[0])
+    other_id = message_id[:-1] + ("1" if message_id.endswith("0") else "0")
+    other_signature = query["s"][:-2] + ("yy" if query["s"].endswith("xx") else "xx")
     forged = [
         # Another destination under the same signature: the open-redirect attempt.
         f"{click.path}?{urlencode({**query, 'u': 'https://evil.example/'})}",
-        f"{click.path}?{urlencode({**query, 's': query['s'][:-2] + 'xx'})}",
+        f"{click.path}?{urlencode({**query, 's': other_signature})}",
         f"{click.path}?{urlencode({**query, 'e': str(int(query['e']) + 1)})}",
-        f"/t/click/{message_id[:-1]}0?{click.query}",
+        f"/t/click/{other_id}?{click.query}",
         f"{click.path}",
         f"{pixel.path}?e=1&s=abc",
-        f"/t/open/{message_id[:-1]}0.gif?{pixel.query}",
+        f"/t/open/{other_id}.gif?{pixel.query}",
     ]
     for path in forged:
         response = await anon.get(path)

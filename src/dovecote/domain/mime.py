@@ -244,9 +244,9 @@ class _TextExtractor(HTMLParser):
         if tag in _SKIP:
             self.skipping = max(0, self.skipping - 1)
         elif tag in _BLOCK:
+            self._paragraph()
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
-            self._paragraph()
         elif tag == "a" and self.links:
             href = self.links.pop()
             text = "".join(self.current).rstrip()
@@ -265,7 +265,7 @@ class _TextExtractor(HTMLParser):
         for line in self.lines:
             if line or (out and out[-1]):
                 out.append(line.rstrip())
-        return "\n".join(out).strip() + "\n"
+        return "\n".join(out).strip("\n") + "\n"
 
 
 def html_to_text(html: str) -> str:
