@@ -25,4 +25,7 @@ class MaintenanceJob:
 
 
 def build_jobs(settings: Settings) -> list[MaintenanceJob]:
-    return []
+    # Imported here: job modules import MaintenanceJob from this one.
+    from dovecote.events import retention
+
+    return [retention.job(settings)]
