@@ -49,11 +49,13 @@ HISTORY_FIELDS = Fields(
         "from": messages.c.sender,
         "body": messages.c.body,
         "direction": messages.c.direction,
-        "custom_string": messages.c.custom_string,
+        # Coalesced: the export's keyset pagination compares key values, and NULL
+        # compares as unknown (a deleted user's username is NULL too).
+        "custom_string": sa.func.coalesce(messages.c.custom_string, ""),
         "country": messages.c.country,
         "subaccount_id": messages.c.user_id,
         "user_id": messages.c.user_id,
-        "username": users.c.username,
+        "username": sa.func.coalesce(users.c.username, ""),
         "date": messages.c.created_at,
     },
     text=frozenset({"to", "from", "body", "custom_string", "username"}),
@@ -116,7 +118,7 @@ def _after(
 ) -> sa.ColumnElement[bool]:
     """Rows strictly after `last` in the order of `keys` (keyset pagination).
 
-    Every key column is NOT NULL, so plain comparisons are exact.
+    Every key of HISTORY_FIELDS is NOT NULL (or coalesced), so comparisons are exact.
     """
     alternatives = []
     for index, (column, direction) in enumerate(keys):

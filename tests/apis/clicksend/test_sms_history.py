@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from dovecote.domain import delivery_status as st
-from dovecote.domain import history
+from dovecote.domain import history, security
 from dovecote.domain.models import Principal
 from dovecote.settings import Settings
 from dovecote.storage import accounts as account_store
@@ -253,6 +253,16 @@ async def test_a_tampered_or_expired_export_link_is_refused(
     assert refused.status_code == 403
     assert refused.json()["response_code"] == "FORBIDDEN"
 
+    # Another channel's link (same signed form, plus a `kind`) does not open SMS history.
+    other_kind = {k: v for k, v in query.items() if k not in ("expires", "signature")}
+    other_kind["kind"] = "email"
+    expires = int(query["expires"])
+    other_kind["signature"] = security.sign(
+        settings.secret_key, urlencode(sorted(other_kind.items())), expires
+    )
+    other_kind["expires"] = str(expires)
+    assert (await anon.get(f"{download}?{urlencode(other_kind)}")).status_code == 403
+
     unsigned = {k: v for k, v in query.items() if k != "signature"}
     assert (await anon.get(f"{download}?{urlencode(unsigned)}")).status_code == 403
     assert (await anon.get(download)).status_code == 403
@@ -289,7 +299,13 @@ async def test_a_large_export_arrives_complete_and_in_order_across_chunks(
     await insert(engine_of(app), messages, *rows)
     expected = [f"message {i:04d}" for i in range(1234)]
 
-    for params, order in (({}, expected), ({"order_by": "body:desc"}, expected[::-1])):
+    orders = [
+        ({}, expected),
+        ({"order_by": "body:desc"}, expected[::-1]),
+        # Every custom_string is NULL: all ties, so the default order decides.
+        ({"order_by": "custom_string:asc"}, expected),
+    ]
+    for params, order in orders:
         url = (await client.get("/v3/sms/history/export", params=params)).json()["data"]["url"]
         table = list(csv.DictReader(io.StringIO((await anon.get(path_of(url))).text)))
 

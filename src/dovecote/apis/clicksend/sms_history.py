@@ -122,7 +122,7 @@ async def export_history(
 @router.get(history.EXPORT_PATH.removeprefix("/v3"), summary="Download an SMS history export")
 async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> StreamingResponse:
     """The link from `/sms/history/export`: its signature, not Basic auth, authorizes it."""
-    export = await history.open_export(
+    export = await history.open_sms_export(
         conn, request.query_params, secret=runtime.settings.secret_key
     )
     return StreamingResponse(
