@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -104,7 +105,7 @@ def test_it_makes_codes_of_the_requested_number_of_digits(length: int) -> None:
 
 
 def test_it_keeps_leading_zeros(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(otp.secrets, "randbelow", lambda bound: 42)
+    monkeypatch.setattr(secrets, "randbelow", lambda bound: 42)
 
     assert otp.new_code(6) == "000042"
 
