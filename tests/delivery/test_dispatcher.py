@@ -458,3 +458,21 @@ async def test_a_late_finish_while_the_new_owner_holds_the_lease_changes_nothing
     assert while_second_holds["status"] == "queued"
     assert await types(app, message_id) == ["sent"]  # only the owner's report counts
     assert (await row(app, message_id))["status"] == "sent"
+
+
+async def test_a_worker_on_a_host_with_a_long_name_still_claims(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    clock: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Kubernetes pod names run to 63 characters; `lease_owner` holds 64.
+    monkeypatch.setattr(dispatcher_module.socket, "gethostname", lambda: "p" * 63)
+    [message_id] = await send(client, us(150))
+    d = dispatcher(app, settings)
+
+    assert await d.run_once() == 1
+
+    assert (await row(app, message_id))["status"] == "sent"
+    assert len(d.owner) <= messages.c.lease_owner.type.length
