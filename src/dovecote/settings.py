@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # SendGrid's documented limit for the Email Activity API, per account.
     activity_rate_limit: str = "6/minute"
     activity_retention_interval: float = 3600.0  # seconds between retention purges
+    # CSV downloads: SendGrid allows one request per 12 hours. The gzip files live here
+    # (a shared volume when API processes and workers run on several machines).
+    activity_download_rate_limit: str = "1 per 12 hours"
+    activity_export_dir: str = "exports/activity"
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"

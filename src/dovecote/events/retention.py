@@ -9,6 +9,7 @@ is invisible at once; the purge only reclaims the space, whenever it next runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dovecote.events import activity_export
 from dovecote.events.maintenance import MaintenanceJob
 from dovecote.settings import Settings
 from dovecote.storage import activity as store
@@ -89,6 +91,8 @@ async def _drain(
 
 
 async def _run(engine: AsyncEngine, settings: Settings) -> Purged:
+    # Expired CSV downloads go too; their links stopped working when they expired.
+    await asyncio.to_thread(activity_export.purge_files, settings)
     return await purge_expired(engine, settings)
 
 

@@ -1,22 +1,25 @@
-"""SendGrid Email Activity: `GET /v3/messages` and `GET /v3/messages/{msg_id}`.
+"""SendGrid Email Activity: search (`GET /v3/messages`), one message
+(`GET /v3/messages/{msg_id}`) and CSV downloads (`/v3/messages/download...`).
 
 Errors leave as `{"errors": [{"field", "message"}]}` (apis/errors.py picks the format by
-path). These endpoints have their own rate limit, SendGrid's documented one by default,
-on top of the account-wide limit every request passes.
+path). These endpoints have their own rate limits, SendGrid's documented ones by
+default, on top of the account-wide limit every request passes.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi.responses import FileResponse
 from limits import parse
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.apis.sendgrid.schemas import AbbreviatedMessage, Message, MessageList
-from dovecote.domain import activity
+from dovecote.domain import activity, activity_download
 from dovecote.domain.errors import RateLimited
 from dovecote.domain.models import Principal
 
@@ -25,24 +28,30 @@ router = APIRouter(tags=["SendGrid Email Activity"])
 TOO_MANY = "too many requests"  # SendGrid's exact message
 
 
-async def _activity_limit(
-    principal: CurrentPrincipal, runtime: RuntimeDep, response: Response
-) -> Principal:
-    item = parse(runtime.settings.activity_rate_limit)
-    key = str(principal.account.id)
-    allowed = await runtime.limiter.hit(item, "email_activity", key)
-    stats = await runtime.limiter.get_window_stats(item, "email_activity", key)
-    if not allowed:
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(TOO_MANY, retry_after=retry_after)
-    # SendGrid's rate-limit headers, so that clients can pace themselves.
-    response.headers["X-RateLimit-Limit"] = str(item.amount)
-    response.headers["X-RateLimit-Remaining"] = str(stats.remaining)
-    response.headers["X-RateLimit-Reset"] = str(math.ceil(stats.reset_time))
-    return principal
+def _limit(setting: str, namespace: str) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(
+        principal: CurrentPrincipal, runtime: RuntimeDep, response: Response
+    ) -> Principal:
+        item = parse(getattr(runtime.settings, setting))
+        key = str(principal.account.id)
+        allowed = await runtime.limiter.hit(item, namespace, key)
+        stats = await runtime.limiter.get_window_stats(item, namespace, key)
+        if not allowed:
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            raise RateLimited(TOO_MANY, retry_after=retry_after)
+        # SendGrid's rate-limit headers, so that clients can pace themselves.
+        response.headers["X-RateLimit-Limit"] = str(item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(stats.remaining)
+        response.headers["X-RateLimit-Reset"] = str(math.ceil(stats.reset_time))
+        return principal
+
+    return dependency
 
 
-ActivityPrincipal = Annotated[Principal, Depends(_activity_limit)]
+ActivityPrincipal = Annotated[Principal, Depends(_limit("activity_rate_limit", "email_activity"))]
+DownloadPrincipal = Annotated[
+    Principal, Depends(_limit("activity_download_rate_limit", "email_activity_download"))
+]
 
 
 @router.get("/messages", summary="Filter all messages", response_model=MessageList)
@@ -72,3 +81,41 @@ async def get_message(
 ) -> dict[str, Any]:
     message = await activity.get_message(conn, principal, runtime.settings, msg_id)
     return Message.of_detail(message).wire()
+
+
+# GET /messages/download is no route of its own: it reads as message id "download" (404).
+@router.post("/messages/download", summary="Request CSV", status_code=202)
+async def request_csv(
+    principal: DownloadPrincipal,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+    query: Annotated[str | None, Query(description="Email Activity query")] = None,
+) -> dict[str, str]:
+    export = activity_download.request_download(principal, runtime.settings, query)
+    # Runs after the response is sent; the job streams, so a large export costs no memory.
+    background.add_task(activity_download.run_download, runtime.engine, runtime.settings, export)
+    return {
+        "status": "pending",
+        "message": activity_download.pending_message(export),
+        # Not in SendGrid's response (it mails the id only); handy without a mailbox.
+        "download_uuid": export.uuid,
+    }
+
+
+@router.get("/messages/download/{download_uuid}", summary="Download CSV")
+async def download_csv(
+    download_uuid: str, principal: ActivityPrincipal, runtime: RuntimeDep
+) -> dict[str, str]:
+    url = activity_download.get_download(principal, runtime.settings, download_uuid)
+    return {"presigned_url": url, "csv": url}
+
+
+@router.get("/messages/download/{download_uuid}/csv", summary="The CSV a presigned URL grants")
+async def presigned_csv(
+    download_uuid: str,
+    runtime: RuntimeDep,
+    expires: Annotated[str, Query()] = "",
+    signature: Annotated[str, Query()] = "",
+) -> FileResponse:
+    path = activity_download.open_csv(runtime.settings, download_uuid, expires, signature)
+    return FileResponse(path, media_type="application/gzip", filename=f"{download_uuid}.csv.gz")
