@@ -126,7 +126,7 @@ def test_inline_parts_with_a_content_id_are_related_to_the_html() -> None:
 def test_text_only_mail_is_a_single_plain_part() -> None:
     _, message = parsed(html=None, text="Just text")
     assert structure(message) == ["text/plain"]
-    assert message.get_content() == "Just text\r\n"  # as parsed from the wire
+    assert message.get_content() == "Just text"
 
 
 def test_newlines_in_headers_cannot_inject_headers() -> None:

@@ -7,14 +7,14 @@ signed tracking URLs); the email's first row stands for the whole email in Click
 history and carries the full request in its payload, the others point to it
 (`group_id`).
 
-Entry points:
+Entry points (ClickSend's request shape is composed in `transactional_email`):
 
-    send / price            ClickSend `/v3/email/send` and `/v3/email/price` (raw request)
     queue_emails            any adapter: validated `Email` drafts, charged, with
                             categories, custom args, template id, tracking, send_at
+    price_emails            the same validation and prices, nothing written
     send_system_email       platform mail (sender verification, EmailVerify codes): free
 
-All of them write in the caller's transaction: rows, debit, payloads, content and the
+Both writers work in the caller's transaction: rows, debit, payloads, content and the
 `processed` events (through the event sinks) commit or roll back together.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,7 +41,6 @@ from dovecote.domain.models import Principal
 from dovecote.domain.money import to_micros
 from dovecote.domain.outbound import MAX_MESSAGES, Outbound, accept
 from dovecote.domain.pricing import PriceBook
-from dovecote.domain.sms import parse_schedule
 from dovecote.events.sinks import build_sinks, publish
 from dovecote.settings import Settings
 from dovecote.storage import accounts as account_store
@@ -56,25 +56,22 @@ DROPPED: Final = "DROPPED"  # Outbound status of a suppressed recipient (never q
 MAX_SUBJECT = 998  # RFC 5322 line limit; folding makes longer legal, but nobody reads it
 MAX_CATEGORIES = 10  # SendGrid's limit
 RecipientKind = Literal["to", "cc", "bcc"]
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 ftext: printable ASCII but ":"
 
 __all__ = [
     "CHANNEL",
     "TEST_ADDRESSES",
     "Attachment",
-    "AttachmentIn",
     "Email",
-    "EmailRequest",
     "InsufficientCredit",
     "Mailbox",
     "Queued",
     "QueuedEmail",
-    "RecipientIn",
     "Tracking",
     "attachment",
     "mailbox",
-    "price",
+    "price_emails",
     "queue_emails",
-    "send",
     "send_system_email",
 ]
 
@@ -93,9 +90,16 @@ class Tracking:
     def for_account(cls, settings: Mapping[str, Any]) -> Tracking:
         """The account's switches (`accounts.settings`), off unless turned on."""
         return cls(
-            opens=bool(settings.get("email_open_tracking", False)),
-            clicks=bool(settings.get("email_click_tracking", False)),
+            opens=_switch(settings.get("email_open_tracking")),
+            clicks=_switch(settings.get("email_click_tracking")),
         )
+
+
+def _switch(value: Any) -> bool:
+    # Settings arrive as JSON booleans, 0/1 (ClickSend's style) or strings: "0" is off.
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,141 +246,9 @@ def _check(email: Email, settings: Settings) -> None:
         )
     if len(email.categories) > MAX_CATEGORIES:
         raise InvalidInput(f"at most {MAX_CATEGORIES} categories.", field="categories")
-
-
-# --- ClickSend requests -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientIn:
-    email: str | None
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentIn:
-    content: str | None
-    filename: str | None = None
-    type: str | None = None
-    disposition: str | None = None
-    content_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EmailRequest:
-    """ClickSend's email as the client sent it (already type-checked by the API layer)."""
-
-    to: Sequence[RecipientIn]
-    email_address_id: int | str | None
-    subject: str | None
-    body: str | None
-    from_name: str | None = None
-    cc: Sequence[RecipientIn] = ()
-    bcc: Sequence[RecipientIn] = ()
-    attachments: Sequence[AttachmentIn] = ()
-    schedule: int | float | str | None = None
-    custom_string: str | None = None
-
-
-async def sender_mailbox(
-    conn: AsyncConnection, principal: Principal, address_id: int | str | None, name: str | None
-) -> Mailbox:
-    """The account's verified allowed address `address_id`, or InvalidInput."""
-    field = "from.email_address_id"
-    raw = str(address_id).strip() if address_id is not None else ""
-    if not raw:
-        raise InvalidInput(f"{field} is required.", field=field)
-    if not raw.isdigit():
-        raise InvalidInput(f"{field} must be a number.", field=field)
-    row = await store.get_email_address(conn, int(raw))
-    if row is None or row["account_id"] != principal.account.id:
-        raise InvalidInput(f"{field} {raw} is not an email address of this account.", field=field)
-    if not row["verified"]:
-        raise InvalidInput(f"{field} {raw} ({row['email']}) is not verified yet.", field=field)
-    return Mailbox(row["email"], (name or "").strip() or None)
-
-
-async def compose(
-    conn: AsyncConnection, principal: Principal, request: EmailRequest, *, now: float
-) -> Email:
-    def boxes(items: Sequence[RecipientIn], name: str) -> list[Mailbox]:
-        return [
-            mailbox(item.email, item.name, f"{name}[{i}].email") for i, item in enumerate(items)
-        ]
-
-    to, cc, bcc = boxes(request.to, "to"), boxes(request.cc, "cc"), boxes(request.bcc, "bcc")
-    sender = await sender_mailbox(conn, principal, request.email_address_id, request.from_name)
-    attachments = [
-        attachment(
-            item.content,
-            filename=item.filename,
-            type=item.type,
-            disposition=item.disposition,
-            content_id_=item.content_id,
-            field=f"attachments[{i}]",
-        )
-        for i, item in enumerate(request.attachments)
-    ]
-    schedule = parse_schedule(request.schedule, now)
-    if schedule is False:
-        raise InvalidInput("schedule must be a Unix timestamp within a year.", field="schedule")
-    return Email(
-        sender=sender,
-        to=to,
-        cc=cc,
-        bcc=bcc,
-        subject=(request.subject or "").strip(),
-        html=request.body if (request.body or "").strip() else None,
-        attachments=attachments,
-        send_at=schedule or None,
-        custom_string=request.custom_string,
-        from_email_address_id=int(str(request.email_address_id)),
-    )
-
-
-async def send(
-    conn: AsyncConnection,
-    principal: Principal,
-    request: EmailRequest,
-    *,
-    settings: Settings,
-    prices: PriceBook,
-    originating_ip: str | None = None,
-    now: float | None = None,
-) -> QueuedEmail:
-    """ClickSend `/email/send`: one email, charged per recipient (test addresses free)."""
-    accounts.require(principal, "access_email")
-    accounts.require_active(principal)
-    moment = time.time() if now is None else now
-    email = await compose(conn, principal, request, now=moment)
-    queued = await queue_emails(
-        conn,
-        principal,
-        [email],
-        settings=settings,
-        prices=prices,
-        originating_ip=originating_ip,
-        now=moment,
-    )
-    return queued.emails[0]
-
-
-async def price(
-    conn: AsyncConnection,
-    principal: Principal,
-    request: EmailRequest,
-    *,
-    settings: Settings,
-    prices: PriceBook,
-    now: float | None = None,
-) -> QueuedEmail:
-    """ClickSend `/email/price`: the same validation and price as `send`, nothing stored."""
-    accounts.require(principal, "access_email")
-    moment = time.time() if now is None else now
-    email = await compose(conn, principal, request, now=moment)
-    _check(email, settings)
-    items = _recipients(email, principal, prices)
-    return QueuedEmail(email, items, principal.account.currency, int(moment))
+    for name in email.headers:
+        if not _HEADER_NAME.fullmatch(name):
+            raise InvalidInput(f"headers: {name!r} is not a valid header name.", field="headers")
 
 
 # --- queueing -----------------------------------------------------------------------------
@@ -424,6 +296,28 @@ def _recipients(email: Email, principal: Principal, prices: PriceBook | None) ->
 _MICRO = Decimal("0.000001")
 
 
+def price_emails(
+    principal: Principal,
+    emails: Sequence[Email],
+    *,
+    settings: Settings,
+    prices: PriceBook,
+    now: float | None = None,
+) -> Queued:
+    """What `queue_emails` would charge, after the same validation; nothing is written
+    (suppressed recipients, which would be dropped free, are still priced)."""
+    created = int(time.time() if now is None else now)
+    for email in emails:
+        _check(email, settings)
+    queued = [
+        QueuedEmail(
+            email, _recipients(email, principal, prices), principal.account.currency, created
+        )
+        for email in emails
+    ]
+    return Queued(queued, principal.account.currency)
+
+
 async def queue_emails(
     conn: AsyncConnection,
     principal: Principal,
@@ -445,6 +339,7 @@ async def queue_emails(
     through the event sinks, so Email Activity sees each message at once.
     """
     moment = time.time() if now is None else now
+    accounts.require_active(principal)
     for email in emails:
         _check(email, settings)
     queued = [
@@ -467,8 +362,6 @@ async def queue_emails(
     await accept(conn, principal, payable, now=moment, throttle_window=0)
     if any(item.status == "INSUFFICIENT_CREDIT" for item in payable):
         raise InsufficientCredit("Not enough credit to send this email to every recipient.")
-    if any(not item.ok for item in payable):  # an inactive account: nothing may be sent
-        accounts.require_active(principal)
     created = int(moment)
     for group in queued:
         group.created_at = created
@@ -499,13 +392,15 @@ async def _store(
     for group in queued:
         email = group.email
         switches = email.tracking or Tracking.for_account(principal.account.settings)
+        # Derived once per email from the original HTML: the text part carries no tracking.
+        plain = email.text if email.text is not None else html_to_text(email.html or "")
         for item in group.recipients:
             if item.status == DROPPED:
                 item.id = new_id()
                 dropped_rows.append(_dropped_row(item, principal, now))
         first = group.recipients[0]
         assert first.id is not None
-        payloads.append({"message_id": first.id, "payload": _group_payload(group)})
+        payloads.append({"message_id": first.id, "payload": _group_payload(group, plain)})
         for item in group.recipients:
             assert item.id is not None
             if item is not first:
@@ -542,8 +437,7 @@ async def _store(
                     reply_to=email.reply_to,
                     subject=email.subject,
                     html=html,
-                    # Derived from the original HTML: the text part carries no tracking.
-                    text=email.text if email.text is not None else html_to_text(email.html or ""),
+                    text=plain,
                     attachments=email.attachments,
                     headers={**email.headers, "X-Message-Id": item.id},
                     date=now,
@@ -563,7 +457,7 @@ def _message_id_header(message_id: str, sender: str) -> str:
     return f"{message_id.lower()}@{domain}"
 
 
-def _group_payload(group: QueuedEmail) -> dict[str, Any]:
+def _group_payload(group: QueuedEmail, plain: str) -> dict[str, Any]:
     email = group.email
 
     def people(kind: str) -> list[dict[str, Any]]:
@@ -577,7 +471,7 @@ def _group_payload(group: QueuedEmail) -> dict[str, Any]:
         "to": people("to"),
         "cc": people("cc"),
         "bcc": people("bcc"),
-        "body_plain_text": email.text if email.text is not None else html_to_text(email.html or ""),
+        "body_plain_text": plain,
         "attachments": [
             {
                 "file_name": item.filename,

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import email as email_domain
 from dovecote.domain import email_history, history
+from dovecote.domain import transactional_email as email_domain
 from dovecote.domain.delivery_status import HISTORY_STATUS
 from dovecote.domain.email_history import EmailSummary
 from dovecote.domain.money import from_micros
