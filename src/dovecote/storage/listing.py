@@ -61,9 +61,14 @@ def _condition(fields: Fields, name: str, value: str) -> sa.ColumnElement[bool]:
         return column == (value.strip().lower() in ("1", "true", "yes"))
     if python_type is int:
         try:
-            return column == int(value)
+            number = int(value)
         except ValueError:
             raise InvalidInput(f"Search field '{name}' needs a number.", field="q") from None
+        bits = 64 if isinstance(column.type, sa.BigInteger) else 32
+        if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+            # PostgreSQL refuses to bind a value wider than the column; no row can match it.
+            raise InvalidInput(f"Search field '{name}' is out of range.", field="q")
+        return column == number
     return sa.func.lower(sa.cast(column, sa.String)) == value.lower()
 
 

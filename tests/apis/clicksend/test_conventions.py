@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -322,3 +323,14 @@ async def test_cors_headers_are_sent_for_configured_origins_only(settings: Setti
     assert simple.headers["access-control-allow-origin"] == origin
     assert "access-control-allow-origin" not in stranger.headers
     assert "access-control-allow-origin" not in default.headers
+
+
+@pytest.mark.parametrize("value", ["99999999999", "99999999999999999999999"])
+async def test_it_answers_a_huge_number_in_q_without_a_server_error(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    response = await client.get("/v3/subaccounts", params={"q": f"subaccount_id:{value}"})
+    assert response.status_code in (200, 400)
+    assert response.json()["http_code"] == response.status_code
+    if response.status_code == 200:
+        assert response.json()["data"]["total"] == 0
