@@ -696,3 +696,51 @@ def test_sdk6_raises_its_bad_request_exception_for_too_many_recipients(
 
     assert json.loads(str(caught.value.body))["response_code"] == "TOO_MANY_RECIPIENTS"
     assert sync_rows(settings.database_url) == []
+
+
+# --- who may send ---------------------------------------------------------------------------
+
+
+async def test_the_banned_test_account_is_refused(settings: Settings) -> None:
+    async with client_for(settings, auth=("banned", TEST_API_KEY)) as (application, http):
+        response = await send(http, msg(us(32)))
+
+        assert response.status_code == 403
+        assert response.json()["response_code"] == "ACCOUNT_BANNED"
+        assert await stored(application) == []
+
+
+async def test_a_subaccount_sends_on_the_shared_balance_unless_it_lacks_access_sms(
+    settings: Settings, client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    made = {}
+    for username, access in (("sender", 1), ("nosms", 0)):
+        response = await client.post(
+            "/v3/subaccounts",
+            json={
+                "api_username": username,
+                "password": "s3cret-password",
+                "email": f"{username}@example.com",
+                "phone_number": "+61411111111",
+                "first_name": "Sub",
+                "last_name": "Account",
+                "access_sms": access,
+            },
+        )
+        assert response.status_code == 200, response.text
+        made[username] = response.json()["data"]
+
+    async with client_for(settings, auth=("sender", made["sender"]["api_key"])) as (_, http):
+        allowed = await send(http, msg(us(33)))
+    async with client_for(settings, auth=("nosms", made["nosms"]["api_key"])) as (_, http):
+        refused = await send(http, msg(us(34)))
+        refused_price = await http.post("/v3/sms/price", json={"messages": [msg(us(34))]})
+
+    assert statuses(allowed) == ["SUCCESS"]
+    [message] = allowed.json()["data"]["messages"]
+    assert message["user_id"] == message["subaccount_id"] == made["sender"]["subaccount_id"]
+    assert refused.status_code == 403
+    assert refused_price.status_code == 403
+    [row] = await stored(app)
+    assert row["user_id"] == made["sender"]["subaccount_id"]
+    assert await balance(app) == START_BALANCE - US_PRICE
