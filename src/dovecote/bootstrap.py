@@ -12,14 +12,20 @@ from dovecote.storage.migrate import upgrade
 log = logging.getLogger("dovecote")
 
 
-async def prepare(runtime: Runtime, *, migrate: bool = True) -> accounts.NewUser | None:
-    """Apply migrations, create the owner on an empty database, sync test accounts."""
+async def prepare(
+    runtime: Runtime, *, migrate: bool = True, create_owner: bool = True
+) -> accounts.NewUser | None:
+    """Apply migrations, create the owner on an empty database, sync test accounts.
+
+    Only `serve` creates the owner; admin commands (`accounts create`, …) must not print
+    an owner nobody asked for.
+    """
     settings = runtime.settings
     runtime.services["prices"] = PriceBook.load(settings.prices_file)
     if migrate:
         await upgrade(runtime.engine)
     async with runtime.engine.begin() as conn:
-        owner = await accounts.ensure_owner(conn, settings)
+        owner = await accounts.ensure_owner(conn, settings) if create_owner else None
         if settings.test_credentials:
             await accounts.ensure_test_accounts(conn)
         else:

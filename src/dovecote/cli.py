@@ -27,7 +27,7 @@ def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) ->
     async def main() -> T:
         runtime = Runtime.build(Settings())
         try:
-            await bootstrap.prepare(runtime, migrate=migrate)
+            await bootstrap.prepare(runtime, migrate=migrate, create_owner=False)
             return await work(runtime)
         finally:
             await runtime.close()

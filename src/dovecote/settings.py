@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2_000_000
     # How long a verified Authorization header is remembered (0 turns the cache off).
     auth_cache_seconds: float = 30.0
+    # Failed logins allowed per client address before 429 (`limits` syntax).
+    auth_failure_limit: str = "30/minute"
 
     # Delivery queue.
     worker_enabled: bool = True

@@ -52,14 +52,33 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
     cached = cache.get(header)
     principal = await accounts.principal_from_cache(conn, cached) if cached else None
     if principal is None:
-        principal = await _verify(conn, header)
+        principal = await _verify_limited(request, conn, runtime, header)
         credential = CachedCredential(
-            principal.user.id, principal.api_key_id, principal.user.password_hash
+            principal.user.id,
+            principal.api_key_id,
+            principal.user.password_hash,
+            principal.user.username if header[:6].lower() == "basic " else None,
         )
         cache.put(header, credential)
     await _rate_limit(runtime, principal)
     request.state.principal = principal
     return principal
+
+
+async def _verify_limited(
+    request: Request, conn: AsyncConnection, runtime: Runtime, header: str
+) -> Principal:
+    """Verify credentials; failures are counted per client address, so guessing a
+    password or key at full speed earns a 429 instead of unlimited tries."""
+    item = parse(runtime.settings.auth_failure_limit)
+    client = request.client.host if request.client else "unknown"
+    if not await runtime.limiter.test(item, "auth-failures", client):
+        raise RateLimited("Too many failed logins; try again later.", retry_after=60)
+    try:
+        return await _verify(conn, header)
+    except Unauthorized:
+        await runtime.limiter.hit(item, "auth-failures", client)
+        raise
 
 
 async def _verify(conn: AsyncConnection, header: str) -> Principal:

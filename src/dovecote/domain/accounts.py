@@ -157,7 +157,7 @@ async def _create_user(
 
 async def ensure_owner(conn: AsyncConnection, settings: Any) -> NewUser | None:
     """On an empty database, create the owner account (preset by env or generated)."""
-    if await store.count_users(conn) > 0:
+    if await store.count_users(conn, excluding=tuple(TEST_ACCOUNTS)) > 0:
         return None
     return await create_account(
         conn,
@@ -220,6 +220,8 @@ async def principal_from_cache(conn: AsyncConnection, cached: CachedCredential) 
         return None
     user, account = found
     if cached.api_key_id is None and user.password_hash != cached.password_hash:
+        return None
+    if cached.username is not None and cached.username.lower() != user.username.lower():
         return None
     return _check_account(Principal(user=user, account=account, api_key_id=cached.api_key_id))
 

@@ -20,6 +20,7 @@ class CachedCredential:
     user_id: int
     api_key_id: int | None
     password_hash: str
+    username: str | None  # Basic auth names the user: a rename must invalidate the entry
 
 
 class CredentialCache:

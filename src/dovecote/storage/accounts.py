@@ -96,8 +96,11 @@ async def get_user_by_username(conn: AsyncConnection, username: str) -> User | N
     return user_from_row(row) if row else None
 
 
-async def count_users(conn: AsyncConnection) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(users))).scalar_one())
+async def count_users(conn: AsyncConnection, excluding: Sequence[str] = ()) -> int:
+    query = sa.select(sa.func.count()).select_from(users)
+    if excluding:
+        query = query.where(users.c.username.not_in(excluding))
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def user_and_account_by_key_hash(

@@ -173,3 +173,35 @@ async def test_the_fourth_request_over_a_limit_of_three_is_throttled(settings: S
     assert 1 <= int(throttled.headers["retry-after"]) <= 60
     # The limit is per account: another account is not slowed down by the owner.
     assert other_account.status_code == 200
+
+
+async def test_repeated_failed_logins_from_one_address_are_throttled(settings: Settings) -> None:
+    owner = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    async with serving(settings, auth_failure_limit="3/minute") as http:
+        failures = [
+            (await http.get("/v3/account", headers=basic("owner:wrong-guess"))).status_code
+            for _ in range(3)
+        ]
+        fourth = await http.get("/v3/account", headers=basic("owner:another-guess"))
+        even_right = await http.get("/v3/account", headers=owner)
+
+    assert failures == [401, 401, 401]
+    assert fourth.status_code == 429
+    assert fourth.json()["response_code"] == "TOO_MANY_REQUESTS"
+    # Once throttled, the address gets no verdict at all, so a right guess reveals nothing.
+    assert even_right.status_code == 429
+
+
+async def test_a_renamed_user_cannot_keep_logging_in_with_the_old_name(settings: Settings) -> None:
+    old = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    async with serving(settings) as http:
+        assert (await http.get("/v3/account", headers=old)).status_code == 200  # now cached
+        renamed = await http.put("/v3/account", headers=old, json={"username": "renamed-owner"})
+        after = await http.get("/v3/account", headers=old)
+        new = await http.get(
+            "/v3/account", headers=basic(f"renamed-owner:{settings.owner_api_key}")
+        )
+
+    assert renamed.status_code == 200
+    assert after.status_code == 401
+    assert new.status_code == 200
