@@ -252,11 +252,15 @@ def run_concurrent_workers(
         elapsed = wait_until(database_url, delivered_count(), count, running, 75, owners)
     finally:
         stop(running)
-    assert all(w.process.returncode == 0 for w in running), [w.output() for w in running]
     assert_each_delivered_exactly_once(database_url, ids)
     # Owners are "host:pid:random": every lease seen belonged to one of our workers.
     pids = {int(owner.split(":")[-2]) for owner in owners}
     assert pids <= {w.process.pid for w in running}
+    for worker in running:
+        # A worker that did work stops gracefully on SIGTERM. One still starting up when
+        # the queue ran dry (it happens on SQLite under load) has no handler installed yet.
+        allowed = {0} if worker.process.pid in pids else {0, -signal.SIGTERM}
+        assert worker.process.returncode in allowed, worker.output()
     if min_active:
         assert len(pids) >= min_active, f"only workers {pids} were seen holding leases"
     print(
