@@ -31,7 +31,7 @@ BAD_JSON: Final = "Invalid request body - expected a JSON object"
 CHECK_FIELDS: Final = "Invalid request body - email and code are required"
 
 
-class Reply(BaseModel):
+class VerifyReply(BaseModel):
     success: bool
     message: str
 
@@ -70,16 +70,16 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Reply, "description": "Malformed body"},
-    401: {"model": Reply, "description": "Invalid API key"},
-    429: {"model": Reply, "description": "Rate limited"},
+    400: {"model": VerifyReply, "description": "Malformed body"},
+    401: {"model": VerifyReply, "description": "Invalid API key"},
+    429: {"model": VerifyReply, "description": "Rate limited"},
 }
 
 
 @router.post(
     "/sendCode",
     summary="Send verification code",
-    response_model=Reply,
+    response_model=VerifyReply,
     responses=_ERRORS,
     openapi_extra=_schema({"email": {"type": "string", "format": "email"}}, ["email"]),
 )
@@ -107,8 +107,8 @@ async def send_code(
 @router.post(
     "/checkCode",
     summary="Check verification code",
-    response_model=Reply,
-    responses={**_ERRORS, 403: {"model": Reply, "description": "Tries exceeded"}},
+    response_model=VerifyReply,
+    responses={**_ERRORS, 403: {"model": VerifyReply, "description": "Tries exceeded"}},
     openapi_extra=_schema(
         {"email": {"type": "string"}, "code": {"type": "string"}}, ["email", "code"]
     ),
