@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# The 5.0.91 SDK installs under the same distribution name as 6.0.2, so it lives in its
 	# own target directory; tests put it on sys.path as the `clicksend_client` package.
-	$(BIN)/pip install --quiet --no-deps --target $(VENV)/sdk5 clicksend-client==5.0.91
+	$(BIN)/pip install --quiet --no-deps --target $(VENV)/sdk5 clicksend-client==5.0.91 six
 	touch $(STAMP)
 
 run: $(STAMP)

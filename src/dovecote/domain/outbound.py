@@ -116,7 +116,9 @@ async def _throttle(
 async def _charge(
     conn: AsyncConnection, principal: Principal, items: Sequence[Outbound], *, dry_run: bool
 ) -> None:
-    """Debit the total; if the balance is short, keep the affordable prefix in request order."""
+    """Debit the total. If the balance is short, walk the messages in request order and
+    keep each one that still fits; the rest answer INSUFFICIENT_CREDIT. A cheaper message
+    after an unaffordable one may still go: credit is never left unused for ordering's sake."""
     account_id = principal.account.id
     payable = [item for item in items if item.ok and item.price_micros > 0]
     total = sum(item.price_micros for item in payable)
