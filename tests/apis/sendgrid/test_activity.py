@@ -14,7 +14,10 @@ import pytest
 import sendgrid
 import sqlalchemy as sa
 from fastapi import FastAPI
-from python_http_client.exceptions import BadRequestsError, NotFoundError
+from python_http_client.exceptions import (  # type: ignore[import-untyped]
+    BadRequestsError,
+    NotFoundError,
+)
 
 from activity_rows import VISIBLE, World, insert_messages, make_world, set_extended
 from dovecote.settings import Settings
@@ -167,6 +170,9 @@ async def test_each_caller_sees_only_their_own_mail(anon: httpx.AsyncClient, wor
     assert own.status_code == 200
     assert mains.status_code == 404
     assert [m["msg_id"] for m in stranger.json()["messages"]] == ["o01"]
+    nobody = await anon.get("/v3/messages")
+    assert nobody.status_code == 401
+    assert nobody.json()["errors"][0]["message"]
 
 
 async def test_extended_history_shows_sixty_days(
@@ -183,13 +189,6 @@ async def test_extended_history_shows_sixty_days(
     assert old.status_code == 200
     assert ancient.status_code == 404
     assert [e["event_name"] for e in slow["events"]] == ["processed", "delivered", "opened"]
-
-
-async def test_it_asks_for_credentials(anon: httpx.AsyncClient) -> None:
-    response = await anon.get("/v3/messages")
-
-    assert response.status_code == 401
-    assert response.json()["errors"][0]["message"]
 
 
 INJECTIONS = [
@@ -250,6 +249,10 @@ async def test_the_rate_limit_answers_429_in_sendgrid_format(
             second = await http.get("/v3/messages/nope")
             third = await http.get("/v3/messages")
             other_api = await http.get("/v3/account")  # ClickSend is not limited by this
+            # Downloads: one request per 12 hours (this one is refused for want of the
+            # extended option, and still counts).
+            download = await http.post("/v3/messages/download")
+            download_again = await http.post("/v3/messages/download")
 
     assert first.status_code == 200
     assert first.headers["X-RateLimit-Limit"] == "2"
@@ -260,6 +263,9 @@ async def test_the_rate_limit_answers_429_in_sendgrid_format(
     assert third.json()["errors"][0]["message"] == "too many requests"
     assert int(third.headers["Retry-After"]) >= 1
     assert other_api.status_code == 200
+    assert download.status_code == 403
+    assert download_again.status_code == 429
+    assert download_again.json()["errors"][0]["message"] == "too many requests"
 
 
 def test_the_official_sendgrid_client_reads_activity(live_server: Any, settings: Settings) -> None:

@@ -264,7 +264,9 @@ async def test_every_bad_query_gets_its_message(app: FastAPI, settings: Settings
     assert not wrong, "\n".join(wrong)
 
 
-async def test_results_are_newest_first_and_limited(app: FastAPI, settings: Settings) -> None:
+async def test_results_are_newest_first_limited_and_scoped_to_the_caller(
+    app: FastAPI, settings: Settings
+) -> None:
     engine = app.state.runtime.engine
     assert settings.owner_api_key is not None
     world = await make_world(engine, settings.owner_api_key)
@@ -283,18 +285,13 @@ async def test_results_are_newest_first_and_limited(app: FastAPI, settings: Sett
     assert [m.msg_id for m in default] == newest_first[:10]
     assert [m.msg_id for m in three] == newest_first[:3]
 
-
-async def test_a_subaccount_queries_only_its_own_mail(app: FastAPI, settings: Settings) -> None:
-    engine = app.state.runtime.engine
-    assert settings.owner_api_key is not None
-    world = await make_world(engine, settings.owner_api_key)
-    await insert_messages(engine, world, NOW)
     async with engine.connect() as conn:
         mine = await activity.search(conn, world.sub, settings, query=None, limit=1000, now=NOW)
         none = await activity.search(
             conn, world.sub, settings, query='from_email="alice@shop.test"', now=NOW
         )
         theirs = await activity.search(conn, world.other, settings, query=None, limit=1000, now=NOW)
+    # A subaccount sees only what it sent; another account only its own message.
     assert [m.msg_id for m in mine] == ["m13"]
     assert none == []
     assert [m.msg_id for m in theirs] == ["o01"]
