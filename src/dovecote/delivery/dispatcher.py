@@ -47,7 +47,6 @@ def job_from_row(
         transport_ref=row["transport_ref"],
         payload=payload,
         content=content,
-        row=dict(row),
     )
 
 

@@ -38,7 +38,6 @@ class Job:
     transport_ref: str | None
     payload: dict[str, Any] | None = field(default=None, repr=False)  # channel-specific data
     content: bytes | None = field(default=None, repr=False)  # exact bytes to send (MIME)
-    row: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,7 +63,10 @@ class SandboxTransport:
         ]
 
     def _rule(self, recipient: str) -> Rule | None:
-        return next((rule for rule in self.rules if recipient.startswith(rule.prefix)), None)
+        for rule in self.rules:  # a plain loop: this runs per message on the hot path
+            if recipient.startswith(rule.prefix):
+                return rule
+        return None
 
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
         return [self._send_one(job) for job in jobs]
