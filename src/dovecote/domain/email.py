@@ -189,7 +189,7 @@ def attachment(
     filename: str | None,
     type: str | None = None,
     disposition: str | None = None,
-    content_id_: str | None = None,
+    cid: str | None = None,
     field: str,
 ) -> Attachment:
     """Decode one base64 attachment strictly; every problem names `field`."""
@@ -215,7 +215,7 @@ def attachment(
         raise InvalidInput(
             f"{field}.disposition must be attachment or inline.", field=f"{field}.disposition"
         )
-    cid = content_id(content_id_) if content_id_ else None
+    cid = content_id(cid) if cid else None
     if cid is not None and any(c in cid for c in " <>\r\n"):
         raise InvalidInput(f"{field}.content_id is not valid.", field=f"{field}.content_id")
     return Attachment(data, name, mime_type, "inline" if kind == "inline" else "attachment", cid)

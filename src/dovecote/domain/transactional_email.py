@@ -97,7 +97,7 @@ async def compose(
             filename=item.filename,
             type=item.type,
             disposition=item.disposition,
-            content_id_=item.content_id,
+            cid=item.content_id,
             field=f"attachments[{i}]",
         )
         for i, item in enumerate(request.attachments)

@@ -208,12 +208,6 @@ async def count_engagement(conn: AsyncConnection, rows: Sequence[dict[str, Any]]
         await conn.execute(statement, list(rows))
 
 
-async def get_activity(conn: AsyncConnection, message_id: str) -> Mapping[str, Any] | None:
-    query = sa.select(email_activity).where(email_activity.c.message_id == message_id)
-    row = (await conn.execute(query)).mappings().one_or_none()
-    return None if row is None else dict(row)
-
-
 # --- history --------------------------------------------------------------------------
 
 # Search on the status word ClickSend shows (`q=status:Delivered`), not the queue's.
