@@ -38,11 +38,17 @@ def render(
     message: str,
     *,
     code: str | None = None,
+    field: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     kind = family(request.url.path)
     if kind == "sendgrid":
-        body: dict[str, Any] = {"errors": [{"field": None, "message": message}]}
+        # SendGrid names the offending field where there is one (`message_id` on a 404)
+        # and answers rate limits with exactly `too many requests`.
+        if status == 429:
+            body: dict[str, Any] = {"errors": [{"message": "too many requests"}]}
+        else:
+            body = {"errors": [{"field": field, "message": message}]}
         return JSONResponse(body, status_code=status, headers=headers)
     if kind == "emailverify":
         return JSONResponse(
@@ -70,9 +76,11 @@ def install(app: FastAPI) -> None:
         headers: dict[str, str] | None = None
         if isinstance(exc, RateLimited):
             headers = {"Retry-After": str(exc.retry_after)}
-        if exc.status == 401:
+        if exc.status == 401 and family(request.url.path) == "clicksend":
             headers = {"WWW-Authenticate": 'Basic realm="dovecote"'}
-        return render(request, exc.status, exc.message, code=exc.code, headers=headers)
+        return render(
+            request, exc.status, exc.message, code=exc.code, field=exc.field, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -92,12 +92,15 @@ async def test_bad_queries_and_limits_are_sendgrid_400s(
 
     assert unknown.status_code == 400
     assert unknown.json() == {
-        "errors": [{"field": None, "message": "invalid syntax: 'bad_field' is not a known field"}]
+        "errors": [
+            {"field": "query", "message": "invalid syntax: 'bad_field' is not a known field"}
+        ]
     }
     for limit in ("0", "1001", "abc", "2.5", "-1"):
         response = await client.get("/v3/messages", params={"limit": limit})
         assert response.status_code == 400, limit
         assert "limit" in response.json()["errors"][0]["message"]
+        assert response.json()["errors"][0]["field"] == "limit"
 
 
 async def test_it_shows_one_message_in_full(client: httpx.AsyncClient, world: World) -> None:
