@@ -8,16 +8,14 @@ signed link streaming CSV — with the link marked for this channel.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.domain import delivery_status as st
-from dovecote.domain import history, security
+from dovecote.domain import history
 from dovecote.domain.email import DROPPED, QueuedEmail
 from dovecote.domain.errors import Forbidden
 from dovecote.domain.mime import html_to_text
@@ -200,11 +198,10 @@ def export_link(
         "date_to": "" if date_to is None else str(date_to),
     }
     fields = {name: value for name, value in fields.items() if value}
-    expires = (int(time.time()) if now is None else now) + ttl
     # The same signed form as SMS export links, so one checker serves both.
-    signature = security.sign(secret, history._signed_payload(fields), expires)
-    query = urlencode({**fields, "expires": str(expires), "signature": signature})
-    return f"{base_url.rstrip('/')}{EXPORT_PATH}?{query}"
+    return history.signed_url(
+        fields, path=EXPORT_PATH, secret=secret, base_url=base_url, ttl=ttl, now=now
+    )
 
 
 async def open_export(

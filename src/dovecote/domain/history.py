@@ -122,6 +122,16 @@ def _signed_payload(params: Mapping[str, str]) -> str:
     return urlencode(sorted(params.items()))
 
 
+def signed_url(
+    fields: Mapping[str, str], *, path: str, secret: str, base_url: str, ttl: int, now: int | None
+) -> str:
+    """`base_url + path` with `fields`, an expiry and a signature over both (see open_export)."""
+    expires = (int(time.time()) if now is None else now) + ttl
+    signature = security.sign(secret, _signed_payload(fields), expires)
+    query = urlencode({**fields, "expires": str(expires), "signature": signature})
+    return f"{base_url.rstrip('/')}{path}?{query}"
+
+
 def export_link(
     principal: Principal,
     params: ListQuery,
@@ -147,10 +157,7 @@ def export_link(
         "date_to": "" if date_to is None else str(date_to),
     }
     fields = {name: value for name, value in fields.items() if value}
-    expires = (int(time.time()) if now is None else now) + ttl
-    signature = security.sign(secret, _signed_payload(fields), expires)
-    query = urlencode({**fields, "expires": str(expires), "signature": signature})
-    return f"{base_url.rstrip('/')}{EXPORT_PATH}?{query}"
+    return signed_url(fields, path=EXPORT_PATH, secret=secret, base_url=base_url, ttl=ttl, now=now)
 
 
 async def open_export(conn: AsyncConnection, query: Mapping[str, str], *, secret: str) -> Export:
