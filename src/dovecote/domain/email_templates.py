@@ -19,11 +19,11 @@ from dovecote.domain import master_templates
 from dovecote.domain.accounts import now, require
 from dovecote.domain.errors import InvalidInput, NotFound
 from dovecote.domain.models import Principal
+from dovecote.domain.templates import validate_body, validate_name
 from dovecote.storage import email_templates as store
 from dovecote.storage.listing import ListQuery, Page
 
 PERMISSION = "access_email"
-MAX_NAME = 200  # the column's width: longer names would fail in PostgreSQL, not truncate
 MAX_BODY = 1_000_000  # characters; requests are capped in bytes before they get here
 _MARKER = '<meta name="dovecote-master-template" content="{id}">'
 _MARKER_PATTERN = re.compile(r'<meta name="dovecote-master-template" content="(\d+)">')
@@ -66,25 +66,6 @@ def with_master_marker(body: str, master_id: int) -> str:
     return body[: head.end()] + "\n" + marker + body[head.end() :]
 
 
-def _name(value: str | None) -> str:
-    name = (value or "").strip()
-    if not name:
-        raise InvalidInput("template_name is required.", field="template_name")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(
-            f"template_name must be at most {MAX_NAME} characters.", field="template_name"
-        )
-    return name
-
-
-def _body(value: str | None) -> str:
-    if value is None or not value.strip():
-        raise InvalidInput("body is required.", field="body")
-    if len(value) > MAX_BODY:
-        raise InvalidInput(f"body must be at most {MAX_BODY} characters.", field="body")
-    return value
-
-
 def _master(template_id_master: int) -> master_templates.MasterTemplate:
     try:
         return master_templates.get_template(template_id_master)
@@ -120,16 +101,18 @@ async def create_template(
 ) -> EmailTemplate:
     """A template from `body`, or from a copy of the master's body when no body is given."""
     require(principal, PERMISSION)
-    checked_name = _name(name)
+    checked_name = validate_name(name)
     if template_id_master is None and body is None:
         raise InvalidInput(
             "body is required (or template_id_master, to copy a master template).", field="body"
         )
     if template_id_master is None:
-        html = _body(body)
+        html = validate_body(body, MAX_BODY)
     else:
         master = _master(template_id_master)
-        html = with_master_marker(_body(body) if body is not None else master.body, master.id)
+        html = with_master_marker(
+            validate_body(body, MAX_BODY) if body is not None else master.body, master.id
+        )
     row = await store.insert_template(
         conn,
         principal.account.id,
@@ -155,9 +138,9 @@ async def update_template(
     require(principal, PERMISSION)
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = _name(name)
+        changes["name"] = validate_name(name)
     if body is not None:
-        changes["body"] = _body(body)
+        changes["body"] = validate_body(body, MAX_BODY)
     if not changes:
         raise InvalidInput("Give template_name, body or both.", field="body")
     row = await store.update_template(conn, principal.account.id, template_id, changes)

@@ -39,10 +39,11 @@ def template_from_row(row: Mapping[Any, Any]) -> Template:
     )
 
 
-def _name(value: str | None) -> str:
+def validate_name(value: str | None) -> str:
+    """A template name, shared by SMS and email templates (one column, one rule)."""
     name = (value or "").strip()
     if not name:
-        raise InvalidInput("template_name must not be empty.", field="template_name")
+        raise InvalidInput("template_name is required.", field="template_name")
     if len(name) > MAX_NAME:
         raise InvalidInput(
             f"template_name must be at most {MAX_NAME} characters.", field="template_name"
@@ -50,11 +51,11 @@ def _name(value: str | None) -> str:
     return name
 
 
-def _body(value: str | None) -> str:
+def validate_body(value: str | None, max_chars: int = MAX_BODY) -> str:
     if value is None or not value.strip():
-        raise InvalidInput("body must not be empty.", field="body")
-    if len(value) > MAX_BODY:
-        raise InvalidInput(f"body must be at most {MAX_BODY} characters.", field="body")
+        raise InvalidInput("body is required.", field="body")
+    if len(value) > max_chars:
+        raise InvalidInput(f"body must be at most {max_chars} characters.", field="body")
     return value
 
 
@@ -82,8 +83,8 @@ async def create_template(
             "account_id": principal.account.id,
             "user_id": principal.user.id,
             "channel": channel,
-            "name": _name(name),
-            "body": _body(body),
+            "name": validate_name(name),
+            "body": validate_body(body),
             "created_at": int(time.time()),
         },
     )
@@ -101,9 +102,9 @@ async def update_template(
     """Change the fields given; a field that is given must not be empty."""
     changes: dict[str, Any] = {}
     if name is not None:
-        changes["name"] = _name(name)
+        changes["name"] = validate_name(name)
     if body is not None:
-        changes["body"] = _body(body)
+        changes["body"] = validate_body(body)
     if not changes:
         raise InvalidInput("Give template_name, body or both.", field="template_name")
     row = await store.update_template(conn, principal.account.id, channel, template_id, changes)
