@@ -91,7 +91,9 @@ async def single_ingest(url: str, count: int, concurrency: int) -> None:
             assert response.status_code == 200, response.text[:300]
 
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, auth=(OWNER, KEY), timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=url, auth=(OWNER, KEY), timeout=60, limits=limits
+    ) as client:
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
@@ -111,7 +113,9 @@ async def dispatch(database_url: str) -> None:
     from dovecote.storage.db import create_engine
 
     # A receipt delay longer than the run: this measures hand-over to the transport.
-    settings = Settings(database_url=database_url, worker_batch_size=1000, sandbox_receipt_delay=3600)
+    settings = Settings(
+        database_url=database_url, worker_batch_size=1000, sandbox_receipt_delay=3600
+    )
     engine = create_engine(database_url)
     dispatcher = Dispatcher(engine, settings, build_transports(settings))
     started = time.perf_counter()
@@ -120,7 +124,9 @@ async def dispatch(database_url: str) -> None:
         total += claimed
     elapsed = time.perf_counter() - started
     await engine.dispose()
-    print(f"dispatcher (sandbox): {total / elapsed:,.0f} messages/s ({total} messages in {elapsed:.2f} s)")
+    print(
+        f"dispatcher (sandbox): {total / elapsed:,.0f} messages/s ({total} messages in {elapsed:.2f} s)"
+    )
 
 
 def main() -> None:

@@ -36,7 +36,9 @@ OWNER_PASSWORD = "owner-password"
 PG_ADMIN_URL = os.environ.get(
     "DOVECOTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
-BACKENDS = [b for b in os.environ.get("DOVECOTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+BACKENDS = [
+    b for b in os.environ.get("DOVECOTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b
+]
 
 
 def _run(coro: Any) -> Any:
@@ -162,7 +164,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            create_app(settings),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
