@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain.accounts import now, require
@@ -90,23 +91,27 @@ async def create_address(
     """Add an unverified address; ClickSend's spec sends no verification on creation."""
     require(principal, PERMISSION)
     address = normalize_address(email)
-    # Not a unique index: two concurrent creates of one address can both pass this check.
-    if await store.find_address(conn, principal.account.id, address) is not None:
-        raise Conflict(
-            f"The email address '{address}' already exists in this account.",
-            field="email_address",
-        )
-    row = await store.insert_address(
-        conn,
-        {
-            "account_id": principal.account.id,
-            "user_id": principal.user.id,
-            "email": address,
-            "verified": False,
-            "token_hash": None,
-            "created_at": now(),
-        },
+    duplicate = Conflict(
+        f"The email address '{address}' already exists in this account.", field="email_address"
     )
+    if await store.find_address(conn, principal.account.id, address) is not None:
+        raise duplicate
+    try:
+        # The unique index on (account_id, lower(email)) settles concurrent creates.
+        async with conn.begin_nested():
+            row = await store.insert_address(
+                conn,
+                {
+                    "account_id": principal.account.id,
+                    "user_id": principal.user.id,
+                    "email": address,
+                    "verified": False,
+                    "token_hash": None,
+                    "created_at": now(),
+                },
+            )
+    except IntegrityError:
+        raise duplicate from None
     return address_from_row(row)
 
 

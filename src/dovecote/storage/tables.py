@@ -164,6 +164,8 @@ events = sa.Table(
     sa.Column("read_at", sa.BigInteger, nullable=True),
     sa.Index("ix_events_message", "message_id"),
     sa.Index("ix_events_account_channel_type", "account_id", "channel", "type", "occurred_at"),
+    # Retention deletes by channel and age across all accounts (migration 0005).
+    sa.Index("ix_events_channel_time", "channel", "occurred_at"),
 )
 
 templates = sa.Table(
@@ -210,6 +212,13 @@ email_addresses = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_email_addresses_account", "account_id", "email"),
+    # One row per address and account, whatever the case: concurrent creates cannot both win.
+    sa.Index(
+        "uq_email_addresses_account_email",
+        "account_id",
+        sa.func.lower(sa.column("email")),
+        unique=True,
+    ),
 )
 
 # Per-account suppression list: hard bounces and unsubscribes are dropped without a send.
@@ -248,6 +257,8 @@ email_activity = sa.Table(
     sa.Column("last_event_time", sa.Float, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_email_activity_account_time", "account_id", "last_event_time"),
+    # Subaccounts list only their own mail (migration 0005).
+    sa.Index("ix_email_activity_account_user_time", "account_id", "user_id", "last_event_time"),
     sa.Index("ix_email_activity_account_to", "account_id", "to_email"),
     sa.Index("ix_email_activity_account_from", "account_id", "from_email"),
     sa.Index("ix_email_activity_account_status", "account_id", "status", "last_event_time"),
