@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.domain.credential_cache import CredentialCache
@@ -21,7 +21,7 @@ from dovecote.storage.db import create_engine
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    limiter: MovingWindowRateLimiter
+    limiter: RateLimiter
     services: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -35,7 +35,10 @@ class Runtime:
         return cls(
             settings=settings,
             engine=create_engine(settings.database_url),
-            limiter=MovingWindowRateLimiter(storage),
+            # Sliding-window counters: two counters per key instead of a list of every
+            # hit (moving window), and the memory backend's moving window hands each
+            # expiry pass to a thread — a thread hop on every request.
+            limiter=SlidingWindowCounterRateLimiter(storage),
             services={"credentials": CredentialCache(settings.auth_cache_seconds)},
         )
 

@@ -20,7 +20,9 @@ from dovecote.domain.models import Principal
 from dovecote.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a
+    # thread hop on every request just to read an attribute.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -227,7 +227,9 @@ async def test_bad_input_is_a_400_naming_the_field_and_nothing_is_written(
             engine, stranger.account_id, stranger.user_id, "them@example.com"
         )
     elif change == "unverified":
-        body["from"]["email_address_id"] = await sender_id(app, verified=False)
+        body["from"]["email_address_id"] = await sender_id(
+            app, verified=False, address="not-yet@example.com"
+        )
     elif change == "oversized":
         body["attachments"] = _big_attachment(settings)
     else:

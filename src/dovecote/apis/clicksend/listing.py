@@ -11,7 +11,7 @@ from dovecote.domain.errors import InvalidInput
 from dovecote.storage.listing import ListQuery, Page
 
 
-def list_params(
+async def list_params(  # async: a sync dependency would cost a thread hop per request
     page: Annotated[str, Query(description="Page number, from 1.")] = "1",
     limit: Annotated[str, Query(description="Items per page, 15 to 100.")] = "15",
     q: Annotated[str | None, Query(description="field:value,field2:value")] = None,
