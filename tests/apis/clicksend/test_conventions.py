@@ -334,3 +334,38 @@ async def test_it_answers_a_huge_number_in_q_without_a_server_error(
     assert response.json()["http_code"] == response.status_code
     if response.status_code == 200:
         assert response.json()["data"]["total"] == 0
+
+
+async def test_a_nul_character_anywhere_is_refused_before_anything_is_written(
+    client: httpx.AsyncClient,
+) -> None:
+    before = (await client.get("/v3/subaccounts")).json()["data"]["total"]
+    in_body = await client.post(
+        "/v3/subaccounts",
+        content=json.dumps(
+            {
+                "api_username": "nul\u0000user",
+                "password": "pw",
+                "email": "nul@example.com",
+                "phone_number": "+14155552671",
+                "first_name": "N",
+                "last_name": "U",
+            }
+        ),
+        headers={"Content-Type": "application/json"},
+    )
+    in_query = await client.get("/v3/subaccounts", params={"q": "api_username:a\u0000b"})
+    escaped_backslash = await client.get("/v3/subaccounts", params={"q": "notes:\\u0000"})
+    literal_in_body = await client.post(
+        "/v3/sms/templates", json={"template_name": "path", "body": "C:\\u0000 is a path"}
+    )
+    after = (await client.get("/v3/subaccounts")).json()["data"]["total"]
+
+    assert in_body.status_code == 400
+    assert in_body.json()["response_msg"] == "Text may not contain the NUL character (\\u0000)."
+    assert in_query.status_code == 400
+    # A literal backslash followed by "u0000" is ordinary text, not a NUL.
+    assert escaped_backslash.status_code == 200
+    assert literal_in_body.status_code == 200
+    assert literal_in_body.json()["data"]["body"] == "C:\\u0000 is a path"
+    assert after == before

@@ -401,9 +401,10 @@ BAD_REQUESTS: list[tuple[str, Any, str, str]] = [
     ("tracking not boolean", mail(tracking_settings={"open_tracking": {"enable": "yes"}}), "tracking_settings.open_tracking.enable", "Expected: boolean"),
     ("asm group not integer", mail(asm={"group_id": "abc"}), "asm.group_id", "Expected: integer"),
     ("body not an object", [mail()], "", "Expected: object, given: array."),
-    ("NUL in the subject", mail(subject="a\x00b"), "subject", "NUL character"),
-    ("NUL in a template value", mail(personalizations=[{"to": [{"email": "a@example.net"}], "dynamic_template_data": {"x": ["\x00"]}}]), "personalizations.0.dynamic_template_data.x.0", "NUL character"),
-    ("NUL in a custom arg key", mail(custom_args={"k\x00": "v"}), "custom_args", "NUL character"),
+    # NUL is refused at the door for every API (apis/limits.py), before fields are known.
+    ("NUL in the subject", mail(subject="a\x00b"), None, "NUL character"),
+    ("NUL in a template value", mail(personalizations=[{"to": [{"email": "a@example.net"}], "dynamic_template_data": {"x": ["\x00"]}}]), None, "NUL character"),
+    ("NUL in a custom arg key", mail(custom_args={"k\x00": "v"}), None, "NUL character"),
 ]  # fmt: skip
 
 
