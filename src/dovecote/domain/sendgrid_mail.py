@@ -372,6 +372,7 @@ def build(
                     categories=categories,
                     unique_args=args,
                     template_id=template_id,
+                    asm_group_id=request.asm_group_id,
                     tracking=tracking,
                 ),
                 f"{where}.from" if own_sender else "from",

@@ -93,6 +93,7 @@ def _activity(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "subject": data.get("subject") or "",
         "status": "processed",
         "template_id": data.get("template_id"),
+        "asm_group_id": data.get("asm_group_id"),
         "api_key_id": data.get("api_key_id"),
         "originating_ip": data.get("originating_ip"),
         "categories": list(dict.fromkeys(data.get("categories") or ())),

@@ -570,3 +570,24 @@ async def test_a_real_smtp_relay_receives_the_mail(settings: Settings) -> None:
     assert message["Bcc"] is None
     [attached] = list(message.iter_attachments())
     assert attached.get_content() == PDF
+
+
+async def test_the_unsubscribe_group_reaches_email_activity(
+    anon: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    await verified_sender(engine_of(app))
+    sent = await post(anon, settings, mail(asm={"group_id": 42}))
+    msg_id = sent.headers["X-Message-Id"]
+
+    found = await anon.get(
+        "/v3/messages", params={"query": "unsubscribe_group_id=42"}, headers=bearer(settings)
+    )
+    other = await anon.get(
+        "/v3/messages", params={"query": "unsubscribe_group_id=7"}, headers=bearer(settings)
+    )
+    detail = await anon.get(f"/v3/messages/{msg_id}", headers=bearer(settings))
+
+    assert sent.status_code == 202
+    assert [m["msg_id"] for m in found.json()["messages"]] == [msg_id]
+    assert other.json()["messages"] == []
+    assert detail.json()["asm_group_id"] == 42
