@@ -56,6 +56,12 @@ class Worker:
                 # Idle or partial batch: wait, but wake at once when asked to stop.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+        for job in self.jobs:
+            if job.close is not None:
+                try:
+                    await job.close()
+                except Exception:
+                    log.exception("maintenance job %s did not close cleanly", job.name)
         await self.dispatcher.close()
 
     def start(self) -> None:

@@ -1,4 +1,4 @@
-"""Periodic housekeeping run by every worker: retention purges and the like.
+"""Periodic jobs run by every worker: retention purges, Email Activity CSV exports.
 
 Each job is idempotent and safe to run from several workers at once (a purge deletes
 what is already expired; running it twice deletes nothing more), so no leader election
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote.settings import Settings
 
 JobFunction = Callable[[AsyncEngine, Settings], Awaitable[object]]
+CloseFunction = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +23,13 @@ class MaintenanceJob:
     name: str
     interval: float  # seconds between runs
     run: JobFunction
+    # Awaited when the worker stops: a job that keeps work running between calls (the
+    # CSV exports) hands it back here.
+    close: CloseFunction | None = None
 
 
 def build_jobs(settings: Settings) -> list[MaintenanceJob]:
     # Imported here: job modules import MaintenanceJob from this one.
-    from dovecote.events import retention
+    from dovecote.events import activity_export, retention
 
-    return [retention.job(settings)]
+    return [retention.job(settings), activity_export.job(settings)]

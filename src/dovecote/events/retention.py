@@ -9,7 +9,6 @@ is invisible at once; the purge only reclaims the space, whenever it next runs.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -91,8 +90,8 @@ async def _drain(
 
 
 async def _run(engine: AsyncEngine, settings: Settings) -> Purged:
-    # Expired CSV downloads go too; their links stopped working when they expired.
-    await asyncio.to_thread(activity_export.purge_files, settings)
+    # Expired CSV downloads go too (rows and files); their links stopped working then.
+    await activity_export.purge_expired(engine, settings)
     return await purge_expired(engine, settings)
 
 

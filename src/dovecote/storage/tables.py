@@ -309,3 +309,37 @@ email_verifications = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("account_id", "email", name="uq_email_verifications_account_email"),
 )
+
+# --- Email Activity CSV exports (migration 0006) -----------------------------------------
+
+# One row per `POST /v3/messages/download`; its id is the download uuid. The row is the
+# job: workers claim it like a message (`due_at <= now`, the claim pushes `due_at` to the
+# lease end), so a crashed worker's export is taken over when its lease runs out.
+# `status` moves pending → running → ready | failed (running → pending again on a retry).
+# Only the gzip CSV lives outside the database: `file_path`, relative to
+# `settings.activity_export_dir`, once ready.
+activity_exports = sa.Table(
+    "activity_exports",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, nullable=False),  # who asked (owns the download)
+    sa.Column("scope_user_id", sa.Integer, nullable=True),  # NULL: the whole account
+    sa.Column("query", sa.Text, nullable=True),
+    sa.Column("since", sa.Float, nullable=False),  # the history window's start when asked
+    sa.Column("email", sa.String(320), nullable=False, server_default=""),  # where to mail
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_at", sa.Float, nullable=True),  # NULL once ready or failed
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("file_path", sa.String(255), nullable=True),
+    sa.Column("row_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index("ix_activity_exports_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sa.Index("ix_activity_exports_expires", "expires_at"),
+)

@@ -1,5 +1,8 @@
-"""Email Activity CSV downloads: the extended option, the background job, the mailed
-link, the signed link, and the official `sendgrid` library as the client."""
+"""Email Activity CSV downloads: the extended option, the export job the worker runs
+(leases, retries, takeover of a dead worker's export), the mailed link, the signed link,
+and the official `sendgrid` library as the client.
+
+The app fixture runs without a worker, so the tests run the job themselves."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from fastapi import FastAPI
 from activity_rows import DAY, MESSAGES, World, insert_messages, make_world, set_extended
 from dovecote.events import activity_export
 from dovecote.settings import Settings
+from dovecote.storage import activity_exports as jobs
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
 
@@ -62,6 +67,41 @@ def rows_of(gz: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(gzip.decompress(gz).decode())))
 
 
+async def run_job(app: FastAPI, **options: Any) -> int:
+    runtime = app.state.runtime
+    return await activity_export.run_due_exports(runtime.engine, runtime.settings, **options)
+
+
+async def export_row(app: FastAPI, export_id: str) -> Any:
+    async with app.state.runtime.engine.connect() as conn:
+        return await jobs.get(conn, export_id)
+
+
+async def mailed_subjects(app: FastAPI) -> list[str]:
+    async with app.state.runtime.engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(tables.messages.c.subject).where(tables.messages.c.recipient == OWNER_EMAIL)
+        )
+        return list(found.scalars())
+
+
+def write_files(settings: Settings, export_id: str) -> None:
+    """An expired export's CSV, a dead worker's temporary file, and a JSON state file of
+    Dovecote before 0006 (the last two old enough to be stray)."""
+    directory = Path(settings.activity_export_dir)
+    directory.mkdir(parents=True)
+    activity_export.csv_path(settings, export_id).write_bytes(b"x")
+    long_ago = time.time() - settings.export_link_ttl - 60
+    for stray in (".dead.csv.gz.0000.tmp", f"{export_id}.json"):
+        (directory / stray).write_bytes(b"x")
+        os.utime(directory / stray, (long_ago, long_ago))
+
+
+def files_in(settings: Settings) -> list[str]:
+    directory = Path(settings.activity_export_dir)
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
 async def test_a_download_writes_the_csv_mails_the_link_and_signs_it(
     client: httpx.AsyncClient, world: World, app: FastAPI
 ) -> None:
@@ -74,7 +114,16 @@ async def test_a_download_writes_the_csv_mails_the_link_and_signs_it(
     assert body["message"] == (
         f"An email will be sent to {OWNER_EMAIL} when the CSV is ready to download."
     )
-    # The background job has run by now (the in-process transport waits for it).
+    # Queued only: nothing is written until a worker runs the job.
+    assert files_in(app.state.runtime.settings) == []
+    pending = await client.get(f"/v3/messages/download/{body['download_uuid']}")
+    assert pending.status_code == 404
+    assert pending.json()["errors"][0]["message"] == "the CSV is not ready yet; try again shortly"
+    row = await export_row(app, body["download_uuid"])
+    assert (row["status"], row["account_id"]) == ("pending", world.owner.account.id)
+
+    assert await run_job(app) == 1
+    assert await run_job(app) == 0  # done: nothing left to claim
     ready = await client.get(f"/v3/messages/download/{body['download_uuid']}")
     assert ready.status_code == 200
     link = ready.json()["presigned_url"]
@@ -92,15 +141,11 @@ async def test_a_download_writes_the_csv_mails_the_link_and_signs_it(
     assert rows[0]["msg_id"] == "m01"  # newest first
     assert rows[0]["categories"] == "welcome;onboarding"
 
-    async with app.state.runtime.engine.connect() as conn:
-        mailed = (
-            await conn.execute(
-                sa.select(tables.messages.c.subject).where(
-                    tables.messages.c.recipient == OWNER_EMAIL
-                )
-            )
-        ).scalars()
-        assert list(mailed) == ["Your Email Activity CSV is ready"]
+    assert await mailed_subjects(app) == ["Your Email Activity CSV is ready"]
+    row = await export_row(app, body["download_uuid"])
+    assert (row["status"], row["row_count"], row["attempts"]) == ("ready", len(rows), 1)
+    assert row["lease_owner"] is None and row["due_at"] is None
+    assert files_in(app.state.runtime.settings) == [f"{body['download_uuid']}.csv.gz"]
 
     tampered = await client.get(f"{split.path}?{split.query.replace('signature=', 'signature=x')}")
     assert tampered.status_code == 404
@@ -116,6 +161,7 @@ async def test_a_download_honours_the_query_and_streams_in_pages(
     requested = await client.post(
         "/v3/messages/download", params={"query": 'from_email="alice@shop.test"'}
     )
+    await run_job(app)
     link = (await client.get(f"/v3/messages/download/{requested.json()['download_uuid']}")).json()
     split = urlsplit(link["presigned_url"])
     rows = rows_of((await client.get(f"{split.path}?{split.query}")).content)
@@ -139,13 +185,13 @@ async def test_no_option_bad_queries_and_other_callers_get_nothing(
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["message"] == "invalid syntax: 'nope' is not a known field"
 
-    # An export of the owner's, made directly.
-    export = activity_export.new_export(
-        account_id=world.owner.account.id, user_id=world.owner.user.id, scope_user_id=None,
-        query=None, since=time.time() - 60 * DAY, email="", ttl=3600,
-    )  # fmt: skip
-    settings: Settings = app.state.runtime.settings
-    await activity_export.write_csv(app.state.runtime.engine, settings, export)
+    # An export of the owner's, queued directly.
+    async with app.state.runtime.engine.begin() as conn:
+        export = await activity_export.request(
+            conn, account_id=world.owner.account.id, user_id=world.owner.user.id,
+            scope_user_id=None, query=None, since=time.time() - 60 * DAY, email="", ttl=3600,
+        )  # fmt: skip
+    await run_job(app)
 
     mine = await client.get(f"/v3/messages/download/{export.uuid}")
     sub = await anon.get(
@@ -165,17 +211,162 @@ async def test_no_option_bad_queries_and_other_callers_get_nothing(
         assert response.json()["errors"][0]["message"] == "download token is invalid or expired"
 
 
-def test_expired_downloads_are_purged(settings: Settings) -> None:
-    export = activity_export.new_export(
-        account_id=1, user_id=1, scope_user_id=None, query=None, since=0.0, email="",
-        ttl=60, now=time.time() - 120,
-    )  # fmt: skip
-    activity_export.save(settings, export)
-    activity_export.csv_path(settings, export.uuid).write_bytes(b"x")
+async def test_expired_downloads_are_purged_with_their_files_and_stray_files(
+    app: FastAPI, world: World, settings: Settings
+) -> None:
+    engine = app.state.runtime.engine
+    exports = []
+    async with engine.begin() as conn:
+        for now in (time.time() - 120, time.time()):
+            exports.append(
+                await activity_export.request(
+                    conn,
+                    account_id=world.owner.account.id,
+                    user_id=world.owner.user.id,
+                    scope_user_id=None,
+                    query=None,
+                    since=0.0,
+                    email="",
+                    ttl=60,
+                    now=now,
+                )
+            )
+    old, fresh = exports
+    write_files(settings, old.uuid)
 
-    assert activity_export.purge_files(settings) == 1
-    assert activity_export.load(settings, export.uuid) is None
-    assert not activity_export.csv_path(settings, export.uuid).exists()
+    assert await activity_export.purge_expired(engine, settings) == 1
+    assert await export_row(app, old.uuid) is None
+    assert await export_row(app, fresh.uuid) is not None
+    assert files_in(settings) == []
+
+
+async def test_an_export_whose_worker_died_is_finished_by_another_when_its_lease_ends(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    async with app.state.runtime.engine.begin() as conn:
+        claimed = await jobs.claim(
+            conn, owner="crashed", now=time.time(), lease=0.2, limit=10, max_attempts=3
+        )
+    assert [row["id"] for row in claimed] == [download_uuid]  # ... and it never finishes
+
+    assert await run_job(app, owner="second") == 0  # the lease still holds
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["lease_owner"]) == ("running", "crashed")
+    pending = await client.get(f"/v3/messages/download/{download_uuid}")
+    assert pending.json()["errors"][0]["message"] == "the CSV is not ready yet; try again shortly"
+
+    await asyncio.sleep(0.3)
+    assert await run_job(app, owner="second") == 1
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["attempts"]) == ("ready", 2)
+    assert (await client.get(f"/v3/messages/download/{download_uuid}")).status_code == 200
+    assert await mailed_subjects(app) == ["Your Email Activity CSV is ready"]
+
+
+async def test_a_failed_export_is_retried_after_a_backoff_and_then_succeeds(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    original = activity_export.write_csv
+    calls: list[int] = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(activity_export, "write_csv", flaky)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+
+    before = time.time()
+    assert await run_job(app) == 1
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["attempts"], row["error"]) == ("pending", 1, "OSError: disk full")
+    assert row["due_at"] >= before + activity_export.BACKOFF
+    assert await run_job(app) == 0  # not due again before the backoff
+    pending = await client.get(f"/v3/messages/download/{download_uuid}")
+    assert pending.json()["errors"][0]["message"] == "the CSV is not ready yet; try again shortly"
+    assert files_in(app.state.runtime.settings) == []
+
+    assert await run_job(app, now=time.time() + activity_export.BACKOFF + 1) == 1
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["attempts"], row["error"]) == ("ready", 2, None)
+    assert (await client.get(f"/v3/messages/download/{download_uuid}")).status_code == 200
+    assert await mailed_subjects(app) == ["Your Email Activity CSV is ready"]
+
+
+async def test_an_export_that_keeps_failing_is_failed_after_three_attempts(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+
+    async def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("no space left")
+
+    monkeypatch.setattr(activity_export, "write_csv", broken)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+
+    later = time.time()
+    for _ in range(activity_export.MAX_ATTEMPTS):
+        assert await run_job(app, now=later) == 1
+        later += 10 * activity_export.BACKOFF
+    assert await run_job(app, now=later) == 0
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["attempts"], row["due_at"]) == ("failed", 3, None)
+    assert row["error"] == "RuntimeError: no space left"
+    failed = await client.get(f"/v3/messages/download/{download_uuid}")
+    assert failed.json()["errors"][0]["message"] == (
+        "the CSV could not be written; request a new one"
+    )
+    assert await mailed_subjects(app) == []
+
+
+async def test_an_export_whose_workers_keep_dying_is_failed_after_three_attempts(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    now = time.time()
+    for attempt in range(activity_export.MAX_ATTEMPTS):
+        async with app.state.runtime.engine.begin() as conn:
+            claimed = await jobs.claim(
+                conn, owner=f"dies-{attempt}", now=now, lease=1, limit=10, max_attempts=3
+            )
+        assert len(claimed) == 1
+        now += 2
+
+    assert await run_job(app, now=now) == 0
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["error"]) == ("failed", activity_export.LOST)
+
+
+async def test_a_stopping_worker_hands_its_export_back_without_spending_an_attempt(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    started = asyncio.Event()
+
+    async def slow(*args: Any, **kwargs: Any) -> int:
+        started.set()
+        await asyncio.Event().wait()  # a long export
+        return 0
+
+    monkeypatch.setattr(activity_export, "write_csv", slow)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    job = activity_export.job(app.state.runtime.settings)
+    assert job.close is not None
+
+    await job.run(app.state.runtime.engine, app.state.runtime.settings)  # returns at once
+    await asyncio.wait_for(started.wait(), 10)
+    assert (await export_row(app, download_uuid))["status"] == "running"
+    await job.close()
+
+    row = await export_row(app, download_uuid)
+    assert (row["status"], row["attempts"], row["lease_owner"]) == ("pending", 0, None)
+    assert row["due_at"] <= time.time()
 
 
 def test_the_official_sendgrid_client_downloads_a_csv(live_server: Any, settings: Settings) -> None:
@@ -196,8 +387,19 @@ def test_the_official_sendgrid_client_downloads_a_csv(live_server: Any, settings
     requested = sg.client.messages.download.post(query_params={"query": 'status="delivered"'})
     assert requested.status_code == 202
     download_uuid = json.loads(requested.body)["download_uuid"]
+    with pytest.raises(Exception, match="404"):  # queued: no worker has run it yet
+        sg.client.messages.download._(download_uuid).get()
+
+    async def work() -> None:  # what `dovecote worker` does
+        engine = create_engine(settings.database_url)
+        try:
+            await activity_export.run_due_exports(engine, settings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
     deadline = time.monotonic() + 20
-    while True:  # the job runs after the response; poll as a client would
+    while True:  # poll as a client would
         try:
             ready = sg.client.messages.download._(download_uuid).get()
             break

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from limits import parse
 
@@ -87,13 +87,12 @@ async def get_message(
 @router.post("/messages/download", summary="Request CSV", status_code=202)
 async def request_csv(
     principal: DownloadPrincipal,
+    conn: Conn,
     runtime: RuntimeDep,
-    background: BackgroundTasks,
     query: Annotated[str | None, Query(description="Email Activity query")] = None,
 ) -> dict[str, str]:
-    export = activity_download.request_download(principal, runtime.settings, query)
-    # Runs after the response is sent; the job streams, so a large export costs no memory.
-    background.add_task(activity_download.run_download, runtime.engine, runtime.settings, export)
+    # Queued in this request's transaction; a worker writes the CSV and mails the link.
+    export = await activity_download.request_download(conn, principal, runtime.settings, query)
     return {
         "status": "pending",
         "message": activity_download.pending_message(export),
@@ -104,18 +103,21 @@ async def request_csv(
 
 @router.get("/messages/download/{download_uuid}", summary="Download CSV")
 async def download_csv(
-    download_uuid: str, principal: ActivityPrincipal, runtime: RuntimeDep
+    download_uuid: str, principal: ActivityPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> dict[str, str]:
-    url = activity_download.get_download(principal, runtime.settings, download_uuid)
+    url = await activity_download.get_download(conn, principal, runtime.settings, download_uuid)
     return {"presigned_url": url, "csv": url}
 
 
 @router.get("/messages/download/{download_uuid}/csv", summary="The CSV a presigned URL grants")
 async def presigned_csv(
     download_uuid: str,
+    conn: Conn,
     runtime: RuntimeDep,
     expires: Annotated[str, Query()] = "",
     signature: Annotated[str, Query()] = "",
 ) -> FileResponse:
-    path = activity_download.open_csv(runtime.settings, download_uuid, expires, signature)
+    path = await activity_download.open_csv(
+        conn, runtime.settings, download_uuid, expires, signature
+    )
     return FileResponse(path, media_type="application/gzip", filename=f"{download_uuid}.csv.gz")
