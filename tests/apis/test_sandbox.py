@@ -134,3 +134,38 @@ async def test_record_inbound_is_lenient_for_transports_and_returns_the_new_id(
     assert by_id[threaded]["timestamp"] == T0 + 7
     assert by_id[odd]["from"] == "SHORTCODE"
     assert by_id[odd]["original_message_id"] is None
+
+
+async def test_the_exact_mime_of_an_email_can_be_read_back_by_its_account_only(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    import email
+
+    from dovecote.domain.email import send_system_email
+
+    me = await owner(client, settings)
+    engine = app.state.runtime.engine
+    async with engine.begin() as conn:
+        message_id = await send_system_email(
+            conn,
+            account_id=me.account_id,
+            user_id=me.user_id,
+            to="reader@example.com",
+            subject="Your code is 424242",
+            html="<p>Your code is <b>424242</b></p>",
+            settings=settings,
+        )
+    stranger = await other_account(engine)
+
+    mine = await client.get(f"/sandbox/email/{message_id}.eml")
+    async with as_caller(app, stranger) as http:
+        theirs = await http.get(f"/sandbox/email/{message_id}.eml")
+    unknown = await client.get("/sandbox/email/00000000-0000-0000-0000-000000000000.eml")
+
+    assert mine.status_code == 200
+    assert mine.headers["content-type"] == "message/rfc822"
+    parsed = email.message_from_bytes(mine.content)
+    assert parsed["To"] == "reader@example.com"
+    assert parsed["Subject"] == "Your code is 424242"
+    assert theirs.status_code == 404
+    assert unknown.status_code == 404

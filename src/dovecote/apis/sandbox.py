@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal
-from dovecote.domain import inbound
+from dovecote.domain import captured, inbound
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 
@@ -39,3 +41,15 @@ async def simulate_inbound(
         original_message_id=body.original_message_id,
     )
     return envelope(inbound.payload(message), "Inbound SMS has been recorded.")
+
+
+@router.get(
+    "/email/{message_id}.eml",
+    summary="The exact MIME of an email, as handed (or to be handed) to the transport",
+    response_class=Response,
+)
+async def email_source(
+    message_id: Annotated[str, Path(max_length=64)], principal: CurrentPrincipal, conn: Conn
+) -> Response:
+    source = await captured.email_source(conn, principal, message_id.upper())
+    return Response(source, media_type="message/rfc822")
