@@ -25,6 +25,7 @@ import html
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import time
@@ -224,6 +225,11 @@ async def run_due_exports(
     claimed = 0
     while True:
         moment = time.time() if now is None else now
+        # A read first: the common answer is "nothing due", and it takes no write lock
+        # (SQLite has one writer, which the message dispatcher needs far more often).
+        async with engine.connect() as conn:
+            if not await jobs.any_due(conn, now=moment):
+                return claimed
         async with engine.begin() as conn:
             await jobs.give_up_exhausted(conn, now=moment, max_attempts=MAX_ATTEMPTS, error=LOST)
             rows = await jobs.claim(
@@ -505,6 +511,12 @@ def _unlink(settings: Settings, names: Sequence[str]) -> None:
         (directory / Path(name).name).unlink(missing_ok=True)
 
 
+# `<uuid>.csv.gz`, its temporaries `.<uuid>.csv.gz.<hex>.tmp`, and the state files of
+# Dovecote before migration 0006: `<uuid>.json`, `.<uuid>.json.tmp`.
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_OURS = re.compile(rf"{_UUID}\.(csv\.gz|json)|\.{_UUID}\.(csv\.gz\.[0-9a-f]+|json)\.tmp")
+
+
 def _sweep(settings: Settings, before: float) -> None:
     # A ready CSV's file is written before its row's `expires_at` is set to finish + TTL,
     # so any file last modified before `now - TTL` belongs to an expired export.
@@ -512,6 +524,8 @@ def _sweep(settings: Settings, before: float) -> None:
     if not directory.is_dir():
         return
     for path in directory.iterdir():
+        if not _OURS.fullmatch(path.name):  # never touch files this code did not write
+            continue
         with contextlib.suppress(OSError):
             if path.is_file() and path.stat().st_mtime < before:
                 path.unlink()

@@ -32,6 +32,11 @@ async def get(conn: AsyncConnection, export_id: str) -> RowMapping | None:
     return row
 
 
+async def any_due(conn: AsyncConnection, *, now: float) -> bool:
+    query = sa.select(ax.c.id).where(ax.c.due_at <= now).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 async def give_up_exhausted(
     conn: AsyncConnection, *, now: float, max_attempts: int, error: str
 ) -> int:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from activity_rows import DAY, MESSAGES, World, insert_messages, make_world, set_extended
+from dovecote.delivery.worker import start_worker
 from dovecote.events import activity_export
 from dovecote.settings import Settings
 from dovecote.storage import activity_exports as jobs
@@ -86,15 +87,16 @@ async def mailed_subjects(app: FastAPI) -> list[str]:
 
 
 def write_files(settings: Settings, export_id: str) -> None:
-    """An expired export's CSV, a dead worker's temporary file, and a JSON state file of
-    Dovecote before 0006 (the last two old enough to be stray)."""
+    """An expired export's CSV, a dead worker's temporary file, a JSON state file of
+    Dovecote before 0006 (the last two old enough to be stray), and someone else's file."""
     directory = Path(settings.activity_export_dir)
     directory.mkdir(parents=True)
     activity_export.csv_path(settings, export_id).write_bytes(b"x")
     long_ago = time.time() - settings.export_link_ttl - 60
-    for stray in (".dead.csv.gz.0000.tmp", f"{export_id}.json"):
-        (directory / stray).write_bytes(b"x")
-        os.utime(directory / stray, (long_ago, long_ago))
+    stray = (f".{export_id}.csv.gz.0a1b2c3d.tmp", f"{export_id}.json", "not-ours.txt")
+    for name in stray:
+        (directory / name).write_bytes(b"x")
+        os.utime(directory / name, (long_ago, long_ago))
 
 
 def files_in(settings: Settings) -> list[str]:
@@ -237,7 +239,7 @@ async def test_expired_downloads_are_purged_with_their_files_and_stray_files(
     assert await activity_export.purge_expired(engine, settings) == 1
     assert await export_row(app, old.uuid) is None
     assert await export_row(app, fresh.uuid) is not None
-    assert files_in(settings) == []
+    assert files_in(settings) == ["not-ours.txt"]  # only what Dovecote wrote is swept
 
 
 async def test_an_export_whose_worker_died_is_finished_by_another_when_its_lease_ends(
@@ -413,3 +415,20 @@ def test_the_official_sendgrid_client_downloads_a_csv(live_server: Any, settings
     assert fetched.status_code == 200
     statuses = {row["status"] for row in rows_of(fetched.content)}
     assert statuses == {"delivered"}
+
+
+async def test_a_running_worker_writes_a_requested_export_and_mails_the_link(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    worker = await start_worker(app.state.runtime)  # as `dovecote worker` would
+    try:
+        download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+        deadline = time.monotonic() + 20
+        while (ready := await client.get(f"/v3/messages/download/{download_uuid}")).is_error:
+            assert time.monotonic() < deadline, ready.json()
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+    assert ready.json()["presigned_url"].startswith("http://dovecote.test/")
+    assert await mailed_subjects(app) == ["Your Email Activity CSV is ready"]
