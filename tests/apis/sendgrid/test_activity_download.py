@@ -432,3 +432,20 @@ async def test_a_running_worker_writes_a_requested_export_and_mails_the_link(
         await worker.stop()
     assert ready.json()["presigned_url"].startswith("http://dovecote.test/")
     assert await mailed_subjects(app) == ["Your Email Activity CSV is ready"]
+
+
+async def test_an_export_whose_link_cannot_be_mailed_is_still_ready(
+    client: httpx.AsyncClient, world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+
+    async def bounce(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("bad address")
+
+    monkeypatch.setattr(activity_export, "_mail_link", bounce)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+
+    assert await run_job(app) == 1
+    assert (await export_row(app, download_uuid))["status"] == "ready"
+    assert (await client.get(f"/v3/messages/download/{download_uuid}")).status_code == 200
+    assert await mailed_subjects(app) == []
