@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     sandbox_auto_replies: list[str] = Field(default_factory=list)
 
     export_link_ttl: int = 3 * 24 * 3600
+    # Test receipts/inbound may POST to loopback and private networks (local test servers).
+    # Turn off in production: otherwise any caller can make Dovecote POST inside your network.
+    webhook_allow_private: bool = True
 
     # Email Activity (SendGrid): days of history an account sees and keeps, without and
     # with the "extended history" option (`accounts.settings.email_activity_extended`).

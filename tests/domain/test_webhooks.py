@@ -52,3 +52,23 @@ async def test_it_gives_up_after_the_timeout() -> None:
 
     assert "did not answer within 0.2 seconds" in raised.value.message
     assert elapsed < 1.5
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]"]
+)
+async def test_it_refuses_private_addresses_when_they_are_not_allowed(host: str) -> None:
+    with webhook_peer() as peer:
+        url = peer.url.replace("127.0.0.1", host)
+        with pytest.raises(InvalidInput) as raised:
+            await post_json(url, {"n": 1}, timeout=1.0, allow_private=False)
+
+    assert "non-public address" in raised.value.message
+    assert peer.requests == []  # refused before any connection was made
+
+
+async def test_it_still_reaches_a_private_address_when_allowed() -> None:
+    with webhook_peer() as peer:
+        status = await post_json(peer.url, {"n": 1}, allow_private=True)
+
+    assert status == 200

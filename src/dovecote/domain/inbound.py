@@ -227,7 +227,12 @@ def sample(principal: Principal, now: int) -> Inbound:
 
 
 async def send_test_inbound(
-    conn: AsyncConnection, principal: Principal, url: str, *, now: int | None = None
+    conn: AsyncConnection,
+    principal: Principal,
+    url: str,
+    *,
+    now: int | None = None,
+    allow_private: bool = True,
 ) -> Inbound:
     """POST a sample inbound SMS to `url`; `poll` adds it to the caller's inbound instead."""
     test = sample(principal, int(time.time()) if now is None else now)
@@ -244,7 +249,7 @@ async def send_test_inbound(
         row = await store.get_inbound(conn, Scope(principal.account.id), message_id)
         assert row is not None
         return inbound_from_row(row)
-    status = await webhooks.post_json(url.strip(), payload(test))
+    status = await webhooks.post_json(url.strip(), payload(test), allow_private=allow_private)
     if not 200 <= status < 300:
         raise InvalidInput(f"{url} answered HTTP {status} to the test inbound SMS.", field="url")
     return test

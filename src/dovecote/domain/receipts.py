@@ -120,7 +120,12 @@ def sample(principal: Principal, now: int) -> Receipt:
 
 
 async def send_test_receipt(
-    conn: AsyncConnection, principal: Principal, url: str, *, now: int | None = None
+    conn: AsyncConnection,
+    principal: Principal,
+    url: str,
+    *,
+    now: int | None = None,
+    allow_private: bool = True,
 ) -> Receipt:
     """POST a sample receipt to `url`; `poll` adds it to the caller's receipts instead."""
     receipt = sample(principal, int(time.time()) if now is None else now)
@@ -138,7 +143,7 @@ async def send_test_receipt(
             },
         )
         return receipt
-    status = await webhooks.post_json(url.strip(), payload(receipt))
+    status = await webhooks.post_json(url.strip(), payload(receipt), allow_private=allow_private)
     if not 200 <= status < 300:
         raise InvalidInput(f"{url} answered HTTP {status} to the test receipt.", field="url")
     return receipt

@@ -233,3 +233,24 @@ def test_the_sdk_reads_and_marks_receipts_into_its_models(
     assert isinstance(test, clicksend.CreateTestSmsReceipt)
     assert test.data is not None and test.data.status_code == 201
     assert missing_raised
+
+
+async def test_a_test_receipt_to_a_private_address_is_refused_when_private_webhooks_are_off(
+    settings: Settings,
+) -> None:
+    from dovecote.app import create_app
+
+    application = create_app(settings.model_copy(update={"webhook_allow_private": False}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            auth=(str(settings.owner_username), str(settings.owner_api_key)),
+        ) as http:
+            with webhook_peer() as peer:
+                response = await http.post("/v3/sms/receipts", json={"url": peer.url})
+
+    assert response.status_code == 400
+    assert "non-public address" in response.json()["response_msg"]
+    assert peer.requests == []

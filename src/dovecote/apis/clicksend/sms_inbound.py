@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.sms_receipts import MarkRead, TestUrl
-from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.domain import inbound
 from dovecote.domain.inbound import Inbound
 
@@ -34,8 +34,12 @@ async def list_inbound(
 
 
 @router.post("/sms/inbound", summary="Add a test inbound SMS")
-async def add_test_inbound(body: TestUrl, principal: CurrentPrincipal, conn: Conn) -> JSONResponse:
-    message = await inbound.send_test_inbound(conn, principal, body.url)
+async def add_test_inbound(
+    body: TestUrl, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    message = await inbound.send_test_inbound(
+        conn, principal, body.url, allow_private=runtime.settings.webhook_allow_private
+    )
     return envelope(test_message(message), "Here are your incoming messages.")
 
 

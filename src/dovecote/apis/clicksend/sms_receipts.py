@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.domain import receipts
 
 router = APIRouter(tags=["SMS"])
@@ -40,8 +40,12 @@ async def list_receipts(
 
 
 @router.post("/sms/receipts", summary="Add a test delivery receipt")
-async def add_test_receipt(body: TestUrl, principal: CurrentPrincipal, conn: Conn) -> JSONResponse:
-    receipt = await receipts.send_test_receipt(conn, principal, body.url)
+async def add_test_receipt(
+    body: TestUrl, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    receipt = await receipts.send_test_receipt(
+        conn, principal, body.url, allow_private=runtime.settings.webhook_allow_private
+    )
     return envelope(receipts.payload(receipt), "Receipt has been added")
 
 
