@@ -160,3 +160,30 @@ def test_the_first_start_prints_generated_owner_credentials_once(
     assert second == ""
     assert status_for(database_file, username, key)[0] == 200
     assert status_for(database_file, username, password)[0] == 200
+
+
+def test_accounts_set_turns_on_extended_history_and_validates_otp_options(
+    database_file: Path,
+) -> None:
+    assert run(database_file, "accounts", "create", "carol").exit_code == 0
+
+    on = run(
+        database_file,
+        "accounts",
+        "set",
+        "carol",
+        "email_activity_extended=true",
+        "otp_code_length=8",
+    )
+    too_long = run(database_file, "accounts", "set", "carol", "otp_code_length=11")
+    unknown = run(database_file, "accounts", "set", "carol", "colour=blue")
+    cleared = run(database_file, "accounts", "set", "carol", "email_activity_extended=")
+
+    assert on.exit_code == 0, on.output
+    assert "email_activity_extended: True" in on.output
+    assert "otp_code_length: 8" in on.output
+    assert too_long.exit_code == 1 and "otp_code_length" in too_long.output
+    assert "Traceback" not in too_long.output
+    assert unknown.exit_code == 1 and "colour=blue" in unknown.output
+    assert cleared.exit_code == 0 and "email_activity_extended" not in cleared.output
+    assert "otp_code_length: 8" in cleared.output

@@ -146,6 +146,24 @@ def accounts_list() -> None:
     _with_runtime(work)
 
 
+@accounts_app.command("set")
+def accounts_set(
+    username: str,
+    options: Annotated[list[str], typer.Argument(help="key=value (empty value clears)")],
+) -> None:
+    """Set account options no API exposes, e.g. email_activity_extended=true."""
+    from dovecote.domain import account_options
+    from dovecote.runtime import Runtime
+
+    async def work(runtime: Runtime) -> dict[str, Any]:
+        changes = account_options.parse(options)  # inside: bad input prints, no traceback
+        async with runtime.engine.begin() as conn:
+            return await account_options.set_options(conn, username, changes, runtime.settings)
+
+    for key, value in _with_runtime(work).items():
+        typer.echo(f"{key}: {value}")
+
+
 @keys_app.command("rotate")
 def keys_rotate(username: str) -> None:
     """Replace a user's API key; prints the new key once."""
