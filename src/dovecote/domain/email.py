@@ -347,6 +347,12 @@ async def queue_emails(
         QueuedEmail(email, _recipients(email, principal, prices), principal.account.currency, 0)
         for email in emails
     ]
+    for group in queued:
+        # Ids chosen up front so each row is inserted with its group link, not updated after.
+        first = group.recipients[0]
+        for item in group.recipients:
+            item.id = new_id()
+            item.group_id = None if item is first else first.id
     everyone = [item for group in queued for item in group.recipients]
     blocked = await suppressions.find(conn, principal.account.id, (i.recipient for i in everyone))
     for item in everyone:
@@ -384,7 +390,6 @@ async def _store(
     if key_id is None and principal.api_key_id is not None:
         key_id = str(principal.api_key_id)
     dropped_rows: list[dict[str, Any]] = []
-    groups: list[dict[str, Any]] = []
     payloads: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -397,7 +402,6 @@ async def _store(
         plain = email.text if email.text is not None else html_to_text(email.html or "")
         for item in group.recipients:
             if item.status == DROPPED:
-                item.id = new_id()
                 dropped_rows.append(_dropped_row(item, principal, now))
         first = group.recipients[0]
         assert first.id is not None
@@ -405,7 +409,6 @@ async def _store(
         for item in group.recipients:
             assert item.id is not None
             if item is not first:
-                groups.append({"_id": item.id, "group_id": first.id})
                 payloads.append({"message_id": item.id, "payload": {"kind": item.extra["kind"]}})
             events.append(
                 _event(
@@ -446,7 +449,6 @@ async def _store(
             )
             contents.append({"message_id": item.id, "content": raw})
     await store.insert_messages(conn, dropped_rows)
-    await store.set_groups(conn, groups)
     await store.insert_payloads(conn, payloads)
     await store.insert_contents(conn, contents)
     await message_store.insert_events(conn, events)
@@ -540,6 +542,7 @@ def _dropped_row(item: Outbound, principal: Principal, now: float) -> dict[str, 
         "price_micros": 0,
         "currency": principal.account.currency,
         "custom_string": item.custom_string,
+        "group_id": item.group_id,
         "status": st.FAILED,
         "status_text": "Dropped",
         "error_code": "dropped",

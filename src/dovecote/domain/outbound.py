@@ -44,7 +44,8 @@ class Outbound:
     from_email: str | None = None
     list_id: int | None = None
     is_test: bool = False
-    id: str | None = None  # assigned when queued
+    id: str | None = None  # assigned when queued, unless the channel chose it already
+    group_id: str | None = None  # the first row of a multi-recipient message (email)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -149,7 +150,7 @@ async def _queue(
     for item in items:
         if not item.ok:
             continue
-        item.id = new_id()
+        item.id = item.id or new_id()
         due = None if item.is_test else float(max(item.schedule or 0, now))
         rows.append(
             {
@@ -172,6 +173,7 @@ async def _queue(
                 "source": item.source,
                 "from_email": item.from_email,
                 "list_id": item.list_id,
+                "group_id": item.group_id,
                 "is_test": item.is_test,
                 # Test numbers are settled here and never reach a transport.
                 "status": st.TEST if item.is_test else st.QUEUED,

@@ -124,17 +124,6 @@ async def insert_contents(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
         await conn.execute(message_content.insert(), list(rows))
 
 
-async def set_groups(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """`{"_id", "group_id"}` rows: links an email's other recipients to its first row."""
-    if rows:
-        statement = (
-            messages.update()
-            .where(messages.c.id == sa.bindparam("_id"))
-            .values(group_id=sa.bindparam("group_id"))
-        )
-        await conn.execute(statement, list(rows))
-
-
 async def email_owner(conn: AsyncConnection, message_id: str) -> tuple[int, int] | None:
     query = sa.select(messages.c.account_id, messages.c.user_id).where(
         messages.c.id == message_id,
