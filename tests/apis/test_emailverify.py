@@ -525,7 +525,22 @@ def fuzz(
     run()
 
 
-def test_the_server_conforms_to_the_paypi_contract(live_server: Any, settings: Settings) -> None:
+def test_the_server_conforms_to_the_paypi_contract(settings: Settings) -> None:
+    from conftest import LiveServer
+
+    # The abuse limits are tested on their own; here they would turn generated requests
+    # for one address into 429s at random and make the contract run flaky.
+    roomy = settings.model_copy(
+        update={
+            "otp_sends_per_address_per_hour": 100_000,
+            "otp_checks_per_account_per_minute": 100_000,
+        }
+    )
+    with LiveServer(roomy) as live_server:
+        _check_contract(live_server, settings)
+
+
+def _check_contract(live_server: Any, settings: Settings) -> None:
     import schemathesis
     from schemathesis.core.result import Ok
 
