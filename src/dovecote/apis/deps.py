@@ -30,6 +30,11 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's address as the server sees it (behind a proxy: the proxy's)."""
+    return request.client.host if request.client else None
+
+
 async def get_conn(runtime: RuntimeDep) -> AsyncIterator[AsyncConnection]:
     """One transaction per request, committed before the response is sent."""
     async with runtime.engine.begin() as conn:
@@ -73,7 +78,7 @@ async def _verify_limited(
     """Verify credentials; failures are counted per client address, so guessing a
     password or key at full speed earns a 429 instead of unlimited tries."""
     item = parse(runtime.settings.auth_failure_limit)
-    client = request.client.host if request.client else "unknown"
+    client = client_ip(request) or "unknown"
     if not await runtime.limiter.test(item, "auth-failures", client):
         raise RateLimited("Too many failed logins; try again later.", retry_after=60)
     try:

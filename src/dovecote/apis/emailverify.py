@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from dovecote.apis.deps import Conn, RuntimeDep, current_principal
+from dovecote.apis.deps import Conn, RuntimeDep, client_ip, current_principal
 from dovecote.domain import otp
 from dovecote.domain.errors import Forbidden, InvalidInput, Unauthorized
 from dovecote.domain.models import Principal
@@ -97,7 +97,7 @@ async def send_code(
             email,
             settings=runtime.settings,
             limiter=runtime.limiter,
-            originating_ip=request.client.host if request.client else None,
+            originating_ip=client_ip(request),
         )
     except otp.UndeliverableAddress:
         raise InvalidInput(SEND_FAILED) from None

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dovecote.apis.deps import Conn, RuntimeDep
+from dovecote.apis.deps import Conn, RuntimeDep, client_ip
 from dovecote.domain import tracking
 
 router = APIRouter(tags=["Tracking"], include_in_schema=False)
@@ -26,8 +26,7 @@ NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, private", "Pr
 
 
 def _client(request: Request) -> tuple[str | None, str | None]:
-    ip = request.client.host if request.client else None
-    return request.headers.get("user-agent"), ip
+    return request.headers.get("user-agent"), client_ip(request)
 
 
 @router.get(tracking.OPEN_PATH)

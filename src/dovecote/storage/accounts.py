@@ -107,7 +107,8 @@ async def user_and_account_by_key_hash(
     conn: AsyncConnection, key_hash: str
 ) -> tuple[User, Account, int] | None:
     query = (
-        sa.select(users, api_keys.c.id.label("api_key_id"))
+        _with_accounts()
+        .add_columns(api_keys.c.id.label("api_key_id"))
         .join(api_keys, api_keys.c.user_id == users.c.id)
         .where(api_keys.c.key_hash == key_hash)
         .limit(2)
@@ -116,11 +117,8 @@ async def user_and_account_by_key_hash(
     # A key shared by several users (the spec's test accounts) names nobody on its own.
     if len(rows) != 1:
         return None
-    row = rows[0]
-    user = user_from_row(row)
-    account = await get_account(conn, user.account_id)
-    assert account is not None  # foreign key
-    return user, account, int(row["api_key_id"])
+    user, account = _split(rows[0])
+    return user, account, int(rows[0]["api_key_id"])
 
 
 async def key_ids_for_user(conn: AsyncConnection, user_id: int) -> Sequence[int]:
@@ -155,14 +153,8 @@ def users_of_account(account_id: int) -> sa.Select[Any]:
 
 
 async def list_all_users(conn: AsyncConnection) -> Sequence[tuple[User, Account]]:
-    query = sa.select(users).order_by(users.c.id)
-    result = []
-    for row in (await conn.execute(query)).mappings():
-        user = user_from_row(row)
-        account = await get_account(conn, user.account_id)
-        assert account is not None
-        result.append((user, account))
-    return result
+    query = _with_accounts().order_by(users.c.id)
+    return [_split(row) for row in (await conn.execute(query)).mappings()]
 
 
 USER_FIELDS = Fields(
@@ -184,27 +176,30 @@ async def list_users(conn: AsyncConnection, account_id: int, params: ListQuery) 
     return await paginate(conn, users_of_account(account_id), params, USER_FIELDS, [users.c.id])
 
 
+def _with_accounts() -> sa.Select[Any]:
+    """Users joined to their accounts, columns labelled `users_*` / `accounts_*`."""
+    return (
+        sa.select(users, accounts)
+        .join(accounts, accounts.c.id == users.c.account_id)
+        .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+    )
+
+
+def _split(row: Mapping[Any, Any]) -> tuple[User, Account]:
+    def part(prefix: str) -> dict[str, Any]:
+        return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
+
+    return user_from_row(part("users_")), account_from_row(part("accounts_"))
+
+
 async def user_and_account(
     conn: AsyncConnection, user_id: int, api_key_id: int | None
 ) -> tuple[User, Account] | None:
     """Both rows in one query; with `api_key_id`, only while that key still exists."""
-    query = (
-        sa.select(users, accounts)
-        .join(accounts, accounts.c.id == users.c.account_id)
-        .where(users.c.id == user_id)
-        .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
-    )
+    query = _with_accounts().where(users.c.id == user_id)
     if api_key_id is not None:
         query = query.join(api_keys, api_keys.c.user_id == users.c.id).where(
             api_keys.c.id == api_key_id
         )
     row = (await conn.execute(query)).mappings().one_or_none()
-    if row is None:
-        return None
-    user_row = {
-        key[len("users_") :]: value for key, value in row.items() if key.startswith("users_")
-    }
-    account_row = {
-        key[len("accounts_") :]: value for key, value in row.items() if key.startswith("accounts_")
-    }
-    return user_from_row(user_row), account_from_row(account_row)
+    return None if row is None else _split(row)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
 from dovecote.domain import email_history, history
 from dovecote.domain import transactional_email as email_domain
 from dovecote.domain.delivery_status import HISTORY_STATUS
@@ -120,10 +120,6 @@ def transactional_email(item: EmailSummary, currency: dict[str, str] | None) -> 
     }
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("/email/send", summary="Send transactional email")
 async def send_email(
     body: EmailIn,
@@ -139,7 +135,7 @@ async def send_email(
         body.to_domain(),
         settings=runtime.settings,
         prices=prices,
-        originating_ip=_client_ip(request),
+        originating_ip=client_ip(request),
     )
     data = transactional_email(
         email_history.summary_of(queued, principal), prices.currency_info(queued.currency)

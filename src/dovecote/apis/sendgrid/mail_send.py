@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
 from dovecote.domain import sendgrid_mail as domain
 from dovecote.domain.errors import InvalidInput
 from dovecote.domain.pricing import PriceBook
@@ -69,25 +69,6 @@ def sendgrid_problem(errors: Sequence[Any]) -> InvalidInput:
         message = f"Invalid type. Expected: {_EXPECTED[kind]}, given: {given}."
         return InvalidInput(message, field=field)
     return InvalidInput(str(err.get("msg", "Invalid value.")), field=field)
-
-
-def nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
-    """The dotted path of the first string holding U+0000 (or of the object whose key
-    does), which PostgreSQL's text columns refuse; None when there is none."""
-    if isinstance(value, str):
-        return ".".join(path) if "\x00" in value else None
-    items: Any = ()
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    for key, item in items:
-        if "\x00" in str(key):
-            return ".".join(path)  # the object whose key it is
-        found = nul_field(item, (*path, str(key)))
-        if found is not None:
-            return found
-    return None
 
 
 class SendGridRoute(APIRoute):
@@ -262,9 +243,6 @@ async def send_mail(
     conn: Conn,
     runtime: RuntimeDep,
 ) -> Response:
-    nul = nul_field(body.model_dump(by_alias=True, exclude_none=True))
-    if nul is not None:
-        raise InvalidInput("Text may not contain the NUL character (\\u0000).", field=nul or None)
     prices: PriceBook = runtime.services["prices"]
     sent = await domain.send(
         conn,
@@ -272,7 +250,7 @@ async def send_mail(
         body.to_domain(),
         settings=runtime.settings,
         prices=prices,
-        originating_ip=request.client.host if request.client else None,
+        originating_ip=client_ip(request),
     )
     if sent.message_id is None:
         return Response(status_code=200)
