@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from dovecote.domain.email import Tracking
+from dovecote.domain.email import AttachmentIn, Tracking
 from dovecote.domain.errors import InvalidInput
 from dovecote.domain.mime import Mailbox
 from dovecote.domain.sendgrid_mail import (
     AddressIn,
-    AttachmentIn,
     Body,
     ContentIn,
     MailRequest,

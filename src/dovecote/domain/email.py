@@ -103,6 +103,18 @@ def _switch(value: Any) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentIn:
+    """An attachment as a client sent it (base64 text), before `attachment()` checks it;
+    ClickSend's and SendGrid's request shapes share it."""
+
+    content: str | None
+    filename: str | None = None
+    type: str | None = None
+    disposition: str | None = None
+    content_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Email:
     """One email after validation, before it is split into one message per recipient.
 

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain import accounts, email_templates
 from dovecote.domain.email import (
+    AttachmentIn,
     Email,
     InsufficientCredit,
     Mailbox,
@@ -101,15 +102,6 @@ class PersonalizationIn:
 class ContentIn:
     type: str | None
     value: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentIn:
-    content: str | None
-    filename: str | None = None
-    type: str | None = None
-    disposition: str | None = None
-    content_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.domain import accounts
 from dovecote.domain.email import (
+    AttachmentIn,
     Email,
     Mailbox,
     QueuedEmail,
@@ -36,15 +37,6 @@ from dovecote.storage import email as store
 class RecipientIn:
     email: str | None
     name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentIn:
-    content: str | None
-    filename: str | None = None
-    type: str | None = None
-    disposition: str | None = None
-    content_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

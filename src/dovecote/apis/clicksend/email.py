@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
+from dovecote.domain import email as pipeline
 from dovecote.domain import email_history, history
 from dovecote.domain import transactional_email as email_domain
 from dovecote.domain.delivery_status import HISTORY_STATUS
@@ -77,9 +78,7 @@ class EmailIn(BaseModel):
             subject=self.subject,
             body=self.body,
             attachments=[
-                email_domain.AttachmentIn(
-                    a.content, a.filename, a.type, a.disposition, a.content_id
-                )
+                pipeline.AttachmentIn(a.content, a.filename, a.type, a.disposition, a.content_id)
                 for a in self.attachments or ()
             ],
             schedule=self.schedule,

@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
+from dovecote.domain import email as pipeline
 from dovecote.domain import sendgrid_mail as domain
 from dovecote.domain.errors import InvalidInput
 from dovecote.domain.pricing import PriceBook
@@ -197,7 +198,7 @@ class MailIn(_In):
             subject=self.subject,
             content=[domain.ContentIn(c.type, c.value) for c in self.content or ()],
             attachments=[
-                domain.AttachmentIn(a.content, a.filename, a.type, a.disposition, a.content_id)
+                pipeline.AttachmentIn(a.content, a.filename, a.type, a.disposition, a.content_id)
                 for a in self.attachments or ()
             ],
             reply_to=self.reply_to.to_domain() if self.reply_to else None,
