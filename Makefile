@@ -25,7 +25,7 @@ test: $(STAMP) services
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

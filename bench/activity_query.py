@@ -2,7 +2,7 @@
 
 Builds N `email_activity` rows with 5 events each (bulk loaded: SQLite through the
 synchronous driver in one transaction, PostgreSQL with COPY into a throwaway database),
-runs ANALYZE, then times the domain query function (`dovecote.domain.activity.search`,
+runs ANALYZE, then times the domain query function (`dovecote.activity.search.search`,
 limit 10) and prints p50/p95 per query shape. Figures go to bench/README.md.
 
     .venv/bin/python bench/activity_query.py [--messages 1000000] [--runs 40]
@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dovecote.domain import accounts, activity
-from dovecote.domain.models import Principal
+from dovecote.accounts import service as accounts
+from dovecote.activity import search as activity
+from dovecote.core.models import Principal
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine

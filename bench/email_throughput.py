@@ -25,16 +25,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from dovecote import bootstrap
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports.base import Transport
-from dovecote.delivery.transports.email_sandbox import EmailSandboxTransport
-from dovecote.delivery.transports.smtp import SmtpTransport
-from dovecote.domain import email as email_domain
-from dovecote.domain.mime import Mailbox
-from dovecote.domain.models import Principal
+from dovecote.accounts import store as account_store
+from dovecote.channels.email import compose as email_domain
+from dovecote.channels.email.mime import Mailbox
+from dovecote.core.models import Principal
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports.base import Transport
+from dovecote.pipeline.transports.email_sandbox import EmailSandboxTransport
+from dovecote.pipeline.transports.smtp import SmtpTransport
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
-from dovecote.storage import accounts as account_store
 from dovecote.storage.tables import events
 
 OWNER = "bench"

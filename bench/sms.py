@@ -107,8 +107,8 @@ async def single_ingest(url: str, count: int, concurrency: int) -> None:
 
 
 async def dispatch(database_url: str) -> None:
-    from dovecote.delivery.dispatcher import Dispatcher
-    from dovecote.delivery.transports import build_transports
+    from dovecote.pipeline.dispatcher import Dispatcher
+    from dovecote.pipeline.transports import build_transports
     from dovecote.settings import Settings
     from dovecote.storage.db import create_engine
 

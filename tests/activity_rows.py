@@ -12,8 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.domain import accounts, security
-from dovecote.domain.models import Principal
+from dovecote.accounts import service as accounts
+from dovecote.core import security
+from dovecote.core.models import Principal
 from dovecote.storage import tables
 
 H = 3600.0

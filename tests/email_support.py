@@ -22,8 +22,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.domain.models import Principal
-from dovecote.storage import accounts as account_store
+from dovecote.accounts import store as account_store
+from dovecote.core.models import Principal
 from dovecote.storage.tables import email_addresses, events, messages, users
 
 OWNER = "owner"

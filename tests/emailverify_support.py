@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports import build_transports
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage.tables import email_verifications, events, message_content
 

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.domain import accounts
-from dovecote.domain import delivery_status as st
-from dovecote.domain.ids import new_id
+from dovecote.accounts import service as accounts
+from dovecote.core.ids import new_id
+from dovecote.pipeline import status as st
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 

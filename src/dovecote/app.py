@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         await bootstrap.prepare(runtime)
         worker = None
         if with_worker:
-            from dovecote.delivery.worker import start_worker
+            from dovecote.pipeline.worker import start_worker
 
             worker = await start_worker(runtime)
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from dovecote.domain import accounts
-from dovecote.domain.pricing import PriceBook
+from dovecote.accounts import service as accounts
+from dovecote.pipeline.pricing import PriceBook
 from dovecote.runtime import Runtime
 from dovecote.storage.migrate import upgrade
 

@@ -30,7 +30,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) -> T:
     from dovecote import bootstrap
-    from dovecote.domain.errors import DomainError
+    from dovecote.core.errors import DomainError
     from dovecote.runtime import Runtime
 
     async def main() -> T:
@@ -66,7 +66,7 @@ def serve(
 @app.command("worker")
 def run_worker() -> None:
     """Run only the delivery worker (scale out with several of these)."""
-    from dovecote.delivery.worker import run_forever
+    from dovecote.pipeline.worker import run_forever
 
     _with_runtime(run_forever)
 
@@ -100,7 +100,7 @@ def accounts_create(
     balance: Annotated[str, typer.Option(help="Starting credit, e.g. 25.00")] = "0",
 ) -> None:
     """Create an account with its main user; prints the API key once."""
-    from dovecote.domain import accounts
+    from dovecote.accounts import service as accounts
 
     async def work(runtime: object) -> accounts.NewUser:
         from dovecote.runtime import Runtime
@@ -126,9 +126,9 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List every user with its account, balance and flags."""
-    from dovecote.domain.money import from_micros
+    from dovecote.accounts.store import list_all_users
+    from dovecote.core.money import from_micros
     from dovecote.runtime import Runtime
-    from dovecote.storage.accounts import list_all_users
 
     async def work(runtime: Runtime) -> None:
         async with runtime.engine.connect() as conn:
@@ -152,7 +152,7 @@ def accounts_set(
     options: Annotated[list[str], typer.Argument(help="key=value (empty value clears)")],
 ) -> None:
     """Set account options no API exposes, e.g. email_activity_extended=true."""
-    from dovecote.domain import account_options
+    from dovecote.accounts import options as account_options
     from dovecote.runtime import Runtime
 
     async def work(runtime: Runtime) -> dict[str, Any]:
@@ -167,9 +167,9 @@ def accounts_set(
 @keys_app.command("rotate")
 def keys_rotate(username: str) -> None:
     """Replace a user's API key; prints the new key once."""
-    from dovecote.domain import accounts
+    from dovecote.accounts import service as accounts
+    from dovecote.accounts.store import get_user_by_username
     from dovecote.runtime import Runtime
-    from dovecote.storage.accounts import get_user_by_username
 
     async def work(runtime: Runtime) -> str:
         async with runtime.engine.begin() as conn:

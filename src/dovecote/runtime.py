@@ -12,7 +12,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.domain.credential_cache import CredentialCache
+from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dovecote.accounts import service as accounts
 from dovecote.app import create_app
-from dovecote.domain import accounts
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from dovecote.domain.inbound import record_inbound
+from dovecote.channels.sms.inbound import record_inbound
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
 from sms_support import T0, as_caller, insert, other_account, owner, sms, subaccount
@@ -141,7 +141,7 @@ async def test_the_exact_mime_of_an_email_can_be_read_back_by_its_account_only(
 ) -> None:
     import email
 
-    from dovecote.domain.email import send_system_email
+    from dovecote.channels.email.compose import send_system_email
 
     me = await owner(client, settings)
     engine = app.state.runtime.engine

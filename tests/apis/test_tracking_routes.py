@@ -11,9 +11,9 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.domain import email as email_domain
-from dovecote.domain import tracking
-from dovecote.domain.mime import Mailbox
+from dovecote.channels.email import compose as email_domain
+from dovecote.channels.email import tracking
+from dovecote.channels.email.mime import Mailbox
 from dovecote.settings import Settings
 from dovecote.storage.tables import accounts, email_activity, message_content
 from email_support import email_events, engine_of, owner_principal, parse, select

@@ -13,10 +13,10 @@ from fastapi import Depends, Request
 from limits import parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.domain import accounts
-from dovecote.domain.credential_cache import CachedCredential, CredentialCache
-from dovecote.domain.errors import RateLimited, Unauthorized
-from dovecote.domain.models import Principal
+from dovecote.accounts import service as accounts
+from dovecote.accounts.credential_cache import CachedCredential, CredentialCache
+from dovecote.core.errors import RateLimited, Unauthorized
+from dovecote.core.models import Principal
 from dovecote.runtime import Runtime
 
 

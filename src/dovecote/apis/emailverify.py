@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from dovecote.apis.deps import Conn, RuntimeDep, client_ip, current_principal
-from dovecote.domain import otp
-from dovecote.domain.errors import Forbidden, InvalidInput, Unauthorized
-from dovecote.domain.models import Principal
+from dovecote.channels.verify import codes as otp
+from dovecote.core.errors import Forbidden, InvalidInput, Unauthorized
+from dovecote.core.models import Principal
 
 router = APIRouter(tags=["EmailVerify"])
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dovecote.apis.clicksend import envelope as clicksend
-from dovecote.domain.errors import DomainError, RateLimited
+from dovecote.core.errors import DomainError, RateLimited
 
 log = logging.getLogger("dovecote.api")
 

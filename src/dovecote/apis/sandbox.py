@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal
-from dovecote.domain import captured, inbound
+from dovecote.channels.sms import inbound
+from dovecote.pipeline import captured
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 

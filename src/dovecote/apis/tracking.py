@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dovecote.apis.deps import Conn, RuntimeDep, client_ip
-from dovecote.domain import tracking
+from dovecote.channels.email import tracking
 
 router = APIRouter(tags=["Tracking"], include_in_schema=False)
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.domain.errors import InvalidInput
+from dovecote.core.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
-from dovecote.domain.accounts import TEST_API_KEY
 from dovecote.settings import Settings
 
 

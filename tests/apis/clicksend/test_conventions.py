@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dovecote.accounts import store
+from dovecote.accounts.service import NO_PASSWORD
 from dovecote.app import create_app
-from dovecote.domain.accounts import NO_PASSWORD
 from dovecote.settings import Settings
-from dovecote.storage import accounts as store
 from dovecote.storage.tables import users
 
 

@@ -21,7 +21,7 @@ from clicksend.exceptions import BadRequestException, NotFoundException
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.domain.accounts import create_account
+from dovecote.accounts.service import create_account
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import email_addresses, message_content

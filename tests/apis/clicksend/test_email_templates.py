@@ -13,8 +13,8 @@ import pytest
 from clicksend.exceptions import BadRequestException, NotFoundException
 from fastapi import FastAPI
 
-from dovecote.domain import master_templates
-from dovecote.domain.accounts import create_account
+from dovecote.accounts.service import create_account
+from dovecote.channels.email import master_templates
 from dovecote.settings import Settings
 from dovecote.storage.tables import templates
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from clicksend.exceptions import NotFoundException
 
-from dovecote.domain import master_templates
+from dovecote.channels.email import master_templates
 from dovecote.settings import Settings
 
 

@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from clicksend.exceptions import NotFoundException
 from fastapi import FastAPI
 
+from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
-from dovecote.delivery import dispatcher as dispatcher_module
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports import build_transports
-from dovecote.domain.accounts import TEST_API_KEY
+from dovecote.pipeline import dispatcher as dispatcher_module
+from dovecote.pipeline import queue as store
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
-from dovecote.storage import messages as store
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, messages, users
 

@@ -12,11 +12,12 @@ import clicksend
 import httpx
 from fastapi import FastAPI
 
-from dovecote.domain import delivery_status as st
-from dovecote.domain import history, security
-from dovecote.domain.models import Principal
+from dovecote.accounts import store as account_store
+from dovecote.channels.sms import history
+from dovecote.core import security
+from dovecote.core.models import Principal
+from dovecote.pipeline import status as st
 from dovecote.settings import Settings
-from dovecote.storage import accounts as account_store
 from dovecote.storage.listing import ListQuery
 from dovecote.storage.tables import messages
 from sms_support import (

@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
-from dovecote.domain.accounts import TEST_API_KEY
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, messages, users

@@ -22,10 +22,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports import build_transports
-from dovecote.domain.accounts import TEST_API_KEY
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, messages, users
@@ -559,7 +559,7 @@ async def test_a_failure_after_the_debit_rolls_back_the_charge_and_the_rows(
         raise RuntimeError("disk full")
 
     async with client_for(settings) as (application, http):
-        monkeypatch.setattr("dovecote.storage.messages.insert_messages", broken_insert)
+        monkeypatch.setattr("dovecote.pipeline.queue.insert_messages", broken_insert)
         response = await send(http, msg(us(26)), msg(us(27)))
         monkeypatch.undo()
 

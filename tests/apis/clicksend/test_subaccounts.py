@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from clicksend.exceptions import NotFoundException, UnauthorizedException
 from fastapi import FastAPI
 
-from dovecote.domain.accounts import create_account
+from dovecote.accounts.service import create_account
 from dovecote.settings import Settings
 from dovecote.storage.tables import users
 

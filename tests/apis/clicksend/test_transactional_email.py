@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports import build_transports
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import email_activity, email_addresses, events, suppressions

@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from activity_rows import DAY, MESSAGES, World, insert_messages, make_world, set_extended
-from dovecote.delivery.worker import start_worker
-from dovecote.events import activity_export
+from dovecote.activity import export as activity_export
+from dovecote.activity import export_store as jobs
+from dovecote.pipeline.worker import start_worker
 from dovecote.settings import Settings
-from dovecote.storage import activity_exports as jobs
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
 

@@ -41,10 +41,10 @@ from sendgrid.helpers.mail import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.delivery import dispatcher as dispatcher_module
-from dovecote.delivery.dispatcher import Dispatcher
-from dovecote.delivery.transports import build_transports
-from dovecote.domain import email_templates
+from dovecote.channels.email import templates as email_templates
+from dovecote.pipeline import dispatcher as dispatcher_module
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dovecote.accounts import service as accounts
+from dovecote.accounts import usage
 from dovecote.apis.clicksend import render
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import accounts, usage
 
 router = APIRouter(tags=["Account"])
 

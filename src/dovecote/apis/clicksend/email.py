@@ -10,16 +10,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.apis.clicksend import email_request as email_domain
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
-from dovecote.domain import email as pipeline
-from dovecote.domain import email_history, history
-from dovecote.domain import transactional_email as email_domain
-from dovecote.domain.delivery_status import HISTORY_STATUS
-from dovecote.domain.email_history import EmailSummary
-from dovecote.domain.money import from_micros
-from dovecote.domain.pricing import PriceBook
+from dovecote.channels.email import compose as pipeline
+from dovecote.channels.email import history as email_history
+from dovecote.channels.email.history import EmailSummary
+from dovecote.channels.sms import history
+from dovecote.core.money import from_micros
+from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.status import HISTORY_STATUS
 
 router = APIRouter(tags=["Transactional Email"])
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import email_addresses
-from dovecote.domain.email_addresses import SenderAddress, address_from_row
+from dovecote.channels.email import addresses as email_addresses
+from dovecote.channels.email.addresses import SenderAddress, address_from_row
 
 router = APIRouter(tags=["Email"])
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal
-from dovecote.domain import email_templates
-from dovecote.domain.email_templates import EmailTemplate, template_from_row
+from dovecote.channels.email import templates as email_templates
+from dovecote.channels.email.templates import EmailTemplate, template_from_row
 
 router = APIRouter(tags=["Email"])
 

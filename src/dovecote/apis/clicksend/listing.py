@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import Depends, Query, Request
 
-from dovecote.domain.errors import InvalidInput
+from dovecote.core.errors import InvalidInput
 from dovecote.storage.listing import ListQuery, Page
 
 

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import CurrentPrincipal
-from dovecote.domain import master_templates
-from dovecote.domain.master_templates import Category, MasterTemplate
+from dovecote.channels.email import master_templates
+from dovecote.channels.email.master_templates import Category, MasterTemplate
 
 router = APIRouter(tags=["Email"])
 

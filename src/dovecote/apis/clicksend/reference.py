@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import CurrentPrincipal
-from dovecote.domain import reference
+from dovecote.core import reference
 
 router = APIRouter(tags=["Reference"])
 

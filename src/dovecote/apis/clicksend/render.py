@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dovecote.domain.models import Account, User
-from dovecote.domain.money import from_micros
-from dovecote.domain.pricing import PriceBook
+from dovecote.core.models import Account, User
+from dovecote.core.money import from_micros
+from dovecote.pipeline.pricing import PriceBook
 
 
 def money(micros: int) -> str:

@@ -9,13 +9,15 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import accounts, outbound, sms
-from dovecote.domain.errors import NotFound
-from dovecote.domain.models import Principal
-from dovecote.domain.money import from_micros
-from dovecote.domain.pricing import PriceBook
+from dovecote.channels.sms import compose as sms
+from dovecote.core.errors import NotFound
+from dovecote.core.models import Principal
+from dovecote.core.money import from_micros
+from dovecote.pipeline import outbound
+from dovecote.pipeline.pricing import PriceBook
 
 router = APIRouter(tags=["SMS"])
 

@@ -13,9 +13,9 @@ from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.render import money
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import history
-from dovecote.domain.delivery_status import HISTORY_STATUS
-from dovecote.domain.history import HistoryEntry
+from dovecote.channels.sms import history
+from dovecote.channels.sms.history import HistoryEntry
+from dovecote.pipeline.status import HISTORY_STATUS
 
 router = APIRouter(tags=["SMS"])
 

@@ -11,8 +11,8 @@ from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.sms_receipts import MarkRead, TestUrl
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import inbound
-from dovecote.domain.inbound import Inbound
+from dovecote.channels.sms import inbound
+from dovecote.channels.sms.inbound import Inbound
 
 router = APIRouter(tags=["SMS"])
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.domain import receipts
+from dovecote.channels.sms import receipts
 
 router = APIRouter(tags=["SMS"])
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal
-from dovecote.domain import templates
-from dovecote.domain.templates import Template
+from dovecote.channels.sms import templates
+from dovecote.channels.sms.templates import Template
 
 router = APIRouter(tags=["SMS Templates"])
 

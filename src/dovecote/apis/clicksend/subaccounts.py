@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dovecote.accounts import service as accounts
+from dovecote.accounts.store import user_from_row
 from dovecote.apis.clicksend import render
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal
-from dovecote.domain import accounts
-from dovecote.storage.accounts import user_from_row
 
 router = APIRouter(tags=["Subaccount"])
 

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from limits import parse
 
+from dovecote.activity import download as activity_download
+from dovecote.activity import search as activity
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.apis.sendgrid.schemas import AbbreviatedMessage, Message, MessageList
-from dovecote.domain import activity, activity_download
-from dovecote.domain.errors import RateLimited
-from dovecote.domain.models import Principal
+from dovecote.core.errors import RateLimited
+from dovecote.core.models import Principal
 
 router = APIRouter(tags=["SendGrid Email Activity"])
 

@@ -18,10 +18,10 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
-from dovecote.domain import email as pipeline
-from dovecote.domain import sendgrid_mail as domain
-from dovecote.domain.errors import InvalidInput
-from dovecote.domain.pricing import PriceBook
+from dovecote.apis.sendgrid import mail_request as domain
+from dovecote.channels.email import compose as pipeline
+from dovecote.core.errors import InvalidInput
+from dovecote.pipeline.pricing import PriceBook
 
 # --- SendGrid-shaped validation errors --------------------------------------------------
 

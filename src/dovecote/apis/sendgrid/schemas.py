@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dovecote.domain.activity import ActivityEvent, MessageDetail, MessageSummary
+from dovecote.activity.search import ActivityEvent, MessageDetail, MessageSummary
 
 
 def iso_time(seconds: float) -> str:

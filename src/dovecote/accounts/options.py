@@ -1,0 +1,78 @@
+"""Dovecote's per-account options that no public API has a field for.
+
+They live in `accounts.settings` and are set by operators (`dovecote accounts set`):
+the Email Activity extended history, email tracking switches, SendGrid's unverified-from
+allowance, and EmailVerify's per-account policy (validated by `domain/otp.configure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.accounts import store
+from dovecote.channels.verify import codes as otp
+from dovecote.core.errors import InvalidInput, NotFound
+from dovecote.settings import Settings
+
+SWITCHES = frozenset(
+    {
+        "email_activity_extended",  # 60 days of Email Activity instead of 2, and CSV downloads
+        "email_open_tracking",
+        "email_click_tracking",
+        "sendgrid_unverified_from",  # mail/send may use a from address that is not verified
+    }
+)
+OTP_OPTIONS = frozenset({*otp.OVERRIDE_RANGES, otp.BRAND_KEY})
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+
+
+def parse(assignments: list[str]) -> dict[str, Any]:
+    """`key=value` strings → typed values; an empty value clears the option."""
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or key not in SWITCHES | OTP_OPTIONS:
+            known = ", ".join(sorted(SWITCHES | OTP_OPTIONS))
+            raise InvalidInput(f"{assignment!r}: use key=value with a key among {known}.")
+        if raw == "":
+            changes[key] = None
+        elif key in SWITCHES:
+            if raw.lower() not in _TRUE | _FALSE:
+                raise InvalidInput(f"{key} takes true or false.", field=key)
+            changes[key] = raw.lower() in _TRUE
+        elif key == otp.BRAND_KEY:
+            changes[key] = raw
+        else:
+            try:
+                changes[key] = int(raw)
+            except ValueError:
+                raise InvalidInput(f"{key} takes a whole number.", field=key) from None
+    return changes
+
+
+async def set_options(
+    conn: AsyncConnection, username: str, changes: Mapping[str, Any], settings: Settings
+) -> dict[str, Any]:
+    """Apply `changes` to the account of `username`; returns the account's options."""
+    user = await store.get_user_by_username(conn, username)
+    account = await store.get_account(conn, user.account_id) if user else None
+    if account is None:
+        raise NotFound(f"No user named {username!r}.")
+    otp_changes = {key: value for key, value in changes.items() if key in OTP_OPTIONS}
+    if otp_changes:
+        await otp.configure(conn, account, otp_changes, settings)  # validates ranges
+        account = await store.get_account(conn, account.id)
+        assert account is not None
+    merged = dict(account.settings)
+    for key, value in changes.items():
+        if key in SWITCHES:
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+    await store.update_account(conn, account.id, {"settings": merged})
+    return {key: merged[key] for key in sorted(merged) if key in SWITCHES | OTP_OPTIONS}

@@ -1,0 +1,531 @@
+"""Email Activity CSV exports as durable worker jobs: the job that writes one, the signed
+link that grants it, and the purge of expired ones.
+
+`POST /v3/messages/download` only inserts a pending row into `activity_exports` (in the
+request's transaction). Workers run `job()` from the maintenance loop: it claims due
+rows with a lease (`storage/activity_exports.py`), writes the gzip CSV, then marks the
+row ready and queues the email with the link in one transaction. A failure is retried
+with backoff, at most `MAX_ATTEMPTS` attempts in all, then the row is `failed`; a worker
+that dies mid-export lets its lease run out and another worker takes the row over.
+
+The writer streams: messages are read 1,000 at a time (keyset pages) with their events,
+and each page is written to the gzip file before the next is read, so memory does not
+grow with the export. Only the CSV lives outside the database, as `<uuid>.csv.gz` in
+`settings.activity_export_dir`; it is written under a temporary name and renamed, so a
+reader never sees half a file. Several machines need that directory on a shared volume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import gzip
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dovecote.activity import export_store as jobs
+from dovecote.activity import query as ql
+from dovecote.activity import store
+from dovecote.activity.query.fields import EVENT_NAMES
+
+# csv_cell defuses spreadsheet formulas (=, +, -, @) exactly as the SMS export does.
+from dovecote.channels.sms.history import csv_cell
+from dovecote.core import security
+from dovecote.pipeline.jobs import MaintenanceJob
+from dovecote.settings import Settings
+
+log = logging.getLogger("dovecote.activity_export")
+
+# SendGrid: "limited to the last 1 million events maximum".
+MAX_ROWS = 1_000_000
+CHUNK = 1_000
+COLUMNS = (
+    "msg_id", "from_email", "to_email", "subject", "status", "template_id", "asm_group_id",
+    "teammate", "api_key_id", "originating_ip", "outbound_ip", "outbound_ip_type",
+    "categories", "unique_args", "opens_count", "clicks_count", "last_event_time",
+    "event_name", "processed", "reason", "attempt_num", "url", "bounce_type",
+    "http_user_agent", "mx_server",
+)  # fmt: skip
+EVENT_DETAILS = ("reason", "attempt_num", "url", "bounce_type", "http_user_agent", "mx_server")
+
+MAX_ATTEMPTS = 3
+LEASE = 300.0  # seconds; renewed while the export is written, so only a dead worker loses it
+BACKOFF = 30.0  # seconds before the second attempt, doubling after that
+INTERVAL = 2.0  # seconds between the worker's looks for due exports
+CLAIM = 1  # exports claimed at a time: one runs while the others stay claimable elsewhere
+LOST = "the worker writing this export stopped on its last attempt"
+# Who holds a lease: host, process and a random part, like the dispatcher's owner.
+OWNER = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LeaseLost(Exception):
+    """Another worker has taken the export over (ours ran out of lease)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    uuid: str
+    account_id: int
+    user_id: int
+    scope_user_id: int | None  # None: the whole account (main user)
+    query: str | None
+    since: float  # the history window's start when requested
+    email: str
+    status: str
+    attempts: int
+    created_at: float
+    expires_at: float
+    row_count: int = 0
+    file_path: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, row: RowMapping) -> Export:
+        return cls(
+            uuid=row["id"],
+            account_id=row["account_id"],
+            user_id=row["user_id"],
+            scope_user_id=row["scope_user_id"],
+            query=row["query"],
+            since=row["since"],
+            email=row["email"],
+            status=row["status"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            expires_at=row["expires_at"],
+            row_count=row["row_count"],
+            file_path=row["file_path"],
+            error=row["error"],
+        )
+
+
+def export_dir(settings: Settings) -> Path:
+    return Path(settings.activity_export_dir)
+
+
+def canonical_uuid(value: str) -> str | None:
+    """The UUID in canonical form, or None: never a path component from the outside."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def csv_name(export_id: str) -> str:
+    return f"{export_id}.csv.gz"
+
+
+def csv_path(settings: Settings, export_id: str) -> Path:
+    return export_dir(settings) / csv_name(export_id)
+
+
+async def request(
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    user_id: int,
+    scope_user_id: int | None,
+    query: str | None,
+    since: float,
+    email: str,
+    ttl: int,
+    now: float | None = None,
+) -> Export:
+    """Queue an export (pending, due now) in the caller's transaction."""
+    moment = time.time() if now is None else now
+    export = Export(
+        uuid=str(uuid.uuid4()),
+        account_id=account_id,
+        user_id=user_id,
+        scope_user_id=scope_user_id,
+        query=query,
+        since=since,
+        email=email,
+        status=jobs.PENDING,
+        attempts=0,
+        created_at=moment,
+        expires_at=moment + ttl,
+    )
+    await jobs.insert(
+        conn,
+        {
+            "id": export.uuid,
+            "account_id": account_id,
+            "user_id": user_id,
+            "scope_user_id": scope_user_id,
+            "query": query,
+            "since": since,
+            "email": email,
+            "due_at": moment,
+            "created_at": moment,
+            "expires_at": export.expires_at,
+        },
+    )
+    return export
+
+
+async def load(conn: AsyncConnection, export_id: str) -> Export | None:
+    canonical = canonical_uuid(export_id)
+    if canonical is None:
+        return None
+    row = await jobs.get(conn, canonical)
+    return None if row is None else Export.of(row)
+
+
+def _signed(export_id: str) -> str:
+    return f"email-activity-csv:{export_id}"
+
+
+def presigned_url(settings: Settings, export: Export) -> str:
+    expires = int(export.expires_at)
+    signature = security.sign(settings.secret_key, _signed(export.uuid), expires)
+    query = urlencode({"expires": expires, "signature": signature})
+    return f"{settings.public_url.rstrip('/')}/v3/messages/download/{export.uuid}/csv?{query}"
+
+
+def signature_valid(settings: Settings, export: Export, expires: str, signature: str) -> bool:
+    try:
+        expires_at = int(expires)
+    except ValueError:
+        return False
+    return security.verify_signature(
+        settings.secret_key, _signed(export.uuid), expires_at, signature
+    )
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+async def run_due_exports(
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    owner: str = OWNER,
+    lease: float = LEASE,
+    now: float | None = None,
+) -> int:
+    """Claim and write due exports one after another until none is due; returns how many
+    were claimed. Safe to run from many workers at once."""
+    claimed = 0
+    while True:
+        moment = time.time() if now is None else now
+        # A read first: the common answer is "nothing due", and it takes no write lock
+        # (SQLite has one writer, which the message dispatcher needs far more often).
+        async with engine.connect() as conn:
+            if not await jobs.any_due(conn, now=moment):
+                return claimed
+        async with engine.begin() as conn:
+            await jobs.give_up_exhausted(conn, now=moment, max_attempts=MAX_ATTEMPTS, error=LOST)
+            rows = await jobs.claim(
+                conn,
+                owner=owner,
+                now=moment,
+                lease=lease,
+                limit=CLAIM,
+                max_attempts=MAX_ATTEMPTS,
+            )
+        if not rows:
+            return claimed
+        for row in rows:
+            claimed += 1
+            await _run_one(engine, settings, Export.of(row), owner, lease, moment)
+
+
+async def _run_one(
+    engine: AsyncEngine,
+    settings: Settings,
+    export: Export,
+    owner: str,
+    lease: float,
+    claimed_at: float,
+) -> None:
+    renew_at = time.time() + lease / 2
+
+    async def keep_lease() -> None:
+        nonlocal renew_at
+        if time.time() < renew_at:
+            return
+        async with engine.begin() as conn:
+            if not await jobs.renew(conn, export.uuid, owner, time.time() + lease):
+                raise LeaseLost(export.uuid)
+        renew_at = time.time() + lease / 2
+
+    try:
+        rows = await write_csv(engine, settings, export, keep_lease=keep_lease)
+    except LeaseLost:
+        log.warning("activity export %s was taken over by another worker", export.uuid)
+        return
+    except asyncio.CancelledError:  # a graceful stop: hand the export back at once
+        async with engine.begin() as conn:
+            await jobs.release(conn, export.uuid, owner, now=time.time())
+        raise
+    except Exception as exc:
+        await _failed(engine, export, owner, exc, claimed_at)
+        return
+    await _finish(engine, settings, export, owner, rows)
+
+
+async def _failed(
+    engine: AsyncEngine, export: Export, owner: str, exc: Exception, claimed_at: float
+) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    moment = max(time.time(), claimed_at)  # never due again before the claim's own clock
+    async with engine.begin() as conn:
+        if export.attempts >= MAX_ATTEMPTS:
+            log.exception("activity export %s failed for good", export.uuid, exc_info=exc)
+            await jobs.mark_failed(conn, export.uuid, owner, now=moment, error=error)
+        else:
+            delay = BACKOFF * 2 ** (export.attempts - 1)
+            log.warning(
+                "activity export %s failed (attempt %d), retrying in %.0f s: %s",
+                export.uuid, export.attempts, delay, error,
+            )  # fmt: skip
+            await jobs.retry_later(conn, export.uuid, owner, due_at=moment + delay, error=error)
+
+
+async def _finish(
+    engine: AsyncEngine, settings: Settings, export: Export, owner: str, rows: int
+) -> None:
+    """Mark the export ready and queue the email with its link in one transaction, so the
+    link is mailed exactly when the export becomes ready; if the email cannot be queued
+    (a bad address, say), the export is still marked ready: it stays downloadable by id."""
+    moment = time.time()
+    ready = replace(
+        export,
+        status=jobs.READY,
+        row_count=rows,
+        file_path=csv_name(export.uuid),
+        # The link works for the full period from the moment it is mailed.
+        expires_at=moment + settings.export_link_ttl,
+    )
+
+    async def mark(conn: AsyncConnection) -> bool:
+        return await jobs.mark_ready(
+            conn,
+            export.uuid,
+            owner,
+            file_path=csv_name(export.uuid),
+            row_count=rows,
+            now=moment,
+            expires_at=ready.expires_at,
+        )
+
+    try:
+        async with engine.begin() as conn:
+            if await mark(conn) and ready.email:
+                await _mail_link(conn, settings, ready)
+            return
+    except Exception:
+        log.exception("could not mail the link of activity export %s", export.uuid)
+    async with engine.begin() as conn:
+        await mark(conn)
+
+
+async def _mail_link(conn: AsyncConnection, settings: Settings, done: Export) -> None:
+    """The link goes through Dovecote's own email pipeline (free system mail)."""
+    # Imported here: the email pipeline imports the event sinks, which import this package.
+    from dovecote.channels.email.compose import send_system_email
+
+    link = presigned_url(settings, done)
+    await send_system_email(
+        conn,
+        account_id=done.account_id,
+        user_id=done.user_id,
+        to=done.email,
+        subject="Your Email Activity CSV is ready",
+        html=(
+            f"<p>Your Email Activity export ({done.row_count} rows) is ready.</p>"
+            f'<p><a href="{html.escape(link)}">Download the CSV</a> '
+            "(the link works for 3 days).</p>"
+            f"<p>Download id: {done.uuid}</p>"
+        ),
+        text=f"Your Email Activity export is ready: {link}\nDownload id: {done.uuid}\n",
+        settings=settings,
+    )
+
+
+async def write_csv(
+    engine: AsyncEngine,
+    settings: Settings,
+    export: Export,
+    *,
+    keep_lease: Callable[[], Awaitable[None]] | None = None,
+) -> int:
+    """Write the export's gzip CSV to `csv_path`; returns its row count. `keep_lease` is
+    awaited after every page (it renews the lease, or raises when it was lost)."""
+    scope = store.Window(export.account_id, export.scope_user_id, export.since)
+    condition = None
+    if export.query and export.query.strip():
+        parsed = ql.parse(export.query)  # validated when requested
+        condition = ql.compile_filter(parsed, ql.Context(events_since=export.since))
+    final = csv_path(settings, export.uuid)
+    # Unique per attempt: a worker that only seemed dead never writes into another's file.
+    temporary = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    written = 0
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(temporary, "wt", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            async with engine.connect() as conn:
+                async for messages in store.stream_messages(conn, scope, condition, chunk=CHUNK):
+                    events = await store.message_events(
+                        conn, scope, [m["message_id"] for m in messages]
+                    )
+                    lines = list(_lines(messages, events))[: MAX_ROWS - written]
+                    # File writes and compression off the event loop.
+                    await asyncio.to_thread(_write, writer, handle, lines)
+                    written += len(lines)
+                    if keep_lease is not None:
+                        await keep_lease()
+                    if written >= MAX_ROWS:
+                        break
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def _write(writer: Any, handle: IO[str], lines: list[list[str]]) -> None:
+    writer.writerows(lines)
+    handle.flush()
+
+
+def _lines(messages: Sequence[RowMapping], events: Sequence[RowMapping]) -> Iterable[list[str]]:
+    """One line per event (a message without events in the window: one line, no event)."""
+    by_message: dict[str, list[RowMapping]] = {}
+    for event in events:
+        by_message.setdefault(event["message_id"], []).append(event)
+    for m in messages:
+        head = [
+            m["message_id"], m["from_email"], m["to_email"], m["subject"], m["status"],
+            m["template_id"], m["asm_group_id"], m["teammate"], m["api_key_id"],
+            m["originating_ip"], m["outbound_ip"], m["outbound_ip_type"],
+            ";".join(m["categories"] or ()), json.dumps(m["unique_args"] or {}),
+            m["opens_count"], m["clicks_count"], _iso(m["last_event_time"]),
+        ]  # fmt: skip
+        tails: list[list[Any]] = [
+            [
+                EVENT_NAMES[event["type"]],
+                _iso(event["occurred_at"]),
+                *((event["data"] or {}).get(key) for key in EVENT_DETAILS),
+            ]
+            for event in by_message.get(m["message_id"], ())
+        ] or [[None] * 8]
+        for tail in tails:
+            yield [csv_cell(value) for value in (*head, *tail)]
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+# --- the worker hook and retention ---------------------------------------------------------
+
+
+class _Runner:
+    """Runs `run_due_exports` as a task of its own, so a long export never holds up the
+    worker loop (message dispatch); one at a time per worker process."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[int] | None = None
+
+    async def __call__(self, engine: AsyncEngine, settings: Settings) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        self._task = asyncio.create_task(
+            self._guarded(engine, settings), name="dovecote-activity-exports"
+        )
+
+    @staticmethod
+    async def _guarded(engine: AsyncEngine, settings: Settings) -> int:
+        try:
+            return await run_due_exports(engine, settings)
+        except Exception:  # the database went away, say: the next look tries again
+            log.exception("activity export pass failed")
+            return 0
+
+    async def close(self) -> None:
+        """On worker stop: an export in hand is handed back (see `_run_one`)."""
+        if self._task is None or self._task.done():
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+def job(settings: Settings) -> MaintenanceJob:
+    """The worker's hook (see `events.maintenance.build_jobs`)."""
+    runner = _Runner()
+    return MaintenanceJob(
+        name="email-activity-exports", interval=INTERVAL, run=runner, close=runner.close
+    )
+
+
+async def purge_expired(
+    engine: AsyncEngine, settings: Settings, *, now: float | None = None, batch: int = 500
+) -> int:
+    """Delete exports whose link has expired, their CSVs first; returns how many rows.
+
+    Then sweep files older than a link's lifetime that no row accounts for: temporary
+    files of workers that died, and the JSON state files of Dovecote before 0006.
+    """
+    moment = time.time() if now is None else now
+    removed = 0
+    while True:
+        async with engine.connect() as conn:
+            rows = await jobs.expired(conn, now=moment, limit=batch)
+        if not rows:
+            break
+        # By id too: a failed or unfinished export has no `file_path` but may have a file.
+        names = [r["file_path"] or csv_name(r["id"]) for r in rows]
+        await asyncio.to_thread(_unlink, settings, names)
+        async with engine.begin() as conn:
+            removed += await jobs.delete(conn, [r["id"] for r in rows], now=moment)
+        if len(rows) < batch:
+            break
+    await asyncio.to_thread(_sweep, settings, moment - settings.export_link_ttl)
+    return removed
+
+
+def _unlink(settings: Settings, names: Sequence[str]) -> None:
+    directory = export_dir(settings)
+    for name in names:
+        (directory / Path(name).name).unlink(missing_ok=True)
+
+
+# `<uuid>.csv.gz`, its temporaries `.<uuid>.csv.gz.<hex>.tmp`, and the state files of
+# Dovecote before migration 0006: `<uuid>.json`, `.<uuid>.json.tmp`.
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_OURS = re.compile(rf"{_UUID}\.(csv\.gz|json)|\.{_UUID}\.(csv\.gz\.[0-9a-f]+|json)\.tmp")
+
+
+def _sweep(settings: Settings, before: float) -> None:
+    # A ready CSV's file is written before its row's `expires_at` is set to finish + TTL,
+    # so any file last modified before `now - TTL` belongs to an expired export.
+    directory = export_dir(settings)
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        if not _OURS.fullmatch(path.name):  # never touch files this code did not write
+            continue
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < before:
+                path.unlink()

@@ -1,0 +1,257 @@
+"""Inbound SMS: replies from recipients, recorded as `messages` rows with direction `in`.
+
+A reply is threaded to the outbound message it answers (`original_message_id`): the one
+named by the carrier or the sandbox, or else the account's latest SMS to the sender.
+It carries that message's `custom_string`, which is how ClickSend hands a client's
+reference back with replies. Unread replies make up the poll list until marked read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.channels.sms import store
+from dovecote.channels.sms.history import scope_for
+from dovecote.channels.sms.parts import count_parts
+from dovecote.channels.sms.store import Scope
+from dovecote.core import ids
+from dovecote.core.errors import InvalidInput, NotFound
+from dovecote.core.models import Principal
+from dovecote.core.phone import InvalidRecipient, parse_recipient
+from dovecote.pipeline import status as delivery_status
+from dovecote.pipeline import webhooks
+from dovecote.storage.listing import ListQuery, Page
+
+POLL = "poll"
+MAX_PARTS = 255  # the most a concatenated SMS can have; inbound bodies are never cut
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    message_id: str
+    user_id: int
+    sender: str
+    recipient: str
+    body: str
+    original_message_id: str | None
+    original_body: str | None
+    custom_string: str | None
+    timestamp: int
+    read_at: int | None
+
+
+def inbound_from_row(row: Mapping[Any, Any]) -> Inbound:
+    return Inbound(
+        message_id=row["id"],
+        user_id=int(row["user_id"]),
+        sender=row["sender"],
+        recipient=row["recipient"],
+        body=row["body"],
+        original_message_id=row["original_message_id"],
+        original_body=row["original_body"],
+        custom_string=row["custom_string"],
+        timestamp=int(row["created_at"]),
+        read_at=row["read_at"],
+    )
+
+
+def keyword(body: str) -> str:
+    """ClickSend's deprecated `_keyword`: the first word of the body, lower case."""
+    words = body.split(maxsplit=1)
+    return words[0].lower() if words else ""
+
+
+def payload(inbound: Inbound) -> dict[str, Any]:
+    """ClickSend's inbound document: what the API returns and what an inbound URL is sent."""
+    return {
+        "timestamp": inbound.timestamp,
+        "from": inbound.sender,
+        "body": inbound.body,
+        "original_body": inbound.original_body,
+        "original_message_id": inbound.original_message_id,
+        "to": inbound.recipient,
+        "custom_string": inbound.custom_string or "",
+        "message_id": inbound.message_id,
+        "_keyword": keyword(inbound.body),
+    }
+
+
+async def record_inbound(
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    user_id: int,
+    sender: str,
+    recipient: str,
+    body: str,
+    original_message_id: str | None = None,
+    now: int | None = None,
+) -> str:
+    """Store an inbound SMS for `account_id` and return its message id.
+
+    Called by transports (carrier MOs, sandbox auto-replies) inside their own
+    transaction, so it is lenient: an unparseable `sender` is kept as given, and an
+    `original_message_id` the account does not own is dropped rather than refused.
+    Without one, the reply is threaded to the account's latest SMS to `sender`.
+    """
+    created = int(time.time()) if now is None else now
+    try:
+        number = parse_recipient(sender, None)
+        sender, country = number.e164, number.country
+    except InvalidRecipient:
+        sender, country = sender.strip(), ""
+    if original_message_id:
+        original = await store.get_outbound(conn, account_id, original_message_id.upper())
+    else:
+        original = await store.latest_outbound_to(conn, account_id, sender)
+    parts = count_parts(body, MAX_PARTS)
+    message_id = ids.new_id()
+    await store.insert_inbound(
+        conn,
+        {
+            "id": message_id,
+            "account_id": account_id,
+            "user_id": user_id,
+            "channel": store.SMS,
+            "direction": "in",
+            "sender": sender,
+            "recipient": recipient,
+            "country": country,
+            "body": body,
+            "parts": parts.parts,
+            "encoding": parts.encoding,
+            "status": delivery_status.RECEIVED,
+            "custom_string": original["custom_string"] if original else None,
+            "original_message_id": original["id"] if original else None,
+            "created_at": created,
+            "updated_at": created,
+        },
+    )
+    return message_id
+
+
+async def simulate_inbound(
+    conn: AsyncConnection,
+    principal: Principal,
+    *,
+    sender: str,
+    recipient: str,
+    body: str,
+    original_message_id: str | None = None,
+) -> Inbound:
+    """The sandbox's "a recipient replied": validated strictly, unlike `record_inbound`.
+
+    The reply belongs to whoever sent the message it answers (so that subaccount sees
+    it), or to the caller when it answers nothing.
+    """
+    try:
+        number = parse_recipient(sender, principal.account.country)
+    except InvalidRecipient as exc:
+        raise InvalidInput(f"from: {exc}", field="from") from None
+    if not recipient.strip():
+        raise InvalidInput("to must not be empty.", field="to")
+    if not body.strip():
+        raise InvalidInput("body must not be empty.", field="body")
+    account_id = principal.account.id
+    if original_message_id:
+        original = await store.get_outbound(conn, account_id, original_message_id.upper())
+        if original is None:
+            raise InvalidInput(
+                f"original_message_id {original_message_id} is not an SMS sent by this account.",
+                field="original_message_id",
+            )
+    else:
+        original = await store.latest_outbound_to(conn, account_id, number.e164)
+    message_id = await record_inbound(
+        conn,
+        account_id=account_id,
+        user_id=int(original["user_id"]) if original else principal.user.id,
+        sender=number.e164,
+        recipient=recipient.strip(),
+        body=body,
+        original_message_id=original["id"] if original else None,
+    )
+    row = await store.get_inbound(conn, Scope(account_id), message_id)
+    assert row is not None  # just written in this transaction
+    return inbound_from_row(row)
+
+
+async def list_unread(conn: AsyncConnection, principal: Principal, params: ListQuery) -> Page:
+    return await store.list_unread_inbound(conn, scope_for(principal), params)
+
+
+async def get_reply(
+    conn: AsyncConnection, principal: Principal, original_message_id: str
+) -> Inbound:
+    """The first reply to one of the caller's messages, read or not."""
+    row = await store.first_reply(conn, scope_for(principal), original_message_id.upper())
+    if row is None:
+        raise NotFound(f"No inbound SMS replies to message {original_message_id}.")
+    return inbound_from_row(row)
+
+
+async def mark_all_read(
+    conn: AsyncConnection, principal: Principal, before: float | None, *, now: int | None = None
+) -> int:
+    stamp = int(time.time()) if now is None else now
+    return await store.mark_inbound_read(conn, scope_for(principal), before, stamp)
+
+
+async def mark_read(
+    conn: AsyncConnection, principal: Principal, message_id: str, *, now: int | None = None
+) -> int:
+    """Mark one inbound SMS read; returns how many were marked (ClickSend's `data`)."""
+    stamp = int(time.time()) if now is None else now
+    count = await store.mark_one_inbound_read(conn, scope_for(principal), message_id.upper(), stamp)
+    if count == 0:
+        raise NotFound(f"Inbound SMS {message_id} not found.")
+    return count
+
+
+def sample(principal: Principal, now: int) -> Inbound:
+    return Inbound(
+        message_id=ids.new_id(),
+        user_id=principal.user.id,
+        sender="+61468460249",
+        recipient="+61411111111",
+        body="This is a test incoming SMS.",
+        original_message_id=ids.new_id(),
+        original_body="This is the original message.",
+        custom_string=None,
+        timestamp=now,
+        read_at=None,
+    )
+
+
+async def send_test_inbound(
+    conn: AsyncConnection,
+    principal: Principal,
+    url: str,
+    *,
+    now: int | None = None,
+    allow_private: bool = True,
+) -> Inbound:
+    """POST a sample inbound SMS to `url`; `poll` adds it to the caller's inbound instead."""
+    test = sample(principal, int(time.time()) if now is None else now)
+    if url.strip().lower() == POLL:
+        message_id = await record_inbound(
+            conn,
+            account_id=principal.account.id,
+            user_id=principal.user.id,
+            sender=test.sender,
+            recipient=test.recipient,
+            body=test.body,
+            now=test.timestamp,
+        )
+        row = await store.get_inbound(conn, Scope(principal.account.id), message_id)
+        assert row is not None
+        return inbound_from_row(row)
+    status = await webhooks.post_json(url.strip(), payload(test), allow_private=allow_private)
+    if not 200 <= status < 300:
+        raise InvalidInput(f"{url} answered HTTP {status} to the test inbound SMS.", field="url")
+    return test

@@ -1,0 +1,200 @@
+"""Accepting outbound messages of any channel: throttle, charge, queue — in one transaction.
+
+Each channel composes its requests into `Outbound` items (validated, priced, each with
+its own ClickSend application status); `accept` then applies what every channel shares.
+A request either queues and charges, or does neither: the caller's transaction holds
+both the debit and the inserted rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.core.ids import new_id
+from dovecote.core.models import Principal
+from dovecote.pipeline import queue as store
+from dovecote.pipeline import status as st
+
+SUCCESS = "SUCCESS"
+MAX_MESSAGES = 1000
+
+
+@dataclass(slots=True)
+class Outbound:
+    """One requested message after validation and pricing."""
+
+    channel: str
+    recipient: str
+    body: str
+    status: str = SUCCESS  # ClickSend application status
+    sender: str = ""
+    country: str = ""
+    subject: str | None = None
+    parts: int = 1
+    encoding: str = "GSM"
+    price_micros: int = 0
+    schedule: int | None = None
+    custom_string: str | None = None
+    source: str | None = None
+    from_email: str | None = None
+    list_id: int | None = None
+    is_test: bool = False
+    id: str | None = None  # assigned when queued, unless the channel chose it already
+    group_id: str | None = None  # the first row of a multi-recipient message (email)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SUCCESS
+
+    @property
+    def body_hash(self) -> str:
+        return hashlib.sha256(self.body.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    items: Sequence[Outbound]
+    currency: str
+
+    @property
+    def queued(self) -> list[Outbound]:
+        return [item for item in self.items if item.ok]
+
+    @property
+    def total_price_micros(self) -> int:
+        return sum(item.price_micros for item in self.queued)
+
+
+async def accept(
+    conn: AsyncConnection,
+    principal: Principal,
+    items: Sequence[Outbound],
+    *,
+    now: float,
+    throttle_window: int,
+    dry_run: bool = False,
+) -> Accepted:
+    """Throttle, charge and (unless `dry_run`) queue the items that passed validation."""
+    if not principal.account.active:
+        for item in items:
+            item.status = "ACCOUNT_NOT_ACTIVATED"
+    await _throttle(conn, principal, items, now=now, window=throttle_window)
+    await _charge(conn, principal, items, dry_run=dry_run)
+    if not dry_run:
+        await _queue(conn, principal, items, now=now)
+    return Accepted(items=items, currency=principal.account.currency)
+
+
+async def _throttle(
+    conn: AsyncConnection,
+    principal: Principal,
+    items: Sequence[Outbound],
+    *,
+    now: float,
+    window: int,
+) -> None:
+    """The same body to the same recipient inside the window is THROTTLED (as ClickSend does)."""
+    candidates = [item for item in items if item.ok and not item.is_test]
+    if not candidates or window <= 0:
+        return
+    seen = await store.recent_pairs(
+        conn, principal.account.id, (item.recipient for item in candidates), int(now) - window
+    )
+    for item in candidates:
+        key = (item.recipient, item.body_hash)
+        if key in seen:
+            item.status = "THROTTLED"
+        else:
+            seen.add(key)  # a duplicate inside one request is throttled too
+
+
+async def _charge(
+    conn: AsyncConnection, principal: Principal, items: Sequence[Outbound], *, dry_run: bool
+) -> None:
+    """Debit the total. If the balance is short, walk the messages in request order and
+    keep each one that still fits; the rest answer INSUFFICIENT_CREDIT. A cheaper message
+    after an unaffordable one may still go: credit is never left unused for ordering's sake."""
+    account_id = principal.account.id
+    payable = [item for item in items if item.ok and item.price_micros > 0]
+    total = sum(item.price_micros for item in payable)
+    if total == 0:
+        return
+    if not dry_run and await store.debit(conn, account_id, total):
+        return
+    # Short (or a dry run): decide from the balance. Under concurrency the balance may
+    # drop again before our debit, so retry with what is left until the debit holds.
+    while True:
+        available = await store.balance(conn, account_id)
+        spent = 0
+        for item in payable:
+            if item.ok and spent + item.price_micros <= available:
+                spent += item.price_micros
+            else:
+                item.status = "INSUFFICIENT_CREDIT"
+        if dry_run or await store.debit(conn, account_id, spent):
+            return
+        payable = [item for item in payable if item.ok]
+
+
+async def _queue(
+    conn: AsyncConnection, principal: Principal, items: Sequence[Outbound], *, now: float
+) -> None:
+    created = int(now)
+    rows = []
+    for item in items:
+        if not item.ok:
+            continue
+        item.id = item.id or new_id()
+        due = None if item.is_test else float(max(item.schedule or 0, now))
+        rows.append(
+            {
+                "id": item.id,
+                "account_id": principal.account.id,
+                "user_id": principal.user.id,
+                "channel": item.channel,
+                "direction": "out",
+                "sender": item.sender,
+                "recipient": item.recipient,
+                "country": item.country,
+                "subject": item.subject,
+                "body": item.body,
+                "body_hash": item.body_hash,
+                "parts": item.parts,
+                "encoding": item.encoding,
+                "price_micros": item.price_micros,
+                "currency": principal.account.currency,
+                "custom_string": item.custom_string,
+                "source": item.source,
+                "from_email": item.from_email,
+                "list_id": item.list_id,
+                "group_id": item.group_id,
+                "is_test": item.is_test,
+                # Test numbers are settled here and never reach a transport.
+                "status": st.TEST if item.is_test else st.QUEUED,
+                "schedule": item.schedule,
+                "due_at": due,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+    await store.insert_messages(conn, rows)
+
+
+async def cancel(
+    conn: AsyncConnection,
+    principal: Principal,
+    channel: str,
+    message_ids: Sequence[str] | None,
+    *,
+    now: float,
+) -> list[str]:
+    """Cancel messages not yet claimed by a worker and refund what they cost."""
+    cancelled = await store.cancel(conn, principal.account.id, message_ids, channel, now)
+    await store.credit(conn, principal.account.id, sum(price for _, price in cancelled))
+    return [message_id for message_id, _ in cancelled]

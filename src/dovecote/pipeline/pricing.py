@@ -1,0 +1,162 @@
+"""Per-channel, per-currency, per-country unit prices.
+
+Prices come from the packaged ``dovecote/data/prices.json``, optionally
+overlaid by an operator's file of the same shape. Everything is parsed and
+validated at load, so lookups are plain dict reads with no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from importlib import resources
+
+from dovecote.core.money import to_micros
+
+DEFAULT = "default"  # the per-currency fallback entry in every channel table
+
+_Currencies = dict[str, dict[str, str]]  # code -> name_long/prefix_d/prefix_c
+_Prices = dict[str, dict[str, dict[str, Decimal]]]  # channel -> currency -> country
+_CURRENCY_FIELDS = ("name_long", "prefix_d", "prefix_c")
+
+
+class UnknownCurrency(KeyError):
+    pass
+
+
+class UnknownChannel(KeyError):
+    pass
+
+
+class PriceBookError(ValueError):
+    """A price file is malformed or leaves a currency without a default."""
+
+
+class PriceBook:
+    __slots__ = ("_currencies", "_prices")
+
+    def __init__(self, currencies: _Currencies, prices: _Prices) -> None:
+        _check_complete(currencies, prices)
+        self._currencies = currencies
+        self._prices = prices
+
+    @classmethod
+    def load(cls, override_path: str | os.PathLike[str] | None = None) -> PriceBook:
+        """Packaged prices, with ``override_path``'s entries replacing them.
+
+        Overrides apply per channel/currency/country price and per currency
+        field; anything the override file does not mention keeps its packaged
+        value. Reads files, so call once at startup, not per request.
+        """
+        packaged = resources.files("dovecote") / "data" / "prices.json"
+        currencies: _Currencies = {}
+        prices: _Prices = {}
+        _merge(currencies, prices, packaged.read_text(encoding="utf-8"), "prices.json")
+        if override_path is not None:
+            with open(override_path, encoding="utf-8") as f:
+                _merge(currencies, prices, f.read(), os.fspath(override_path))
+        return cls(currencies, prices)
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        return tuple(self._currencies)
+
+    def unit_price(self, channel: str, currency: str, country: str) -> Decimal:
+        """Price of one unit (SMS part, MMS, voice minute, email) to ``country``.
+
+        Countries without an entry, including "" for unknown, get the
+        currency's default price.
+        """
+        code = currency.upper()
+        if code not in self._currencies:
+            raise UnknownCurrency(currency)
+        try:
+            table = self._prices[channel.lower()][code]
+        except KeyError:
+            raise UnknownChannel(channel) from None
+        return table.get(country.upper(), table[DEFAULT])
+
+    def currency_info(self, currency: str) -> dict[str, str]:
+        """ClickSend's ``_currency`` object for ``currency``."""
+        code = currency.upper()
+        try:
+            info = self._currencies[code]
+        except KeyError:
+            raise UnknownCurrency(currency) from None
+        return {
+            "currency_name_short": code,
+            "currency_prefix_d": info["prefix_d"],
+            "currency_prefix_c": info["prefix_c"],
+            "currency_name_long": info["name_long"],
+        }
+
+
+def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str) -> None:
+    """Parse one price file into the accumulators, overwriting entries."""
+    try:
+        # parse_float=Decimal: an operator writing 0.029 unquoted gets exactly
+        # 0.029, not the nearest binary float.
+        data: object = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    except ValueError as exc:
+        raise PriceBookError(f"{source}: not valid JSON: {exc}") from None
+    root = _mapping(data, source)
+    unknown = sorted(root.keys() - {"currencies", "channels"})
+    if unknown:
+        # Most likely a typo that would otherwise silently change nothing.
+        raise PriceBookError(f"{source}: unexpected top-level keys {unknown}")
+
+    for code, fields in _mapping(root.get("currencies", {}), source).items():
+        where = f"{source}: currencies.{code}"
+        entry = currencies.setdefault(code.upper(), {})
+        for name, value in _mapping(fields, where).items():
+            if name not in _CURRENCY_FIELDS or not isinstance(value, str):
+                raise PriceBookError(
+                    f"{where}.{name}: expected one of {_CURRENCY_FIELDS} as a string"
+                )
+            entry[name] = value
+
+    for channel, by_currency in _mapping(root.get("channels", {}), source).items():
+        for code, by_country in _mapping(by_currency, f"{source}: {channel}").items():
+            where = f"{source}: channels.{channel}.{code}"
+            table = prices.setdefault(channel.lower(), {}).setdefault(code.upper(), {})
+            for country, price in _mapping(by_country, where).items():
+                key = DEFAULT if country.lower() == DEFAULT else country.upper()
+                table[key] = _price(price, f"{where}.{country}")
+
+
+def _mapping(value: object, where: str) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise PriceBookError(f"{where}: expected a JSON object")
+    return value
+
+
+def _price(value: object, where: str) -> Decimal:
+    if not isinstance(value, str | Decimal):
+        raise PriceBookError(f"{where}: expected a decimal string, got {value!r}")
+    try:
+        price = Decimal(value)
+        to_micros(price)  # must be finite and exact in micro-units
+    except (ArithmeticError, ValueError):
+        raise PriceBookError(
+            f"{where}: {value!r} is not a price with at most 6 decimal places"
+        ) from None
+    if price < 0:
+        raise PriceBookError(f"{where}: negative price {value!r}")
+    return price
+
+
+def _check_complete(currencies: _Currencies, prices: _Prices) -> None:
+    # Checked once at load so a lookup can always fall back to DEFAULT.
+    for code, info in currencies.items():
+        missing = [name for name in _CURRENCY_FIELDS if name not in info]
+        if missing:
+            raise PriceBookError(f"currency {code} lacks {missing}")
+    for channel, by_currency in prices.items():
+        unknown = sorted(by_currency.keys() - currencies.keys())
+        if unknown:
+            raise PriceBookError(f"{channel} prices unknown currencies {unknown}")
+        for code in currencies:
+            if DEFAULT not in by_currency.get(code, {}):
+                raise PriceBookError(f"{channel} has no {DEFAULT} price in {code}")

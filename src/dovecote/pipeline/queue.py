@@ -1,0 +1,196 @@
+"""Writes on the message queue: accept (debit + insert), cancel, claim, finish.
+
+The database is the queue. A row is claimable while `due_at <= now`; claiming pushes
+`due_at` to the end of the lease, so a worker that dies mid-batch simply lets the lease
+run out and another worker claims the rows again (at-least-once, never lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.pipeline import status as st
+from dovecote.storage.tables import (
+    accounts,
+    events,
+    message_content,
+    message_payloads,
+    messages,
+)
+
+
+async def debit(conn: AsyncConnection, account_id: int, amount_micros: int) -> bool:
+    """Take credit if the balance covers it. Atomic: concurrent sends never overdraw."""
+    if amount_micros == 0:
+        return True
+    result = await conn.execute(
+        accounts.update()
+        .where(accounts.c.id == account_id, accounts.c.balance_micros >= amount_micros)
+        .values(balance_micros=accounts.c.balance_micros - amount_micros)
+    )
+    return result.rowcount == 1
+
+
+async def credit(conn: AsyncConnection, account_id: int, amount_micros: int) -> None:
+    if amount_micros:
+        await conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(balance_micros=accounts.c.balance_micros + amount_micros)
+        )
+
+
+async def balance(conn: AsyncConnection, account_id: int) -> int:
+    query = sa.select(accounts.c.balance_micros).where(accounts.c.id == account_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def recent_pairs(
+    conn: AsyncConnection, account_id: int, recipients: Iterable[str], since: int
+) -> set[tuple[str, str]]:
+    """(recipient, body_hash) pairs sent since `since`: one query for a whole batch."""
+    wanted = sorted(set(recipients))
+    found: set[tuple[str, str]] = set()
+    # Bounded IN lists: SQLite caps bound parameters, and big lists plan badly on PostgreSQL.
+    for start in range(0, len(wanted), 500):
+        query = sa.select(messages.c.recipient, messages.c.body_hash).where(
+            messages.c.account_id == account_id,
+            messages.c.recipient.in_(wanted[start : start + 500]),
+            messages.c.created_at >= since,
+            messages.c.direction == "out",
+            messages.c.status != st.CANCELLED,
+        )
+        found.update((r, h) for r, h in await conn.execute(query))
+    return found
+
+
+async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(messages.insert(), list(rows))
+
+
+async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(events.insert(), list(rows))
+
+
+async def cancel(
+    conn: AsyncConnection,
+    account_id: int,
+    message_ids: Sequence[str] | None,
+    channel: str,
+    now: float,
+) -> list[tuple[str, int]]:
+    """Cancel queued, unclaimed messages; returns (id, price) of each one cancelled.
+
+    `due_at > now` is what "unclaimed" means for scheduled rows; an immediate row that a
+    worker has not yet claimed also has `status == queued` and a lease-free `lease_owner`.
+    """
+    query = (
+        messages.update()
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.channel == channel,
+            messages.c.status == st.QUEUED,
+            messages.c.lease_owner.is_(None),
+        )
+        .values(status=st.CANCELLED, due_at=None, updated_at=int(now))
+        .returning(messages.c.id, messages.c.price_micros)
+    )
+    if message_ids is not None:
+        query = query.where(messages.c.id.in_(message_ids))
+    return [(str(i), int(p)) for i, p in await conn.execute(query)]
+
+
+# What the dispatcher needs of a claimed row; returning every column cost ~15% of a pass.
+CLAIMED_COLUMNS = (
+    messages.c.id,
+    messages.c.account_id,
+    messages.c.user_id,
+    messages.c.channel,
+    messages.c.status,
+    messages.c.sender,
+    messages.c.recipient,
+    messages.c.subject,
+    messages.c.body,
+    messages.c.attempts,
+    messages.c.custom_string,
+    messages.c.created_at,
+    messages.c.sent_at,
+    messages.c.transport_ref,
+)
+
+
+async def claim(
+    conn: AsyncConnection, *, owner: str, now: float, lease: float, limit: int
+) -> list[sa.RowMapping]:
+    """Claim up to `limit` due rows. PostgreSQL: SKIP LOCKED lets many workers claim at once;
+    SQLite: the database-wide write lock makes the single UPDATE the only claimer."""
+    due = (
+        sa.select(messages.c.id)
+        .where(messages.c.due_at <= now)
+        .order_by(messages.c.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    query = (
+        messages.update()
+        .where(messages.c.id.in_(due), messages.c.due_at <= now)
+        .values(due_at=now + lease, lease_until=now + lease, lease_owner=owner)
+        .returning(*CLAIMED_COLUMNS)
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+async def hold_leases(conn: AsyncConnection, owner: str, ids: Sequence[str]) -> set[str]:
+    """Of `ids`, the rows `owner` still leases, locked until the transaction ends.
+
+    A no-op write rather than a SELECT: it takes PostgreSQL's row locks and SQLite's write
+    lock, so no other worker can claim these rows between this check and `finish`.
+    """
+    held: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = (
+            messages.update()
+            .where(messages.c.id.in_(ids[start : start + 500]), messages.c.lease_owner == owner)
+            .values(lease_owner=messages.c.lease_owner)
+            .returning(messages.c.id)
+        )
+        held.update(str(i) for i in (await conn.execute(query)).scalars())
+    return held
+
+
+async def finish(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> None:
+    """Apply outcomes in one executemany. Each dict has `_id`, `_owner` and the new values;
+    the owner check drops the write if the lease was lost and another worker took the row."""
+    if not updates:
+        return
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for update in updates:
+        by_shape.setdefault(tuple(sorted(update)), []).append(update)
+    for shape, batch in by_shape.items():
+        columns = [name for name in shape if not name.startswith("_")]
+        statement = (
+            messages.update()
+            .where(
+                messages.c.id == sa.bindparam("_id"),
+                messages.c.lease_owner == sa.bindparam("_owner"),
+            )
+            .values({name: sa.bindparam(name) for name in columns})
+        )
+        await conn.execute(statement, batch)
+
+
+async def payloads(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    query = sa.select(message_payloads).where(message_payloads.c.message_id.in_(ids))
+    return {row.message_id: dict(row.payload) for row in await conn.execute(query)}
+
+
+async def contents(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, bytes]:
+    query = sa.select(message_content).where(message_content.c.message_id.in_(ids))
+    return {row.message_id: bytes(row.content) for row in await conn.execute(query)}

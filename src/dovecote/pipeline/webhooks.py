@@ -1,0 +1,81 @@
+"""Outbound webhooks: POST a JSON document to a customer's URL."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from functools import cache
+from typing import Any
+
+import httpx
+
+from dovecote.core.errors import InvalidInput
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA bundle costs tens of milliseconds; do it once, not per webhook.
+    return httpx.create_ssl_context()
+
+
+def check_url(url: str, field: str = "url") -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise InvalidInput(f"{field} is not a valid URL.", field=field) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidInput(f"{field} must be an http:// or https:// URL.", field=field)
+    return parsed
+
+
+async def check_public(target: httpx.URL, field: str = "url") -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or reserved addresses.
+
+    Without this a caller could make the server POST into its own network (SSRF). The
+    sandbox allows them by default (`DOVECOTE_WEBHOOK_ALLOW_PRIVATE`), since local test
+    servers live there. A name is resolved once here; a DNS answer that changes between
+    this check and the POST is not covered (it costs a custom transport to pin the IP).
+    """
+    host = target.host
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        raise InvalidInput(f"{field}: the host {host!r} cannot be resolved.", field=field) from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not address.is_global:
+            raise InvalidInput(
+                f"{field} points to a non-public address ({address}); refused.", field=field
+            )
+
+
+# httpx's own timeout (per connect/read/write), not a deadline for the whole call.
+async def post_json(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109
+    allow_private: bool = True,
+) -> int:
+    """POST `payload` as JSON and return the HTTP status; redirects are not followed.
+
+    Raises InvalidInput (naming `url`) when the URL is not http(s), points to a non-public
+    address while `allow_private` is off, or cannot be reached within `timeout` seconds,
+    so an API caller gets a 400 that says why.
+    """
+    target = check_url(url)
+    if not allow_private:
+        await check_public(target)
+    try:
+        async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as client:
+            response = await client.post(target, json=payload)
+    except httpx.TimeoutException:
+        raise InvalidInput(
+            f"{url} did not answer within {timeout:g} seconds.", field="url"
+        ) from None
+    except httpx.HTTPError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise InvalidInput(f"Could not POST to {url}: {reason}.", field="url") from None
+    return response.status_code

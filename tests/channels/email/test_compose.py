@@ -1,0 +1,99 @@
+"""Email composition and queueing: one row per recipient, prices, drops, events, MIME."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from dovecote.channels.email import compose as email_domain
+from dovecote.core.errors import InvalidInput
+from dovecote.settings import Settings
+from dovecote.storage.tables import (
+    email_activity,
+    email_activity_args,
+    email_activity_categories,
+    message_content,
+    message_payloads,
+)
+from email_support import (
+    balance,
+    email_events,
+    email_rows,
+    engine_of,
+    owner_principal,
+    parse,
+    select,
+)
+
+
+async def test_a_system_email_is_queued_free_with_content_events_and_activity(
+    app: FastAPI, settings: Settings
+) -> None:
+    engine = engine_of(app)
+    principal = await owner_principal(engine)
+    before = await balance(engine)
+    async with engine.begin() as conn:
+        message_id = await email_domain.send_system_email(
+            conn,
+            account_id=principal.account.id,
+            user_id=principal.user.id,
+            to="Someone@Example.com",
+            subject="Verify your address",
+            html="<p>Your code is <b>123456</b></p>",
+            categories=["verification", "otp"],
+            unique_args={"purpose": "signup"},
+            template_id="tmpl-1",
+            api_key_id="key-7",
+            originating_ip="203.0.113.9",
+            settings=settings,
+        )
+    assert await balance(engine) == before
+    [row] = await email_rows(engine)
+    assert row["id"] == message_id
+    assert row["status"] == "queued" and row["due_at"] is not None
+    assert row["sender"] == settings.system_email_from
+    assert row["recipient"] == "Someone@example.com"
+    assert row["price_micros"] == 0
+    [content] = await select(engine, sa.select(message_content))
+    mime = parse(content["content"])
+    assert mime["From"] == "no-reply@dovecote.localhost"
+    assert mime["Subject"] == "Verify your address"
+    assert mime["Message-ID"] == f"<{message_id.lower()}@dovecote.localhost>"
+    plain = mime.get_body(("plain",))
+    assert plain is not None and "Your code is 123456" in plain.get_content()
+    [payload] = await select(engine, sa.select(message_payloads))
+    assert payload["payload"]["to"] == [{"email": "Someone@example.com", "name": None}]
+    [processed] = await email_events(engine)
+    assert processed["type"] == "processed"
+    assert processed["data"]["msg_id"] == message_id
+    assert processed["data"]["originating_ip"] == "203.0.113.9"
+    [activity] = await select(engine, sa.select(email_activity))
+    assert activity["status"] == "processed"
+    assert activity["to_email"] == "Someone@example.com"
+    assert activity["template_id"] == "tmpl-1" and activity["api_key_id"] == "key-7"
+    assert activity["categories"] == ["verification", "otp"]
+    categories = await select(engine, sa.select(email_activity_categories.c.category))
+    assert sorted(c["category"] for c in categories) == ["otp", "verification"]
+    [arg] = await select(engine, sa.select(email_activity_args))
+    assert (arg["key"], arg["value"]) == ("purpose", "signup")
+
+
+async def test_a_system_email_to_an_invalid_address_names_the_field(
+    app: FastAPI, settings: Settings
+) -> None:
+    engine = engine_of(app)
+    principal = await owner_principal(engine)
+    async with engine.begin() as conn:
+        with pytest.raises(InvalidInput) as raised:
+            await email_domain.send_system_email(
+                conn,
+                account_id=principal.account.id,
+                user_id=principal.user.id,
+                to="not-an-address",
+                subject="Hi",
+                html="<p>x</p>",
+                settings=settings,
+            )
+    assert raised.value.field == "to"
+    assert await email_rows(engine) == []

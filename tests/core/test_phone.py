@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from unittest import mock
+
+import phonenumbers
+import pytest
+
+from dovecote.core import phone
+from dovecote.core.phone import (
+    TEST_SMS_NUMBERS,
+    InvalidRecipient,
+    Recipient,
+    is_test_number,
+    parse_recipient,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "default_country", "expected"),
+    [
+        pytest.param("+61412345678", None, Recipient("+61412345678", "AU"), id="e164 AU"),
+        pytest.param("+1 (212) 555-0100", None, Recipient("+12125550100", "US"), id="US"),
+        pytest.param("+44 20 7946 0958", None, Recipient("+442079460958", "GB"), id="GB"),
+        pytest.param("+86 138 0013 8000", None, Recipient("+8613800138000", "CN"), id="CN"),
+        pytest.param("+1 416 555 0123", "AU", Recipient("+14165550123", "CA"), id="CA on +1"),
+        pytest.param("0412 345 678", "AU", Recipient("+61412345678", "AU"), id="local AU"),
+        pytest.param("0412-345-678", "au", Recipient("+61412345678", "AU"), id="lower case"),
+        pytest.param("(02) 9876 5432", "AU", Recipient("+61298765432", "AU"), id="AU landline"),
+        pytest.param(" 020 7946 0958 ", "GB", Recipient("+442079460958", "GB"), id="local GB"),
+        pytest.param("00 61 412 345 678", "GB", Recipient("+61412345678", "AU"), id="00 IDD"),
+        pytest.param("+61412345678", "US", Recipient("+61412345678", "AU"), id="e164 wins"),
+    ],
+)
+def test_it_parses_recipients(raw: str, default_country: str | None, expected: Recipient) -> None:
+    assert parse_recipient(raw, default_country) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "default_country", "message"),
+    [
+        pytest.param("0412 345 678", None, "no default country", id="local without country"),
+        pytest.param("0412 345 678", "XX", "unknown default country", id="bad country"),
+        pytest.param("hello", "AU", "not a phone number", id="words"),
+        pytest.param("+61 4", None, "too short", id="too short"),
+        pytest.param("+999 1234567", None, "unknown country calling code", id="bad code"),
+        pytest.param("+61 2 1234", None, "not a valid phone number", id="invalid AU"),
+        pytest.param("+1 212 555 01001", None, "not a valid phone number", id="too long US"),
+        pytest.param("+61" + "4" * 100, None, "too long", id="huge input"),
+    ],
+)
+def test_it_rejects_invalid_numbers(raw: str, default_country: str | None, message: str) -> None:
+    with pytest.raises(InvalidRecipient, match=message):
+        parse_recipient(raw, default_country)
+
+
+def test_invalid_recipient_is_a_value_error() -> None:
+    assert issubclass(InvalidRecipient, ValueError)
+
+
+def test_each_failure_raises_a_fresh_exception() -> None:
+    errors = []
+    for _ in range(2):
+        with pytest.raises(InvalidRecipient) as info:
+            parse_recipient("+61 2 1234", None)
+        errors.append(info.value)
+    assert errors[0] is not errors[1]
+
+
+@pytest.mark.parametrize("number", sorted(TEST_SMS_NUMBERS))
+def test_clicksend_test_numbers_are_accepted(number: str) -> None:
+    recipient = parse_recipient(number, None)
+    assert recipient.e164 == number
+    assert is_test_number(recipient.e164)
+
+
+@pytest.mark.parametrize(
+    ("number", "country"),
+    [
+        ("+61411111111", "AU"),
+        ("+14055555555", "US"),
+        ("+447777777777", "GB"),
+        ("+8615555555555", "CN"),
+    ],
+)
+def test_test_numbers_are_accepted_even_if_phonenumbers_calls_them_invalid(
+    number: str, country: str
+) -> None:
+    # Simulates a metadata update declaring the numbers invalid; the country
+    # then comes from the calling code, not from the default.
+    phone._parse_cached.cache_clear()
+    try:
+        with (
+            mock.patch.object(phonenumbers, "is_valid_number", return_value=False),
+            mock.patch.object(phonenumbers, "region_code_for_number", return_value=None),
+        ):
+            assert parse_recipient(number, "NZ") == Recipient(number, country)
+            with pytest.raises(InvalidRecipient):
+                parse_recipient("+61412345678", None)
+    finally:
+        phone._parse_cached.cache_clear()
+
+
+def test_a_local_format_test_number_is_recognised() -> None:
+    assert is_test_number(parse_recipient("0411 111 111", "AU").e164)
+
+
+def test_ordinary_numbers_are_not_test_numbers() -> None:
+    assert not is_test_number("+61412345678")
+
+
+@pytest.mark.parametrize(
+    ("default_country", "country"), [(None, ""), ("AU", "AU")], ids=["no default", "default"]
+)
+def test_a_non_geographic_number_takes_the_default_country(
+    default_country: str | None, country: str
+) -> None:
+    assert parse_recipient("+800 1234 5678", default_country) == Recipient("+80012345678", country)
