@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dovecote import bootstrap
+from dovecote import bootstrap, wiring
 from dovecote.accounts import store as account_store
 from dovecote.channels.email import compose as email_domain
 from dovecote.channels.email.mime import Mailbox
@@ -94,7 +94,7 @@ def free_port() -> int:
 
 
 async def prepare(settings: Settings) -> tuple[Runtime, Principal]:
-    runtime = Runtime.build(settings)
+    runtime = wiring.build_runtime(settings)
     await bootstrap.prepare(runtime)
     async with runtime.engine.connect() as conn:
         user = await account_store.get_user_by_username(conn, OWNER)
@@ -108,7 +108,7 @@ async def queue(
     runtime: Runtime, principal: Principal, count: int, per_request: int = 100
 ) -> float:
     """Queue `count` one-recipient emails, `per_request` per transaction; returns seconds."""
-    prices = runtime.services["prices"]
+    prices = runtime.prices
     started = time.perf_counter()
     for start in range(0, count, per_request):
         drafts = [
@@ -122,15 +122,25 @@ async def queue(
         ]
         async with runtime.engine.begin() as conn:
             await email_domain.queue_emails(
-                conn, principal, drafts, settings=runtime.settings, prices=prices
+                conn,
+                principal,
+                drafts,
+                settings=runtime.settings,
+                events=runtime.events,
+                prices=prices,
             )
     return time.perf_counter() - started
 
 
 async def deliver(runtime: Runtime, transport: Transport) -> tuple[int, float, float]:
     """Drain the queue; returns (delivered, wall seconds, this process's CPU seconds)."""
+    channels = {channel.name: channel for channel in wiring.CHANNELS}
     dispatcher = Dispatcher(
-        runtime.engine, runtime.settings, {"email": transport, "default": transport}
+        runtime.engine,
+        runtime.settings,
+        channels,
+        {name: transport for name in channels},
+        runtime.events,
     )
     started, cpu = time.perf_counter(), time.process_time()
     while await dispatcher.run_once():

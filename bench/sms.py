@@ -107,17 +107,16 @@ async def single_ingest(url: str, count: int, concurrency: int) -> None:
 
 
 async def dispatch(database_url: str) -> None:
-    from dovecote.pipeline.dispatcher import Dispatcher
-    from dovecote.pipeline.transports import build_transports
+    from dovecote import wiring
     from dovecote.settings import Settings
-    from dovecote.storage.db import create_engine
 
     # A receipt delay longer than the run: this measures hand-over to the transport.
     settings = Settings(
         database_url=database_url, worker_batch_size=1000, sandbox_receipt_delay=3600
     )
-    engine = create_engine(database_url)
-    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    runtime = wiring.build_runtime(settings)
+    engine = runtime.engine
+    dispatcher = wiring.build_worker(runtime).dispatcher
     started = time.perf_counter()
     total = 0
     while claimed := await dispatcher.run_once():

@@ -1,6 +1,6 @@
 """Helpers for the EmailVerify tests: deliver queued mail, read the code out of an email.
 
-Importable as `emailverify_support` because pytest puts `tests/` on sys.path.
+Importable as `emailverify_support` because pyproject's `pythonpath` puts `tests/` on sys.path.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.settings import Settings
 from dovecote.storage.tables import email_verifications, events, message_content
 
@@ -50,7 +49,7 @@ def code_in(raw: bytes) -> str:
 
 async def deliver(engine: AsyncEngine, settings: Settings) -> int:
     """One dispatcher pass, as the worker would run it (the test settings disable the worker)."""
-    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    dispatcher = build_dispatcher(engine, settings)
     try:
         return await dispatcher.run_once()
     finally:

@@ -1,6 +1,6 @@
 """Helpers for the SMS read-side tests: rows as the queue writes them, callers, a webhook peer.
 
-Importable as `sms_support` because pytest puts `tests/` (the conftest's folder) on sys.path.
+Importable as `sms_support` because pyproject's `pythonpath` puts `tests/` on sys.path.
 """
 
 from __future__ import annotations

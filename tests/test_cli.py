@@ -15,10 +15,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from dovecote import bootstrap
+from dovecote import bootstrap, wiring
 from dovecote.app import create_app
 from dovecote.cli import app as cli
-from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 
 
@@ -141,7 +140,9 @@ def test_the_first_start_prints_generated_owner_credentials_once(
     database_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def start() -> None:
-        runtime = Runtime.build(Settings(database_url=url(database_file), worker_enabled=False))
+        runtime = wiring.build_runtime(
+            Settings(database_url=url(database_file), worker_enabled=False)
+        )
         try:
             await bootstrap.prepare(runtime)
         finally:

@@ -8,10 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from dovecote import bootstrap
-from dovecote.apis import errors, routes
+from dovecote import bootstrap, wiring
+from dovecote.apis import errors
 from dovecote.apis.limits import BodySizeLimit
-from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 
 
@@ -21,14 +20,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.build(settings)
+        runtime = wiring.build_runtime(settings)
         app.state.runtime = runtime
         await bootstrap.prepare(runtime)
         worker = None
         if with_worker:
-            from dovecote.pipeline.worker import start_worker
-
-            worker = await start_worker(runtime)
+            worker = wiring.build_worker(runtime)
+            worker.start()
         try:
             yield
         finally:
@@ -43,7 +41,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         lifespan=lifespan,
     )
     errors.install(app)
-    routes.mount(app)
+    wiring.mount(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

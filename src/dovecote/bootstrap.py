@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from dovecote.accounts import service as accounts
-from dovecote.pipeline.pricing import PriceBook
 from dovecote.runtime import Runtime
 from dovecote.storage.migrate import upgrade
 
@@ -21,7 +20,6 @@ async def prepare(
     an owner nobody asked for.
     """
     settings = runtime.settings
-    runtime.services["prices"] = PriceBook.load(settings.prices_file)
     if migrate:
         await upgrade(runtime.engine)
     async with runtime.engine.begin() as conn:

@@ -8,7 +8,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from dovecote import account_options, bootstrap, wiring
+from dovecote.accounts import service as accounts
+from dovecote.accounts.store import get_user_by_username, list_all_users
+from dovecote.app import create_app
+from dovecote.core.errors import DomainError
+from dovecote.core.money import from_micros
+from dovecote.runtime import Runtime
 from dovecote.settings import Settings
+from dovecote.storage.migrate import upgrade
 
 app = typer.Typer(help="Dovecote: self-hosted ClickSend / SendGrid / EmailVerify server.")
 accounts_app = typer.Typer(help="Manage accounts.")
@@ -29,12 +37,9 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) -> T:
-    from dovecote import bootstrap
-    from dovecote.core.errors import DomainError
-    from dovecote.runtime import Runtime
 
     async def main() -> T:
-        runtime = Runtime.build(Settings())
+        runtime = wiring.build_runtime(Settings())
         try:
             await bootstrap.prepare(runtime, migrate=migrate, create_owner=False)
             return await work(runtime)
@@ -57,8 +62,6 @@ def serve(
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn
 
-    from dovecote.app import create_app
-
     application = create_app(Settings(), run_worker=worker)
     uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
@@ -66,19 +69,19 @@ def serve(
 @app.command("worker")
 def run_worker() -> None:
     """Run only the delivery worker (scale out with several of these)."""
-    from dovecote.pipeline.worker import run_forever
 
-    _with_runtime(run_forever)
+    async def work(runtime: Runtime) -> None:
+        await wiring.build_worker(runtime).run_until_signalled()
+
+    _with_runtime(work)
 
 
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from dovecote.runtime import Runtime
-    from dovecote.storage.migrate import upgrade
 
     async def main() -> None:
-        runtime = Runtime.build(Settings())
+        runtime = wiring.build_runtime(Settings())
         try:
             await upgrade(runtime.engine)
         finally:
@@ -100,12 +103,8 @@ def accounts_create(
     balance: Annotated[str, typer.Option(help="Starting credit, e.g. 25.00")] = "0",
 ) -> None:
     """Create an account with its main user; prints the API key once."""
-    from dovecote.accounts import service as accounts
 
-    async def work(runtime: object) -> accounts.NewUser:
-        from dovecote.runtime import Runtime
-
-        assert isinstance(runtime, Runtime)
+    async def work(runtime: Runtime) -> accounts.NewUser:
         async with runtime.engine.begin() as conn:
             return await accounts.create_account(
                 conn,
@@ -126,9 +125,6 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List every user with its account, balance and flags."""
-    from dovecote.accounts.store import list_all_users
-    from dovecote.core.money import from_micros
-    from dovecote.runtime import Runtime
 
     async def work(runtime: Runtime) -> None:
         async with runtime.engine.connect() as conn:
@@ -152,8 +148,6 @@ def accounts_set(
     options: Annotated[list[str], typer.Argument(help="key=value (empty value clears)")],
 ) -> None:
     """Set account options no API exposes, e.g. email_activity_extended=true."""
-    from dovecote.accounts import options as account_options
-    from dovecote.runtime import Runtime
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         changes = account_options.parse(options)  # inside: bad input prints, no traceback
@@ -167,9 +161,6 @@ def accounts_set(
 @keys_app.command("rotate")
 def keys_rotate(username: str) -> None:
     """Replace a user's API key; prints the new key once."""
-    from dovecote.accounts import service as accounts
-    from dovecote.accounts.store import get_user_by_username
-    from dovecote.runtime import Runtime
 
     async def work(runtime: Runtime) -> str:
         async with runtime.engine.begin() as conn:

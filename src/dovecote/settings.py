@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # Open pixels and click redirects stay valid this long (the link carries its expiry).
     email_tracking_ttl: int = 365 * 24 * 3600
     email_transport: Literal["sandbox", "smtp"] = "sandbox"
+    # Channel → transport name (`wiring.TRANSPORTS`), as JSON: {"sms": "sandbox"}.
+    # "sandbox" means the channel's own sandbox; see `transport_for`.
+    transports: dict[str, str] = Field(default_factory=dict)
     smtp_host: str = "localhost"
     smtp_port: int | None = None  # None: 465 for implicit TLS, 587 for STARTTLS, else 25
     smtp_tls: Literal["none", "starttls", "implicit"] = "starttls"
@@ -116,6 +119,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("DOVECOTE_SECRET_KEY must be set in production")
         return self
+
+    def transport_for(self, channel: str) -> str:
+        """The transport chosen for `channel` ("sandbox": the channel's own sandbox).
+        `email_transport` is email's older name for its entry, still honoured."""
+        if channel in self.transports:
+            return self.transports[channel]
+        return self.email_transport if channel == "email" else "sandbox"
 
     @property
     def is_sqlite(self) -> bool:

@@ -19,6 +19,7 @@ from activity_rows import (
 )
 from dovecote.activity import retention
 from dovecote.activity import search as activity
+from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage import tables
 
@@ -106,7 +107,9 @@ async def test_the_worker_job_purges_with_the_real_clock(app: FastAPI, settings:
         await insert_message(conn, world, NOW, MESSAGES[0])
     job = retention.job(settings)
 
-    await job.run(engine, settings)
+    await job.run(
+        JobContext(engine, settings, app.state.runtime.events, app.state.runtime.system_mail)
+    )
 
     assert job.interval == settings.activity_retention_interval
     assert await ids(engine, tables.email_activity) == set()

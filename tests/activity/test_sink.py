@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch_support import event_log
+from dovecote import wiring
 from dovecote.activity.sink import email_activity_sink
 from dovecote.channels.email import compose as email_domain
 from dovecote.channels.email.mime import Mailbox
-from dovecote.pipeline.events import build_sinks
+from dovecote.pipeline.events import Event
 from dovecote.settings import Settings
 from dovecote.storage.tables import email_activity, suppressions
 from email_support import engine_of, owner_principal, select
@@ -30,26 +33,25 @@ async def queue(app: FastAPI, settings: Settings, *recipients: str) -> list[str]
     )
     async with engine.begin() as conn:
         queued = await email_domain.queue_emails(
-            conn, me, [mail], settings=settings, prices=None, originating_ip="198.51.100.4"
+            conn,
+            me,
+            [mail],
+            settings=settings,
+            events=event_log(),
+            prices=None,
+            originating_ip="198.51.100.4",
         )
     return queued.message_ids
 
 
-def event(message_id: str, kind: str, at: float, **data: Any) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "account_id": 1,
-        "user_id": 1,
-        "channel": "email",
-        "type": kind,
-        "occurred_at": at,
-        "data": data,
-    }
+def event(message_id: str, kind: str, at: float, **data: Any) -> Event:
+    return Event(message_id, 1, 1, "email", kind, at, data)
 
 
-async def feed(engine: AsyncEngine, *rows: dict[str, Any]) -> None:
+async def feed(engine: AsyncEngine, *events: Event) -> None:
+    """Through the one event writer, as every producer of events goes."""
     async with engine.begin() as conn:
-        await email_activity_sink(conn, list(rows))
+        await event_log().record(conn, list(events))
 
 
 async def activity(engine: AsyncEngine, message_id: str) -> dict[str, Any]:
@@ -59,7 +61,7 @@ async def activity(engine: AsyncEngine, message_id: str) -> dict[str, Any]:
 
 
 def test_the_sink_is_registered() -> None:
-    assert email_activity_sink in build_sinks()
+    assert email_activity_sink in wiring.SINKS
 
 
 async def test_processed_creates_the_row_with_what_activity_searches(
@@ -141,6 +143,6 @@ async def test_an_unsubscribe_suppresses_and_a_replayed_processed_is_harmless(
 async def test_events_of_other_channels_are_ignored(app: FastAPI, settings: Settings) -> None:
     [message_id] = await queue(app, settings, "reader@example.net")
     engine = engine_of(app)
-    sms = {**event(message_id, "delivered", 2e9), "channel": "sms"}
+    sms = dataclasses.replace(event(message_id, "delivered", 2e9), channel="sms")
     await feed(engine, sms)
     assert (await activity(engine, message_id))["status"] == "processed"

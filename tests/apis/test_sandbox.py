@@ -141,19 +141,16 @@ async def test_the_exact_mime_of_an_email_can_be_read_back_by_its_account_only(
 ) -> None:
     import email
 
-    from dovecote.channels.email.compose import send_system_email
-
     me = await owner(client, settings)
     engine = app.state.runtime.engine
     async with engine.begin() as conn:
-        message_id = await send_system_email(
+        message_id = await app.state.runtime.system_mail.send(
             conn,
             account_id=me.account_id,
             user_id=me.user_id,
             to="reader@example.com",
             subject="Your code is 424242",
             html="<p>Your code is <b>424242</b></p>",
-            settings=settings,
         )
     stranger = await other_account(engine)
 

@@ -11,6 +11,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dispatch_support import event_log
 from dovecote.channels.email import compose as email_domain
 from dovecote.channels.email import tracking
 from dovecote.channels.email.mime import Mailbox
@@ -55,7 +56,9 @@ async def send_tracked(app: FastAPI, settings: Settings, *, opens: bool, clicks:
         html=BODY,
     )
     async with engine.begin() as conn:
-        queued = await email_domain.queue_emails(conn, me, [mail], settings=settings, prices=None)
+        queued = await email_domain.queue_emails(
+            conn, me, [mail], settings=settings, events=event_log(), prices=None
+        )
     return queued.message_ids[0]
 
 

@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.pipeline import dispatcher as dispatcher_module
 from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.settings import Settings
 from dovecote.storage.tables import events, messages
@@ -49,7 +49,7 @@ async def send(client: httpx.AsyncClient, *recipients: str, **extra: Any) -> lis
 
 def dispatcher(app: FastAPI, settings: Settings, **changes: Any) -> Dispatcher:
     configured = settings.model_copy(update=changes)
-    return Dispatcher(app.state.runtime.engine, configured, build_transports(configured))
+    return build_dispatcher(app.state.runtime.engine, configured)
 
 
 async def row(app: FastAPI, message_id: str) -> dict[str, Any]:
@@ -303,7 +303,7 @@ async def test_a_transport_that_raises_defers_the_batch_and_loses_nothing(
 ) -> None:
     ids = await send(client, us(120), us(121), us(122))
     broken = RaisingTransport()
-    d = Dispatcher(app.state.runtime.engine, settings, {"sms": broken, "default": broken})
+    d = build_dispatcher(app.state.runtime.engine, settings, {"sms": broken, "default": broken})
 
     assert await d.run_once() == 3
 
@@ -326,7 +326,7 @@ async def test_a_transport_answering_the_wrong_number_of_outcomes_defers_the_bat
 ) -> None:
     ids = await send(client, us(123), us(124))
     short = ShortTransport()
-    d = Dispatcher(app.state.runtime.engine, settings, {"sms": short, "default": short})
+    d = build_dispatcher(app.state.runtime.engine, settings, {"sms": short, "default": short})
 
     assert await d.run_once() == 2
 
@@ -338,7 +338,7 @@ async def test_a_failed_receipt_lookup_never_sends_the_message_again(
 ) -> None:
     [message_id] = await send(client, us(125))
     flaky = RaisingTransport(send_fails=False, settle_fails=True)
-    d = Dispatcher(app.state.runtime.engine, settings, {"sms": flaky, "default": flaky})
+    d = build_dispatcher(app.state.runtime.engine, settings, {"sms": flaky, "default": flaky})
 
     assert await d.run_once() == 1  # sent
     clock.now += 1
@@ -403,7 +403,7 @@ async def test_a_lost_lease_is_taken_over_and_the_late_finish_is_ignored(
 ) -> None:
     [message_id] = await send(client, us(140))
     stalled = BlockingTransport()
-    first = Dispatcher(
+    first = build_dispatcher(
         app.state.runtime.engine,
         settings.model_copy(update={"worker_lease_seconds": 0.5}),
         {"sms": stalled, "default": stalled},
@@ -440,8 +440,8 @@ async def test_a_late_finish_while_the_new_owner_holds_the_lease_changes_nothing
     stalled_first, stalled_second = BlockingTransport(), BlockingTransport()
     lease = settings.model_copy(update={"worker_lease_seconds": 0.5})
     engine = app.state.runtime.engine
-    first = Dispatcher(engine, lease, {"sms": stalled_first, "default": stalled_first})
-    second = Dispatcher(engine, settings, {"sms": stalled_second, "default": stalled_second})
+    first = build_dispatcher(engine, lease, {"sms": stalled_first, "default": stalled_first})
+    second = build_dispatcher(engine, settings, {"sms": stalled_second, "default": stalled_second})
 
     first_pass = asyncio.create_task(first.run_once())
     await asyncio.wait_for(stalled_first.entered.wait(), 10)

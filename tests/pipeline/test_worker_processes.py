@@ -25,11 +25,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dovecote import bootstrap
+from dovecote import bootstrap, wiring
 from dovecote.accounts import service as account_service
 from dovecote.pipeline import outbound
 from dovecote.pipeline.outbound import Outbound
-from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import events, messages
@@ -92,7 +91,7 @@ def seed(database_url: str, count: int) -> list[str]:
             owner_api_key=OWNER_KEY,
             worker_enabled=False,
         )
-        runtime = Runtime.build(settings)
+        runtime = wiring.build_runtime(settings)
         try:
             await bootstrap.prepare(runtime)
             async with runtime.engine.connect() as conn:

@@ -43,11 +43,13 @@ from dovecote.activity import export_store as jobs
 from dovecote.activity import query as ql
 from dovecote.activity import store
 from dovecote.activity.query.fields import EVENT_NAMES
+from dovecote.core import security
 
 # csv_cell defuses spreadsheet formulas (=, +, -, @) exactly as the SMS export does.
-from dovecote.channels.sms.history import csv_cell
-from dovecote.core import security
-from dovecote.pipeline.jobs import MaintenanceJob
+from dovecote.core.csvfile import csv_cell
+from dovecote.pipeline import leases
+from dovecote.pipeline.jobs import JobContext, PeriodicJob
+from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 
 log = logging.getLogger("dovecote.activity_export")
@@ -215,6 +217,7 @@ def signature_valid(settings: Settings, export: Export, expires: str, signature:
 async def run_due_exports(
     engine: AsyncEngine,
     settings: Settings,
+    mail: SystemMail,
     *,
     owner: str = OWNER,
     lease: float = LEASE,
@@ -244,12 +247,13 @@ async def run_due_exports(
             return claimed
         for row in rows:
             claimed += 1
-            await _run_one(engine, settings, Export.of(row), owner, lease, moment)
+            await _run_one(engine, settings, mail, Export.of(row), owner, lease, moment)
 
 
 async def _run_one(
     engine: AsyncEngine,
     settings: Settings,
+    mail: SystemMail,
     export: Export,
     owner: str,
     lease: float,
@@ -278,7 +282,7 @@ async def _run_one(
     except Exception as exc:
         await _failed(engine, export, owner, exc, claimed_at)
         return
-    await _finish(engine, settings, export, owner, rows)
+    await _finish(engine, settings, mail, export, owner, rows)
 
 
 async def _failed(
@@ -291,7 +295,7 @@ async def _failed(
             log.exception("activity export %s failed for good", export.uuid, exc_info=exc)
             await jobs.mark_failed(conn, export.uuid, owner, now=moment, error=error)
         else:
-            delay = BACKOFF * 2 ** (export.attempts - 1)
+            delay = BACKOFF * leases.backoff(2, export.attempts - 1)
             log.warning(
                 "activity export %s failed (attempt %d), retrying in %.0f s: %s",
                 export.uuid, export.attempts, delay, error,
@@ -300,7 +304,7 @@ async def _failed(
 
 
 async def _finish(
-    engine: AsyncEngine, settings: Settings, export: Export, owner: str, rows: int
+    engine: AsyncEngine, settings: Settings, mail: SystemMail, export: Export, owner: str, rows: int
 ) -> None:
     """Mark the export ready and queue the email with its link in one transaction, so the
     link is mailed exactly when the export becomes ready; if the email cannot be queued
@@ -329,7 +333,7 @@ async def _finish(
     try:
         async with engine.begin() as conn:
             if await mark(conn) and ready.email:
-                await _mail_link(conn, settings, ready)
+                await _mail_link(conn, settings, mail, ready)
             return
     except Exception:
         log.exception("could not mail the link of activity export %s", export.uuid)
@@ -337,13 +341,12 @@ async def _finish(
         await mark(conn)
 
 
-async def _mail_link(conn: AsyncConnection, settings: Settings, done: Export) -> None:
+async def _mail_link(
+    conn: AsyncConnection, settings: Settings, mail: SystemMail, done: Export
+) -> None:
     """The link goes through Dovecote's own email pipeline (free system mail)."""
-    # Imported here: the email pipeline imports the event sinks, which import this package.
-    from dovecote.channels.email.compose import send_system_email
-
     link = presigned_url(settings, done)
-    await send_system_email(
+    await mail.send(
         conn,
         account_id=done.account_id,
         user_id=done.user_id,
@@ -356,7 +359,6 @@ async def _mail_link(conn: AsyncConnection, settings: Settings, done: Export) ->
             f"<p>Download id: {done.uuid}</p>"
         ),
         text=f"Your Email Activity export is ready: {link}\nDownload id: {done.uuid}\n",
-        settings=settings,
     )
 
 
@@ -447,17 +449,15 @@ class _Runner:
     def __init__(self) -> None:
         self._task: asyncio.Task[int] | None = None
 
-    async def __call__(self, engine: AsyncEngine, settings: Settings) -> None:
+    async def __call__(self, ctx: JobContext) -> None:
         if self._task is not None and not self._task.done():
             return
-        self._task = asyncio.create_task(
-            self._guarded(engine, settings), name="dovecote-activity-exports"
-        )
+        self._task = asyncio.create_task(self._guarded(ctx), name="dovecote-activity-exports")
 
     @staticmethod
-    async def _guarded(engine: AsyncEngine, settings: Settings) -> int:
+    async def _guarded(ctx: JobContext) -> int:
         try:
-            return await run_due_exports(engine, settings)
+            return await run_due_exports(ctx.engine, ctx.settings, ctx.system_mail)
         except Exception:  # the database went away, say: the next look tries again
             log.exception("activity export pass failed")
             return 0
@@ -471,10 +471,10 @@ class _Runner:
             await self._task
 
 
-def job(settings: Settings) -> MaintenanceJob:
-    """The worker's hook (see `events.maintenance.build_jobs`)."""
+def job(settings: Settings) -> PeriodicJob:
+    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
     runner = _Runner()
-    return MaintenanceJob(
+    return PeriodicJob(
         name="email-activity-exports", interval=INTERVAL, run=runner, close=runner.close
     )
 

@@ -1,6 +1,6 @@
 """Writes and reads of `activity_exports`: Email Activity CSV downloads as queued jobs.
 
-Claiming works like the message queue (`storage/messages.py`): a row is claimable while
+Claiming is the message queue's (`pipeline/leases.py`): a row is claimable while
 `due_at <= now`; the claim pushes `due_at` to the end of the lease and records the
 owner, so a worker that dies mid-export lets the lease run out and another worker
 claims the row again. Every later write is conditional on still holding the lease.
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import leases
 from dovecote.storage.tables import activity_exports as ax
 
 PENDING = "pending"
@@ -52,23 +53,18 @@ async def give_up_exhausted(
 async def claim(
     conn: AsyncConnection, *, owner: str, now: float, lease: float, limit: int, max_attempts: int
 ) -> list[RowMapping]:
-    """Claim up to `limit` due exports, counting an attempt each. PostgreSQL: SKIP LOCKED
-    lets many workers claim at once; SQLite: the single UPDATE is the only claimer."""
-    due = (
-        sa.select(ax.c.id)
-        .where(ax.c.due_at <= now, ax.c.attempts < max_attempts)
-        .order_by(ax.c.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    """Claim up to `limit` due exports, counting an attempt each (`pipeline.leases.claim`)."""
+    return await leases.claim(
+        conn,
+        ax,
+        owner=owner,
+        now=now,
+        lease=lease,
+        limit=limit,
+        where=[ax.c.attempts < max_attempts],
+        values={"status": RUNNING, "attempts": ax.c.attempts + 1},
+        returning=list(ax.c),
     )
-    query = (
-        ax.update()
-        .where(ax.c.id.in_(due), ax.c.due_at <= now)
-        .values(status=RUNNING, due_at=now + lease, lease_owner=owner, attempts=ax.c.attempts + 1)
-        .returning(*ax.c)
-    )
-    return list((await conn.execute(query)).mappings())
 
 
 async def renew(conn: AsyncConnection, export_id: str, owner: str, until: float) -> bool:

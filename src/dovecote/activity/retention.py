@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.activity import export as activity_export
 from dovecote.activity import store
-from dovecote.pipeline.jobs import MaintenanceJob
+from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.settings import Settings
 
 log = logging.getLogger("dovecote.retention")
@@ -89,14 +89,14 @@ async def _drain(
             return total
 
 
-async def _run(engine: AsyncEngine, settings: Settings) -> Purged:
+async def _run(ctx: JobContext) -> Purged:
     # Expired CSV downloads go too (rows and files); their links stopped working then.
-    await activity_export.purge_expired(engine, settings)
-    return await purge_expired(engine, settings)
+    await activity_export.purge_expired(ctx.engine, ctx.settings)
+    return await purge_expired(ctx.engine, ctx.settings)
 
 
-def job(settings: Settings) -> MaintenanceJob:
-    """The worker's periodic hook (see `events.maintenance.build_jobs`)."""
-    return MaintenanceJob(
+def job(settings: Settings) -> PeriodicJob:
+    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
+    return PeriodicJob(
         name="email-activity-retention", interval=settings.activity_retention_interval, run=_run
     )

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.email import store, suppressions
+from dovecote.pipeline.events import Event
 
 CHANNEL = "email"
 _STATUS = {"delivered": "delivered", "bounce": "not_delivered", "dropped": "not_delivered"}
@@ -30,7 +31,7 @@ _SUPPRESSING = {
 }
 
 
-async def email_activity_sink(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+async def email_activity_sink(conn: AsyncConnection, rows: Sequence[Event]) -> None:
     created: list[dict[str, Any]] = []
     categories: list[dict[str, Any]] = []
     args: list[dict[str, Any]] = []
@@ -39,10 +40,10 @@ async def email_activity_sink(conn: AsyncConnection, rows: Sequence[dict[str, An
     suppress: dict[str, list[str]] = {}
     latest = 0.0
     for row in rows:
-        if row["channel"] != CHANNEL:
+        if row.channel != CHANNEL:
             continue
-        kind, message_id, at = row["type"], row["message_id"], float(row["occurred_at"])
-        data: dict[str, Any] = row.get("data") or {}
+        kind, message_id, at = row.type, row.message_id, float(row.occurred_at)
+        data: dict[str, Any] = row.data or {}
         latest = max(latest, at)
         if kind == "processed":
             created.append(_activity(row, data))
@@ -50,7 +51,7 @@ async def email_activity_sink(conn: AsyncConnection, rows: Sequence[dict[str, An
                 {
                     "message_id": message_id,
                     "category": str(c)[:255],
-                    "account_id": row["account_id"],
+                    "account_id": row.account_id,
                 }
                 for c in dict.fromkeys(data.get("categories") or ())
             )
@@ -59,7 +60,7 @@ async def email_activity_sink(conn: AsyncConnection, rows: Sequence[dict[str, An
                     "message_id": message_id,
                     "key": str(key)[:255],
                     "value": str(value),
-                    "account_id": row["account_id"],
+                    "account_id": row.account_id,
                 }
                 for key, value in (data.get("unique_args") or {}).items()
             )
@@ -82,11 +83,11 @@ async def email_activity_sink(conn: AsyncConnection, rows: Sequence[dict[str, An
         await store.suppress_recipients(conn, message_ids, reason, int(latest))
 
 
-def _activity(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+def _activity(row: Event, data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "message_id": row["message_id"],
-        "account_id": row["account_id"],
-        "user_id": row["user_id"],
+        "message_id": row.message_id,
+        "account_id": row.account_id,
+        "user_id": row.user_id,
         "from_email": data.get("from_email") or "",
         "to_email": data.get("to_email") or "",
         "subject": data.get("subject") or "",
@@ -97,6 +98,6 @@ def _activity(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "originating_ip": data.get("originating_ip"),
         "categories": list(dict.fromkeys(data.get("categories") or ())),
         "unique_args": dict(data.get("unique_args") or {}),
-        "last_event_time": float(row["occurred_at"]),
-        "created_at": float(row["occurred_at"]),
+        "last_event_time": float(row.occurred_at),
+        "created_at": float(row.occurred_at),
     }

@@ -55,7 +55,7 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
             "Not enough information has been supplied for authentication. "
             "Please ensure that your Username and Unique Key are supplied in your request."
         )
-    cache: CredentialCache = runtime.services["credentials"]
+    cache: CredentialCache = runtime.credentials
     cached = cache.get(header)
     principal = await accounts.principal_from_cache(conn, cached) if cached else None
     if principal is None:
@@ -70,6 +70,17 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
     await _rate_limit(runtime, principal)
     request.state.principal = principal
     return principal
+
+
+async def detached_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller, authenticated in a transaction of its own that ends before the handler
+    runs: for handlers that wait on the network (test webhooks), which must not hold a
+    database connection meanwhile — on SQLite one slow receiver would stall every request."""
+    async with runtime.engine.begin() as conn:
+        return await current_principal(request, conn, runtime)
+
+
+DetachedPrincipal = Annotated[Principal, Depends(detached_principal)]
 
 
 async def _verify_limited(

@@ -97,6 +97,8 @@ async def send_code(
             email,
             settings=runtime.settings,
             limiter=runtime.limiter,
+            mail=runtime.system_mail,
+            events=runtime.events,
             originating_ip=client_ip(request),
         )
     except otp.UndeliverableAddress:
@@ -124,7 +126,13 @@ async def check_code(
     if not isinstance(email, str) or not isinstance(code, str):
         raise InvalidInput(CHECK_FIELDS)
     result = await otp.check_code(
-        conn, principal, email, code, settings=runtime.settings, limiter=runtime.limiter
+        conn,
+        principal,
+        email,
+        code,
+        settings=runtime.settings,
+        limiter=runtime.limiter,
+        events=runtime.events,
     )
     if result is otp.CheckResult.APPROVED:
         return _reply(True, VERIFIED)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.channels.email import captured
 from dovecote.channels.sms import inbound
-from dovecote.pipeline import captured
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 

@@ -41,6 +41,7 @@ async def open_pixel(
     user_agent, ip = _client(request)
     await tracking.record_hit(
         conn,
+        runtime.events,
         kind="open",
         message_id=message_id,
         secret=runtime.settings.secret_key,
@@ -65,6 +66,7 @@ async def click_redirect(
     user_agent, ip = _client(request)
     await tracking.record_hit(
         conn,
+        runtime.events,
         kind="click",
         message_id=message_id,
         url=url,

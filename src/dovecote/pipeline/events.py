@@ -1,30 +1,59 @@
-"""Event sinks: code that reacts to events in the same transaction that writes them.
+"""The event log's one writer: `EventLog.record` appends events and runs every sink.
 
-The dispatcher (and anything else appending to the event log) calls every sink with the
-rows it wrote. A sink keeps a derived view current — Email Activity's per-message summary,
-later webhooks and statistics — without the writers knowing about it.
+Events are append-only facts about messages (`sent`, `receipt`, `processed`, `open`, a
+one-time code `approved`, …). Nothing else inserts into `events`: a sink — Email
+Activity's summary today, webhooks and statistics later — sees every event because every
+event passes through here, in the same transaction that writes it. The sinks come from
+the wiring table (`dovecote.wiring.SINKS`); the pipeline never names them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-EventSink = Callable[[AsyncConnection, Sequence[dict[str, Any]]], Awaitable[None]]
+from dovecote.storage.tables import events as events_table
 
 
-def build_sinks() -> list[EventSink]:
-    """Every sink, in the order they run. Register new ones here."""
-    from dovecote.activity.sink import email_activity_sink
+@dataclass(frozen=True, slots=True)
+class Event:
+    message_id: str
+    account_id: int
+    user_id: int
+    channel: str
+    type: str
+    occurred_at: float
+    data: dict[str, Any] = field(default_factory=dict)
 
-    return [email_activity_sink]
+    def row(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "account_id": self.account_id,
+            "user_id": self.user_id,
+            "channel": self.channel,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "data": self.data,
+        }
 
 
-async def publish(
-    conn: AsyncConnection, sinks: Sequence[EventSink], rows: Sequence[dict[str, Any]]
-) -> None:
-    if rows:
-        for sink in sinks:
-            await sink(conn, rows)
+EventSink = Callable[[AsyncConnection, Sequence[Event]], Awaitable[None]]
+
+
+class EventLog:
+    """Appends events and hands them to every sink, in the caller's transaction: a sink's
+    view can never disagree with the log, and a rollback undoes both."""
+
+    def __init__(self, sinks: Sequence[EventSink] = ()) -> None:
+        self.sinks = tuple(sinks)
+
+    async def record(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        # One multi-row INSERT whatever the batch size; sinks batch their writes too.
+        await conn.execute(events_table.insert(), [event.row() for event in events])
+        for sink in self.sinks:
+            await sink(conn, events)

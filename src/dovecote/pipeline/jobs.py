@@ -1,8 +1,9 @@
-"""Periodic jobs run by every worker: retention purges, Email Activity CSV exports.
+"""Periodic jobs: the type every worker runs on a timer (retention purges, CSV exports).
 
 Each job is idempotent and safe to run from several workers at once (a purge deletes
 what is already expired; running it twice deletes nothing more), so no leader election
-is needed. Register new jobs in `build_jobs`.
+is needed. The list of jobs is `dovecote.wiring.JOBS`; this module only defines the type,
+so job modules import it without importing each other.
 """
 
 from __future__ import annotations
@@ -12,14 +13,27 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.pipeline.events import EventLog
+from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 
-JobFunction = Callable[[AsyncEngine, Settings], Awaitable[object]]
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a periodic job may use: the database, settings, the event log, system mail."""
+
+    engine: AsyncEngine
+    settings: Settings
+    events: EventLog
+    system_mail: SystemMail
+
+
+JobFunction = Callable[[JobContext], Awaitable[object]]
 CloseFunction = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class MaintenanceJob:
+class PeriodicJob:
     name: str
     interval: float  # seconds between runs
     run: JobFunction
@@ -28,9 +42,4 @@ class MaintenanceJob:
     close: CloseFunction | None = None
 
 
-def build_jobs(settings: Settings) -> list[MaintenanceJob]:
-    # Imported here: job modules import MaintenanceJob from this one.
-    from dovecote.activity import export as activity_export
-    from dovecote.activity import retention
-
-    return [retention.job(settings), activity_export.job(settings)]
+JobFactory = Callable[[Settings], PeriodicJob]

@@ -7,13 +7,16 @@ run out and another worker claims the rows again (at-least-once, never lost).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import leases
 from dovecote.pipeline import status as st
+from dovecote.pipeline.transports.base import Job
 from dovecote.storage.tables import (
     accounts,
     events,
@@ -128,23 +131,17 @@ CLAIMED_COLUMNS = (
 async def claim(
     conn: AsyncConnection, *, owner: str, now: float, lease: float, limit: int
 ) -> list[sa.RowMapping]:
-    """Claim up to `limit` due rows. PostgreSQL: SKIP LOCKED lets many workers claim at once;
-    SQLite: the database-wide write lock makes the single UPDATE the only claimer."""
-    due = (
-        sa.select(messages.c.id)
-        .where(messages.c.due_at <= now)
-        .order_by(messages.c.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
+    """Claim up to `limit` due messages (see `pipeline.leases.claim`)."""
+    return await leases.claim(
+        conn,
+        messages,
+        owner=owner,
+        now=now,
+        lease=lease,
+        limit=limit,
+        values={"lease_until": now + lease},
+        returning=CLAIMED_COLUMNS,
     )
-    query = (
-        messages.update()
-        .where(messages.c.id.in_(due), messages.c.due_at <= now)
-        .values(due_at=now + lease, lease_until=now + lease, lease_owner=owner)
-        .returning(*CLAIMED_COLUMNS)
-    )
-    return list((await conn.execute(query)).mappings())
 
 
 async def hold_leases(conn: AsyncConnection, owner: str, ids: Sequence[str]) -> set[str]:
@@ -194,3 +191,65 @@ async def payloads(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[
 async def contents(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, bytes]:
     query = sa.select(message_content).where(message_content.c.message_id.in_(ids))
     return {row.message_id: bytes(row.content) for row in await conn.execute(query)}
+
+
+def job_from_row(
+    row: Mapping[Any, Any], payload: dict[str, Any] | None = None, content: bytes | None = None
+) -> Job:
+    return Job(
+        id=row["id"],
+        account_id=row["account_id"],
+        user_id=row["user_id"],
+        channel=row["channel"],
+        sender=row["sender"],
+        recipient=row["recipient"],
+        subject=row["subject"],
+        body=row["body"],
+        attempts=row["attempts"],
+        custom_string=row["custom_string"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        transport_ref=row["transport_ref"],
+        payload=payload,
+        content=content,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    job: Job
+    status: str
+    leased: bool
+
+
+async def load_job(conn: AsyncConnection, message_id: str) -> StoredJob | None:
+    """One message as a transport saw it, for outcomes that arrive out of band."""
+    query = sa.select(*CLAIMED_COLUMNS, messages.c.lease_owner).where(messages.c.id == message_id)
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        return None
+    job = job_from_row(
+        row,
+        (await payloads(conn, [message_id])).get(message_id),
+        (await contents(conn, [message_id])).get(message_id),
+    )
+    return StoredJob(job, row["status"], row["lease_owner"] is not None)
+
+
+async def finish_unleased(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> bool:
+    """Apply out-of-band outcomes to rows no worker holds and that are not final yet;
+    False if any row did not qualify (nothing is written then: the caller rolls back)."""
+    for update in updates:
+        values = {name: value for name, value in update.items() if not name.startswith("_")}
+        result = await conn.execute(
+            messages.update()
+            .where(
+                messages.c.id == update["_id"],
+                messages.c.lease_owner.is_(None),
+                messages.c.status.not_in(sorted(st.FINAL_STATUSES)),
+            )
+            .values(values)
+        )
+        if result.rowcount != 1:
+            return False
+    return True

@@ -44,22 +44,3 @@ HISTORY_STATUS: Final = {
     TEST: "Completed",
     RECEIVED: "Received",
 }
-
-# Outcome kind → event type written to the log, per channel. SMS keeps ClickSend's
-# receipt vocabulary; email uses SendGrid's event names, which Email Activity searches.
-EVENT_NAMES: Final = {
-    "sms": {
-        "sent": "sent",
-        "delivered": "receipt",
-        "failed": "receipt",
-        "expired": "receipt",
-        "deferred": "deferred",
-    },
-    "email": {
-        "sent": "sent",
-        "delivered": "delivered",
-        "failed": "bounce",
-        "expired": "bounce",
-        "deferred": "deferred",
-    },
-}

@@ -69,9 +69,12 @@ async def post_json(
     if not allow_private:
         await check_public(target)
     try:
-        async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as client:
-            response = await client.post(target, json=payload)
-    except httpx.TimeoutException:
+        # httpx's timeout bounds each read, not the call: a receiver that dribbles a
+        # byte every few seconds would hold it forever. The outer deadline bounds it all.
+        async with asyncio.timeout(timeout * 2):
+            async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as client:
+                response = await client.post(target, json=payload)
+    except (httpx.TimeoutException, TimeoutError):
         raise InvalidInput(
             f"{url} did not answer within {timeout:g} seconds.", field="url"
         ) from None

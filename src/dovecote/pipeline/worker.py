@@ -1,7 +1,8 @@
 """The worker loop: inside `dovecote serve`, or alone as `dovecote worker`.
 
 Stopping is graceful: the loop finishes the batch in hand (its outcomes are written)
-and then exits, so SIGTERM never strands claimed rows until their lease expires.
+and then exits, so SIGTERM never strands claimed rows until their lease expires. The
+worker is assembled by `dovecote.wiring.build_worker`: it runs what it is given.
 """
 
 from __future__ import annotations
@@ -10,27 +11,27 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
 
 from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.jobs import build_jobs
-from dovecote.pipeline.transports import build_transports
-from dovecote.runtime import Runtime
+from dovecote.pipeline.jobs import JobContext, PeriodicJob
+from dovecote.pipeline.transports import registry
 
 log = logging.getLogger("dovecote.worker")
 
 
 class Worker:
-    def __init__(self, runtime: Runtime) -> None:
-        self.dispatcher = Dispatcher(
-            runtime.engine, runtime.settings, build_transports(runtime.settings)
-        )
-        self.poll_interval = runtime.settings.worker_poll_interval
-        self.batch_size = runtime.settings.worker_batch_size
+    def __init__(
+        self, dispatcher: Dispatcher, jobs: Sequence[PeriodicJob], context: JobContext
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.jobs = list(jobs)
+        self.context = context
+        settings = context.settings
+        self.poll_interval = settings.worker_poll_interval
+        self.batch_size = settings.worker_batch_size
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.engine = runtime.engine
-        self.settings = runtime.settings
-        self.jobs = build_jobs(runtime.settings)
         self._next_run = {job.name: 0.0 for job in self.jobs}
 
     async def _maintain(self) -> None:
@@ -40,11 +41,12 @@ class Worker:
                 continue
             self._next_run[job.name] = loop.time() + job.interval
             try:
-                await job.run(self.engine, self.settings)
+                await job.run(self.context)
             except Exception:
-                log.exception("maintenance job %s failed", job.name)
+                log.exception("periodic job %s failed", job.name)
 
     async def run(self) -> None:
+        await registry.start(self.dispatcher.transports)
         while not self._stopping.is_set():
             await self._maintain()
             try:
@@ -61,7 +63,7 @@ class Worker:
                 try:
                     await job.close()
                 except Exception:
-                    log.exception("maintenance job %s did not close cleanly", job.name)
+                    log.exception("periodic job %s did not close cleanly", job.name)
         await self.dispatcher.close()
 
     def start(self) -> None:
@@ -72,17 +74,9 @@ class Worker:
         if self._task is not None:
             await self._task
 
-
-async def start_worker(runtime: Runtime) -> Worker:
-    worker = Worker(runtime)
-    worker.start()
-    return worker
-
-
-async def run_forever(runtime: Runtime) -> None:
-    worker = Worker(runtime)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker._stopping.set)
-    log.info("worker %s started", worker.dispatcher.owner)
-    await worker.run()
+    async def run_until_signalled(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        log.info("worker %s started", self.dispatcher.owner)
+        await self.run()

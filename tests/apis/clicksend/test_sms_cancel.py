@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from clicksend.exceptions import NotFoundException
 from fastapi import FastAPI
 
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
 from dovecote.pipeline import dispatcher as dispatcher_module
 from dovecote.pipeline import queue as store
 from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, messages, users
@@ -72,7 +72,7 @@ async def row(app: FastAPI, message_id: str) -> dict[str, Any]:
 
 
 def dispatcher_for(app: FastAPI, settings: Settings) -> Dispatcher:
-    return Dispatcher(app.state.runtime.engine, settings, build_transports(settings))
+    return build_dispatcher(app.state.runtime.engine, settings)
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
-from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, messages, users
@@ -483,7 +482,7 @@ async def test_a_test_number_succeeds_free_and_is_never_handed_to_a_transport(
     assert row["is_test"] is True
     assert row["due_at"] is None
     assert await balance(app) == START_BALANCE
-    dispatcher = Dispatcher(app.state.runtime.engine, settings, build_transports(settings))
+    dispatcher = build_dispatcher(app.state.runtime.engine, settings)
     assert await dispatcher.run_once() == 0
 
 

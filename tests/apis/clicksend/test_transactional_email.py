@@ -15,8 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import email_activity, email_addresses, events, suppressions
@@ -132,7 +131,7 @@ async def test_test_addresses_succeed_free_and_never_reach_a_transport(
     assert await balance(engine) == before
     rows = await email_rows(engine)
     assert [(r["status"], r["due_at"], r["is_test"]) for r in rows] == [("test", None, True)] * 3
-    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    dispatcher = build_dispatcher(engine, settings)
     assert await dispatcher.run_once() == 0
 
 
@@ -143,7 +142,7 @@ async def test_the_sandbox_delivers_email_with_smtp_shaped_events(
     response = await client.post("/v3/email/send", json=payload(address_id, cc=[], bcc=[]))
     message_id = response.json()["data"]["message_id"]
     engine = engine_of(app)
-    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    dispatcher = build_dispatcher(engine, settings)
     assert await dispatcher.run_once() == 1
     _, delivered = await email_events(engine, message_id)
     assert delivered["type"] == "delivered"

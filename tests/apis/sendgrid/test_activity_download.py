@@ -24,9 +24,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from activity_rows import DAY, MESSAGES, World, insert_messages, make_world, set_extended
+from dispatch_support import event_log
+from dovecote import wiring
 from dovecote.activity import export as activity_export
 from dovecote.activity import export_store as jobs
-from dovecote.pipeline.worker import start_worker
+from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
@@ -70,7 +73,9 @@ def rows_of(gz: bytes) -> list[dict[str, str]]:
 
 async def run_job(app: FastAPI, **options: Any) -> int:
     runtime = app.state.runtime
-    return await activity_export.run_due_exports(runtime.engine, runtime.settings, **options)
+    return await activity_export.run_due_exports(
+        runtime.engine, runtime.settings, runtime.system_mail, **options
+    )
 
 
 async def export_row(app: FastAPI, export_id: str) -> Any:
@@ -361,7 +366,9 @@ async def test_a_stopping_worker_hands_its_export_back_without_spending_an_attem
     job = activity_export.job(app.state.runtime.settings)
     assert job.close is not None
 
-    await job.run(app.state.runtime.engine, app.state.runtime.settings)  # returns at once
+    runtime = app.state.runtime
+    context = JobContext(runtime.engine, runtime.settings, runtime.events, runtime.system_mail)
+    await job.run(context)  # returns at once
     await asyncio.wait_for(started.wait(), 10)
     assert (await export_row(app, download_uuid))["status"] == "running"
     await job.close()
@@ -395,7 +402,8 @@ def test_the_official_sendgrid_client_downloads_a_csv(live_server: Any, settings
     async def work() -> None:  # what `dovecote worker` does
         engine = create_engine(settings.database_url)
         try:
-            await activity_export.run_due_exports(engine, settings)
+            mail = SystemMailer(settings, event_log())
+            await activity_export.run_due_exports(engine, settings, mail)
         finally:
             await engine.dispose()
 
@@ -421,7 +429,8 @@ async def test_a_running_worker_writes_a_requested_export_and_mails_the_link(
     client: httpx.AsyncClient, world: World, app: FastAPI
 ) -> None:
     await set_extended(app.state.runtime.engine, world.owner.account.id, True)
-    worker = await start_worker(app.state.runtime)  # as `dovecote worker` would
+    worker = wiring.build_worker(app.state.runtime)  # as `dovecote worker` would
+    worker.start()
     try:
         download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
         deadline = time.monotonic() + 20

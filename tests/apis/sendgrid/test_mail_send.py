@@ -41,10 +41,9 @@ from sendgrid.helpers.mail import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch_support import dispatcher as build_dispatcher
 from dovecote.channels.email import templates as email_templates
 from dovecote.pipeline import dispatcher as dispatcher_module
-from dovecote.pipeline.dispatcher import Dispatcher
-from dovecote.pipeline.transports import build_transports
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
@@ -105,7 +104,7 @@ async def post(http: httpx.AsyncClient, settings: Settings, body: Any) -> httpx.
 
 
 async def deliver(engine: AsyncEngine, settings: Settings) -> int:
-    dispatcher = Dispatcher(engine, settings, build_transports(settings))
+    dispatcher = build_dispatcher(engine, settings)
     try:
         return await dispatcher.run_once()
     finally:

@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.channels.email import compose as email_domain
 from dovecote.core.errors import InvalidInput
 from dovecote.settings import Settings
 from dovecote.storage.tables import (
@@ -34,7 +33,7 @@ async def test_a_system_email_is_queued_free_with_content_events_and_activity(
     principal = await owner_principal(engine)
     before = await balance(engine)
     async with engine.begin() as conn:
-        message_id = await email_domain.send_system_email(
+        message_id = await app.state.runtime.system_mail.send(
             conn,
             account_id=principal.account.id,
             user_id=principal.user.id,
@@ -46,7 +45,6 @@ async def test_a_system_email_is_queued_free_with_content_events_and_activity(
             template_id="tmpl-1",
             api_key_id="key-7",
             originating_ip="203.0.113.9",
-            settings=settings,
         )
     assert await balance(engine) == before
     [row] = await email_rows(engine)
@@ -86,14 +84,13 @@ async def test_a_system_email_to_an_invalid_address_names_the_field(
     principal = await owner_principal(engine)
     async with engine.begin() as conn:
         with pytest.raises(InvalidInput) as raised:
-            await email_domain.send_system_email(
+            await app.state.runtime.system_mail.send(
                 conn,
                 account_id=principal.account.id,
                 user_id=principal.user.id,
                 to="not-an-address",
                 subject="Hi",
                 html="<p>x</p>",
-                settings=settings,
             )
     assert raised.value.field == "to"
     assert await email_rows(engine) == []

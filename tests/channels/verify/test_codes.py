@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts import service as accounts
 from dovecote.channels.email import suppressions
+from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.verify import codes as otp
 from dovecote.core.errors import InvalidInput, RateLimited
 from dovecote.core.models import Principal
@@ -43,11 +44,20 @@ class Verifier:
         self.principal = principal
         self.settings = settings
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.log = runtime.events
+        self.mail = SystemMailer(settings, runtime.events)
 
     async def send(self, address: str = ADDRESS, **kw: Any) -> otp.SentCode:
         async with self.engine.begin() as conn:
             return await otp.send_code(
-                conn, self.principal, address, settings=self.settings, limiter=self.limiter, **kw
+                conn,
+                self.principal,
+                address,
+                settings=self.settings,
+                limiter=self.limiter,
+                mail=self.mail,
+                events=self.log,
+                **kw,
             )
 
     async def check(self, code: str, address: str = ADDRESS, **kw: Any) -> otp.CheckResult:
@@ -59,6 +69,7 @@ class Verifier:
                 code,
                 settings=self.settings,
                 limiter=self.limiter,
+                events=self.log,
                 **kw,
             )
 

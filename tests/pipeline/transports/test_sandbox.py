@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dovecote.pipeline.transports import build_transports
+from dovecote import wiring
+from dovecote.pipeline.transports import registry
 from dovecote.pipeline.transports.base import Job, Reply
+from dovecote.pipeline.transports.email_sandbox import EmailSandboxTransport
 from dovecote.pipeline.transports.sandbox import SandboxTransport, parse_rules
 from dovecote.settings import Settings
 
@@ -162,16 +164,16 @@ def test_rules_are_parsed_with_their_arguments() -> None:
     ]
 
 
-def test_build_transports_uses_the_sandbox_with_the_settings() -> None:
+def test_the_wired_transports_are_the_sandboxes_built_from_the_settings() -> None:
     settings = Settings(
         sandbox_receipt_delay=7, sandbox_rules=["+1555=expired"], sandbox_auto_replies=["+1=Hi"]
     )
 
-    transports = build_transports(settings)
+    transports = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings)
 
     sandbox = transports["sms"]
     assert isinstance(sandbox, SandboxTransport)
-    assert transports["default"] is sandbox
+    assert isinstance(transports["email"], EmailSandboxTransport)
     assert sandbox.receipt_delay == 7
     assert [r.action for r in sandbox.rules] == ["expired"]
     assert sandbox.auto_replies == [("+1", "Hi")]
@@ -179,7 +181,7 @@ def test_build_transports_uses_the_sandbox_with_the_settings() -> None:
 
 def test_a_bad_rule_in_the_settings_stops_the_worker_from_starting() -> None:
     with pytest.raises(ValueError, match="bad sandbox rule"):
-        build_transports(Settings(sandbox_rules=["+1555:failed"]))
+        registry.build(wiring.CHANNELS, wiring.TRANSPORTS, Settings(sandbox_rules=["+1555:failed"]))
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ import trustme
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dispatch_support import dispatcher as build_dispatcher
+from dispatch_support import event_log
 from dovecote.channels.email import compose as email_domain
 from dovecote.channels.email.mime import Attachment, Mailbox
-from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.transports.base import Transport
 from dovecote.pipeline.transports.smtp import SmtpTransport, enhanced_status
 from dovecote.settings import Settings
@@ -57,7 +58,7 @@ async def queue(
     )
     async with engine.begin() as conn:
         queued = await email_domain.queue_emails(
-            conn, principal, [email], settings=settings, prices=None
+            conn, principal, [email], settings=settings, events=event_log(), prices=None
         )
     return queued.message_ids
 
@@ -69,7 +70,7 @@ def relay_transport(relay: Relay, **options: Any) -> SmtpTransport:
 
 
 async def dispatch(engine: AsyncEngine, settings: Settings, transport: Transport) -> int:
-    dispatcher = Dispatcher(engine, settings, {"email": transport, "default": transport})
+    dispatcher = build_dispatcher(engine, settings, {"email": transport, "default": transport})
     return await dispatcher.run_once()
 
 

@@ -37,7 +37,7 @@ class UpdateAccount(BaseModel):
 
 @router.get("/account", summary="Get account")
 async def get_account(principal: CurrentPrincipal, runtime: RuntimeDep) -> JSONResponse:
-    data = render.account(principal.account, principal.user, runtime.services["prices"])
+    data = render.account(principal.account, principal.user, runtime.prices)
     return envelope(data, "Here's your account")
 
 
@@ -46,7 +46,7 @@ async def update_account(
     body: UpdateAccount, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
     updated = await accounts.update_account(conn, principal, body.model_dump(exclude_none=True))
-    data = render.account(updated.account, updated.user, runtime.services["prices"])
+    data = render.account(updated.account, updated.user, runtime.prices)
     return envelope(data, "Your account has been updated.")
 
 
@@ -60,5 +60,5 @@ async def account_usage(
 ) -> JSONResponse:
     accounts.require(principal, "access_reporting")
     data = await usage.by_subaccount(conn, principal, year, month)
-    data["_currency"] = runtime.services["prices"].currency_info(principal.account.currency)
+    data["_currency"] = runtime.prices.currency_info(principal.account.currency)
     return envelope(data, "Here is your usage for this month.")

@@ -17,8 +17,9 @@ from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
 from dovecote.channels.email import compose as pipeline
 from dovecote.channels.email import history as email_history
 from dovecote.channels.email.history import EmailSummary
-from dovecote.channels.sms import history
+from dovecote.core.csvfile import csv_stream
 from dovecote.core.money import from_micros
+from dovecote.pipeline.exports import Export
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.pipeline.status import HISTORY_STATUS
 
@@ -128,12 +129,13 @@ async def send_email(
     conn: Conn,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    prices: PriceBook = runtime.services["prices"]
+    prices: PriceBook = runtime.prices
     queued = await email_domain.send(
         conn,
         principal,
         body.to_domain(),
         settings=runtime.settings,
+        events=runtime.events,
         prices=prices,
         originating_ip=client_ip(request),
     )
@@ -147,7 +149,7 @@ async def send_email(
 async def price_email(
     body: EmailIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
-    prices: PriceBook = runtime.services["prices"]
+    prices: PriceBook = runtime.prices
     priced = await email_domain.price(
         conn, principal, body.to_domain(), settings=runtime.settings, prices=prices
     )
@@ -179,7 +181,7 @@ async def list_history(
     page, items = await email_history.list_history(
         conn, principal, params, date_from=date_from, date_to=date_to
     )
-    prices: PriceBook = runtime.services["prices"]
+    prices: PriceBook = runtime.prices
     by_id = {item.message_id: item for item in items}
     currency = prices.currency_info(principal.account.currency)
     data = render_page(page, request, lambda row: transactional_email(by_id[row["id"]], currency))
@@ -212,7 +214,7 @@ def _addresses(items: Any) -> str:
     return "; ".join(item["email"] for item in items or ())
 
 
-async def _export_rows(engine: AsyncEngine, export: history.Export) -> AsyncIterator[list[Any]]:
+async def _export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[list[Any]]:
     async for item in email_history.export_entries(engine, export):
         cells = transactional_email(item, None)
         cells.update(
@@ -256,7 +258,7 @@ async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> 
         conn, request.query_params, secret=runtime.settings.secret_key
     )
     return StreamingResponse(
-        history.csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
+        csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )

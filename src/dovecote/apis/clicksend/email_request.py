@@ -29,6 +29,7 @@ from dovecote.channels.email.compose import (
 from dovecote.channels.sms.compose import parse_schedule
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 
@@ -117,6 +118,7 @@ async def send(
     request: EmailRequest,
     *,
     settings: Settings,
+    events: EventLog,
     prices: PriceBook,
     originating_ip: str | None = None,
     now: float | None = None,
@@ -131,6 +133,7 @@ async def send(
         principal,
         [email],
         settings=settings,
+        events=events,
         prices=prices,
         originating_ip=originating_ip,
         now=moment,

@@ -106,7 +106,7 @@ async def _accept(
 ) -> outbound.Accepted:
     accounts.require(principal, "access_sms")
     now = time.time()
-    prices: PriceBook = runtime.services["prices"]
+    prices: PriceBook = runtime.prices
     items = sms.compose(
         [message.to_domain() for message in body.messages], principal.account, prices, now=now
     )
@@ -127,7 +127,7 @@ async def send_sms(
     accepted = await _accept(body, principal, conn, runtime, dry_run=False)
     now = int(time.time())
     messages = [_message(item, principal, now) for item in accepted.items]
-    data = _summary(accepted, runtime.services["prices"], messages)
+    data = _summary(accepted, runtime.prices, messages)
     return envelope(data, "Messages queued for delivery.")
 
 
@@ -144,7 +144,7 @@ async def price_sms(
         message["date"] = str(now)
         message["schedule"] = str(item.schedule or "")
         messages.append(message)
-    data = _summary(accepted, runtime.services["prices"], messages)
+    data = _summary(accepted, runtime.prices, messages)
     return envelope(data, "Here are some results.")
 
 

@@ -15,6 +15,8 @@ from dovecote.apis.clicksend.render import money
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.sms import history
 from dovecote.channels.sms.history import HistoryEntry
+from dovecote.core.csvfile import csv_stream
+from dovecote.pipeline.exports import Export
 from dovecote.pipeline.status import HISTORY_STATUS
 
 router = APIRouter(tags=["SMS"])
@@ -76,7 +78,7 @@ def entry(item: HistoryEntry) -> dict[str, Any]:
     }
 
 
-async def _export_rows(engine: AsyncEngine, export: history.Export) -> AsyncIterator[list[Any]]:
+async def _export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[list[Any]]:
     async for item in history.export_entries(engine, export):
         cells = entry(item)
         yield [cells[column] for column in EXPORT_COLUMNS]
@@ -126,7 +128,7 @@ async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> 
         conn, request.query_params, secret=runtime.settings.secret_key
     )
     return StreamingResponse(
-        history.csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
+        csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )

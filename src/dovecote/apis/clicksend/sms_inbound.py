@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.sms_receipts import MarkRead, TestUrl
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.channels.sms import inbound
 from dovecote.channels.sms.inbound import Inbound
 
@@ -35,10 +35,10 @@ async def list_inbound(
 
 @router.post("/sms/inbound", summary="Add a test inbound SMS")
 async def add_test_inbound(
-    body: TestUrl, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+    body: TestUrl, principal: DetachedPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
     message = await inbound.send_test_inbound(
-        conn, principal, body.url, allow_private=runtime.settings.webhook_allow_private
+        runtime.engine, principal, body.url, allow_private=runtime.settings.webhook_allow_private
     )
     return envelope(test_message(message), "Here are your incoming messages.")
 

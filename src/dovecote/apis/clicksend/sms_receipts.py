@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.channels.sms import receipts
 
 router = APIRouter(tags=["SMS"])
@@ -41,10 +41,14 @@ async def list_receipts(
 
 @router.post("/sms/receipts", summary="Add a test delivery receipt")
 async def add_test_receipt(
-    body: TestUrl, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+    body: TestUrl, principal: DetachedPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
     receipt = await receipts.send_test_receipt(
-        conn, principal, body.url, allow_private=runtime.settings.webhook_allow_private
+        runtime.engine,
+        principal,
+        body.url,
+        events=runtime.events,
+        allow_private=runtime.settings.webhook_allow_private,
     )
     return envelope(receipts.payload(receipt), "Receipt has been added")
 

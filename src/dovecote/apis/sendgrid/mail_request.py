@@ -18,7 +18,6 @@ Sender Identity"), unless the account setting `sendgrid_unverified_from` is on.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
@@ -46,6 +45,8 @@ from dovecote.channels.email.compose import (
 from dovecote.channels.email.mime import RESERVED_HEADERS, Attachment
 from dovecote.core.errors import Forbidden, InvalidInput, NotFound
 from dovecote.core.models import Principal
+from dovecote.core.templating import render_variables
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 
@@ -163,6 +164,7 @@ async def send(
     request: MailRequest,
     *,
     settings: Settings,
+    events: EventLog,
     prices: PriceBook,
     originating_ip: str | None = None,
     now: float | None = None,
@@ -184,6 +186,7 @@ async def send(
             principal,
             emails,
             settings=settings,
+            events=events,
             prices=prices,
             originating_ip=originating_ip,
             now=moment,
@@ -664,13 +667,6 @@ def _tracking(request: MailRequest, account: Tracking) -> Tracking | None:
 
 # --- substitutions and template data --------------------------------------------------------
 
-# `{{name}}` (HTML-escaped in HTML) and `{{{name}}}` (raw), dotted paths into the data. Block
-# helpers ({{#if}}, {{/each}}, {{else}}) are not interpreted and stay as they are.
-_VARIABLE = re.compile(
-    r"\{\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}\}|\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}"
-)
-_KEYWORDS = frozenset({"else", "this"})
-
 
 def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool], str]:
     """fill(text, is_html): the personalization's substitutions (literal tags, longest
@@ -687,28 +683,3 @@ def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool],
         return text
 
     return fill
-
-
-def render_variables(text: str, data: Mapping[str, Any], *, escape: bool) -> str:
-    """Handlebars' variables only: `{{a.b}}` → data["a"]["b"]; a missing value renders as
-    nothing, as in Handlebars."""
-
-    def value(match: re.Match[str]) -> str:
-        raw, path = match.group(1) is not None, match.group(1) or match.group(2)
-        if path in _KEYWORDS:
-            return match.group(0)
-        found: Any = data
-        for part in path.split("."):
-            found = found.get(part) if isinstance(found, Mapping) else None
-        rendered = _scalar(found)
-        return rendered if raw or not escape else html.escape(rendered)
-
-    return _VARIABLE.sub(value, text)
-
-
-def _scalar(value: Any) -> str:
-    if value is None or isinstance(value, Mapping | list):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

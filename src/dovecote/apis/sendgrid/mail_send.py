@@ -244,12 +244,13 @@ async def send_mail(
     conn: Conn,
     runtime: RuntimeDep,
 ) -> Response:
-    prices: PriceBook = runtime.services["prices"]
+    prices: PriceBook = runtime.prices
     sent = await domain.send(
         conn,
         principal,
         body.to_domain(),
         settings=runtime.settings,
+        events=runtime.events,
         prices=prices,
         originating_ip=client_ip(request),
     )

@@ -23,6 +23,7 @@ from dovecote.accounts.service import now, require
 from dovecote.channels.email import addresses_store as store
 from dovecote.core.errors import Conflict, InvalidInput, NotFound
 from dovecote.core.models import Principal
+from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 from dovecote.storage.listing import ListQuery, Page
 
@@ -122,7 +123,12 @@ async def delete_address(conn: AsyncConnection, principal: Principal, address_id
 
 
 async def send_verification(
-    conn: AsyncConnection, principal: Principal, address_id: int, *, settings: Settings
+    conn: AsyncConnection,
+    principal: Principal,
+    address_id: int,
+    *,
+    settings: Settings,
+    mail: SystemMail,
 ) -> str:
     """Mail a fresh activation token to the address; returns the verification email's id.
 
@@ -135,12 +141,8 @@ async def send_verification(
     await store.update_address(
         conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
     )
-    # Imported where it is used: only this path needs the sending pipeline (MIME, queue,
-    # events), and listing, reading or verifying addresses should not load it.
-    from dovecote.channels.email.compose import send_system_email
-
     subject, html_body, text_body = verification_email(address, token, settings.public_url)
-    return await send_system_email(
+    return await mail.send(
         conn,
         account_id=principal.account.id,
         user_id=principal.user.id,
@@ -148,7 +150,6 @@ async def send_verification(
         subject=subject,
         html=html_body,
         text=text_body,
-        settings=settings,
     )
 
 

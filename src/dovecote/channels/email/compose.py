@@ -12,7 +12,7 @@ Entry points (ClickSend's request shape is composed in `transactional_email`):
     queue_emails            any adapter: validated `Email` drafts, charged, with
                             categories, custom args, template id, tracking, send_at
     price_emails            the same validation and prices, nothing written
-    send_system_email       platform mail (sender verification, EmailVerify codes): free
+    system_mail.SystemMailer platform mail (sender verification, EmailVerify codes): free
 
 Both writers work in the caller's transaction: rows, debit, payloads, content and the
 `processed` events (through the event sinks) commit or roll back together.
@@ -25,7 +25,7 @@ import binascii
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
 
@@ -33,7 +33,6 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
-from dovecote.accounts import store as account_store
 from dovecote.channels.email import store, suppressions, tracking
 from dovecote.channels.email.mime import (
     Attachment,
@@ -43,13 +42,13 @@ from dovecote.channels.email.mime import (
     content_id,
     html_to_text,
 )
-from dovecote.core.errors import DomainError, InvalidInput, NotFound
+from dovecote.core.errors import DomainError, InvalidInput
 from dovecote.core.ids import new_id
 from dovecote.core.models import Principal
 from dovecote.core.money import to_micros
 from dovecote.pipeline import queue as message_store
 from dovecote.pipeline import status as st
-from dovecote.pipeline.events import build_sinks, publish
+from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.outbound import MAX_MESSAGES, Outbound, accept
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
@@ -79,7 +78,6 @@ __all__ = [
     "mailbox",
     "price_emails",
     "queue_emails",
-    "send_system_email",
 ]
 
 
@@ -344,6 +342,7 @@ async def queue_emails(
     emails: Sequence[Email],
     *,
     settings: Settings,
+    events: EventLog,
     prices: PriceBook | None,
     api_key_id: str | None = None,
     originating_ip: str | None = None,
@@ -391,7 +390,7 @@ async def queue_emails(
     created = int(moment)
     for group in queued:
         group.created_at = created
-    await _store(conn, principal, queued, settings, api_key_id, originating_ip, moment)
+    await _store(conn, principal, queued, settings, events, api_key_id, originating_ip, moment)
     return Queued(queued, principal.account.currency)
 
 
@@ -400,6 +399,7 @@ async def _store(
     principal: Principal,
     queued: Sequence[QueuedEmail],
     settings: Settings,
+    log: EventLog,
     api_key_id: str | None,
     originating_ip: str | None,
     now: float,
@@ -411,7 +411,7 @@ async def _store(
     dropped_rows: list[dict[str, Any]] = []
     payloads: list[dict[str, Any]] = []
     contents: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     expires = int(now) + settings.email_tracking_ttl
     signer = tracking.Signer(settings.secret_key, settings.public_url, expires)
     for group in queued:
@@ -470,8 +470,7 @@ async def _store(
     await store.insert_messages(conn, dropped_rows)
     await store.insert_payloads(conn, payloads)
     await store.insert_contents(conn, contents)
-    await message_store.insert_events(conn, events)
-    await publish(conn, build_sinks(), events)
+    await log.record(conn, events)
 
 
 def _message_id_header(message_id: str, sender: str) -> str:
@@ -531,17 +530,9 @@ def _processed(
 
 def _event(
     item: Outbound, principal: Principal, kind: str, now: float, data: dict[str, Any]
-) -> dict[str, Any]:
+) -> Event:
     assert item.id is not None
-    return {
-        "message_id": item.id,
-        "account_id": principal.account.id,
-        "user_id": principal.user.id,
-        "channel": CHANNEL,
-        "type": kind,
-        "occurred_at": now,
-        "data": data,
-    }
+    return Event(item.id, principal.account.id, principal.user.id, CHANNEL, kind, now, data)
 
 
 def _dropped_row(item: Outbound, principal: Principal, now: float) -> dict[str, Any]:
@@ -571,67 +562,3 @@ def _dropped_row(item: Outbound, principal: Principal, now: float) -> dict[str, 
         "created_at": created,
         "updated_at": created,
     }
-
-
-# --- system mail ----------------------------------------------------------------------------
-
-
-async def send_system_email(
-    conn: AsyncConnection,
-    *,
-    account_id: int,
-    user_id: int,
-    to: str,
-    subject: str,
-    html: str,
-    text: str | None = None,
-    from_email: str | None = None,
-    from_name: str | None = None,
-    categories: Sequence[str] = (),
-    unique_args: Mapping[str, str] | None = None,
-    template_id: str | None = None,
-    api_key_id: str | None = None,
-    originating_ip: str | None = None,
-    now: float | None = None,
-    settings: Settings | None = None,
-) -> str:
-    """Queue one platform email (a verification link, a one-time code) on behalf of
-    `account_id`/`user_id`: free, never tracked, sent even if the account may not send
-    itself. Returns the message id. Raises InvalidInput for a bad `to` (field "to").
-
-    Pass `settings=runtime.settings`; without it the settings are read from the
-    environment (`DOVECOTE_SYSTEM_EMAIL_FROM` is the default sender).
-    """
-    config = settings if settings is not None else Settings()
-    user = await account_store.get_user(conn, user_id)
-    account = await account_store.get_account(conn, account_id)
-    if user is None or account is None or user.account_id != account.id:
-        raise NotFound(f"User {user_id} of account {account_id} does not exist.")
-    # System mail is the platform's, not the account's: an inactive account still gets
-    # its verification mail, and nothing is charged.
-    principal = Principal(user=user, account=replace(account, active=True))
-    sender = Mailbox((from_email or config.system_email_from).strip(), from_name)
-    email = Email(
-        sender=sender,
-        to=[mailbox(to, None, "to")],
-        subject=subject,
-        html=html,
-        text=text,
-        categories=tuple(categories),
-        unique_args=dict(unique_args or {}),
-        template_id=template_id,
-        tracking=Tracking(),
-    )
-    queued = await queue_emails(
-        conn,
-        principal,
-        [email],
-        settings=config,
-        prices=None,
-        api_key_id=api_key_id,
-        originating_ip=originating_ip,
-        now=now,
-    )
-    message_id = queued.emails[0].id
-    assert message_id is not None
-    return message_id

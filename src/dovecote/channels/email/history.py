@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dovecote.channels.email import store
 from dovecote.channels.email.compose import DROPPED, QueuedEmail
 from dovecote.channels.email.mime import html_to_text
-from dovecote.channels.sms import history
 from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
+from dovecote.pipeline import exports as history
 from dovecote.pipeline import status as st
+from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery, Page
 
 EXPORT_PATH = "/v3/email/history/export/download"
@@ -160,7 +161,7 @@ async def list_history(
 ) -> tuple[Page, list[EmailSummary]]:
     """A page of emails the caller may see (the main user and `access_reporting` users
     see the account's, others their own), newest last as ClickSend lists them."""
-    scope = history.scope_for(principal)
+    scope = scope_for(principal)
     page = await store.list_history(
         conn, scope.account_id, scope.user_id, params, date_from, date_to
     )

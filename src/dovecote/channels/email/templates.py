@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.accounts.service import now, require
 from dovecote.channels.email import master_templates
 from dovecote.channels.email import templates_store as store
-from dovecote.channels.sms.templates import validate_body, validate_name
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
+from dovecote.core.templating import validate_body, validate_name
 from dovecote.storage.listing import ListQuery, Page
 
 PERMISSION = "access_email"

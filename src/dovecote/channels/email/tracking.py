@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Literal
@@ -24,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.channels.email import store
 from dovecote.core import security
 from dovecote.core.errors import NotFound
-from dovecote.pipeline import queue as message_store
-from dovecote.pipeline.events import build_sinks, publish
+from dovecote.pipeline.events import Event, EventLog
 
 OPEN_PATH = "/t/open/{message_id}.gif"
 CLICK_PATH = "/t/click/{message_id}"
@@ -35,6 +33,8 @@ PIXEL = (
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 _TRACKED_SCHEMES = ("http://", "https://")
+
+CHANNEL = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +169,7 @@ def _verify(secret: str, payload: str, expires: str, signature: str) -> bool:
 
 async def record_hit(
     conn: AsyncConnection,
+    events: EventLog,
     *,
     kind: Literal["open", "click"],
     message_id: str,
@@ -197,15 +198,5 @@ async def record_hit(
     data: dict[str, Any] = {"http_user_agent": user_agent or "", "ip": ip or ""}
     if kind == "click":
         data["url"] = url
-    event: Mapping[str, Any] = {
-        "message_id": message_id,
-        "account_id": account_id,
-        "user_id": user_id,
-        "channel": "email",
-        "type": kind,
-        "occurred_at": time.time() if now is None else now,
-        "data": data,
-    }
-    rows = [dict(event)]
-    await message_store.insert_events(conn, rows)
-    await publish(conn, build_sinks(), rows)
+    moment = time.time() if now is None else now
+    await events.record(conn, [Event(message_id, account_id, user_id, CHANNEL, kind, moment, data)])

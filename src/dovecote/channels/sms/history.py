@@ -7,23 +7,17 @@ database. Nothing to clean up, and a link cannot be widened by editing it.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
-from urllib.parse import urlencode
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.accounts import store as account_store
 from dovecote.channels.sms import store
-from dovecote.channels.sms.store import Scope
-from dovecote.core import security
-from dovecote.core.errors import Forbidden, NotFound
+from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
+from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
+from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery, Page
 
 EXPORT_PATH = "/v3/sms/history/export/download"
@@ -79,13 +73,6 @@ def entry_from_row(row: Mapping[Any, Any]) -> HistoryEntry:
     )
 
 
-def scope_for(principal: Principal) -> Scope:
-    """The main user and `access_reporting` users see the account; others only themselves."""
-    if principal.can("access_reporting"):
-        return Scope(principal.account.id)
-    return Scope(principal.account.id, principal.user.id)
-
-
 async def list_history(
     conn: AsyncConnection,
     principal: Principal,
@@ -98,38 +85,6 @@ async def list_history(
 
 
 # --- export ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Export:
-    scope: Scope
-    params: ListQuery
-    date_from: int | None
-    date_to: int | None
-    filename: str
-
-
-def clean_filename(name: str | None) -> str:
-    """A safe attachment name: no path, no quotes or control characters, ends in .csv."""
-    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:100]
-    if not base:
-        return DEFAULT_FILENAME
-    return base if base.lower().endswith(".csv") else f"{base}.csv"
-
-
-def _signed_payload(params: Mapping[str, str]) -> str:
-    return urlencode(sorted(params.items()))
-
-
-def signed_url(
-    fields: Mapping[str, str], *, path: str, secret: str, base_url: str, ttl: int, now: int | None
-) -> str:
-    """`base_url + path` with `fields`, an expiry and a signature over both (see open_export)."""
-    expires = (int(time.time()) if now is None else now) + ttl
-    signature = security.sign(secret, _signed_payload(fields), expires)
-    query = urlencode({**fields, "expires": str(expires), "signature": signature})
-    return f"{base_url.rstrip('/')}{path}?{query}"
 
 
 def export_link(
@@ -149,7 +104,7 @@ def export_link(
     fields = {
         "account": str(principal.account.id),
         "user": str(principal.user.id),
-        "filename": clean_filename(filename),
+        "filename": clean_filename(filename, DEFAULT_FILENAME),
         "q": ",".join(f"{name}:{value}" for name, value in params.filters),
         "operator": params.operator,
         "order_by": ",".join(f"{name}:{direction}" for name, direction in params.order),
@@ -158,42 +113,6 @@ def export_link(
     }
     fields = {name: value for name, value in fields.items() if value}
     return signed_url(fields, path=EXPORT_PATH, secret=secret, base_url=base_url, ttl=ttl, now=now)
-
-
-async def open_export(conn: AsyncConnection, query: Mapping[str, str], *, secret: str) -> Export:
-    """Check an export link. Expired → NotFound; altered or unsigned → Forbidden."""
-    fields = dict(query)
-    signature = fields.pop("signature", "")
-    try:
-        expires = int(fields.pop("expires", ""))
-    except ValueError:
-        raise Forbidden("This export link is not valid.") from None
-    if expires < time.time():
-        raise NotFound("This export link has expired; request a new one.")
-    if not security.verify_signature(secret, _signed_payload(fields), expires, signature):
-        raise Forbidden("This export link is not valid.")
-    # Signed by us, so well formed; the user's permissions are read again now, so a
-    # subaccount that lost access_reporting since gets only its own messages.
-    user = await account_store.get_user(conn, int(fields["user"]))
-    account = await account_store.get_account(conn, int(fields["account"]))
-    if user is None or account is None or user.account_id != account.id:
-        raise NotFound("This export link's user no longer exists.")
-    if account.banned:
-        raise Forbidden("This account has been banned.", code="ACCOUNT_BANNED")
-    return Export(
-        scope=scope_for(Principal(user=user, account=account)),
-        params=ListQuery(
-            filters=_pairs(fields.get("q", "")),
-            operator=cast(Literal["AND", "OR"], fields.get("operator", "AND")),
-            order=[
-                (name, cast(Literal["asc", "desc"], direction))
-                for name, direction in _pairs(fields.get("order_by", ""))
-            ],
-        ),
-        date_from=int(fields["date_from"]) if "date_from" in fields else None,
-        date_to=int(fields["date_to"]) if "date_to" in fields else None,
-        filename=fields.get("filename", DEFAULT_FILENAME),
-    )
 
 
 async def open_sms_export(
@@ -206,50 +125,9 @@ async def open_sms_export(
     return await open_export(conn, query, secret=secret)
 
 
-def _pairs(raw: str) -> list[tuple[str, str]]:
-    if not raw:
-        return []
-    return [(name, value) for name, _, value in (item.partition(":") for item in raw.split(","))]
-
-
 async def export_entries(engine: AsyncEngine, export: Export) -> AsyncIterator[HistoryEntry]:
     rows = store.stream_history(
         engine, export.scope, export.params, export.date_from, export.date_to
     )
     async for row in rows:
         yield entry_from_row(row)
-
-
-# --- CSV ---------------------------------------------------------------------------
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection), so
-# such cells get a leading apostrophe. Plain numbers are left alone: "+61411111111" or
-# "-1" cannot carry a formula, and escaping them would spoil every phone number.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
-_FLUSH_AT = 64 * 1024
-
-
-def csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-async def csv_stream(
-    header: Sequence[str], rows: AsyncIterable[Sequence[object]]
-) -> AsyncIterator[bytes]:
-    """CSV bytes in ~64 KiB pieces: memory stays flat however many rows there are."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    async for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
-        if buffer.tell() >= _FLUSH_AT:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()

@@ -13,18 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.channels.sms import store
-from dovecote.channels.sms.history import scope_for
 from dovecote.channels.sms.parts import count_parts
-from dovecote.channels.sms.store import Scope
 from dovecote.core import ids
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.core.phone import InvalidRecipient, parse_recipient
 from dovecote.pipeline import status as delivery_status
 from dovecote.pipeline import webhooks
+from dovecote.pipeline.scope import Scope, scope_for
 from dovecote.storage.listing import ListQuery, Page
 
 POLL = "poll"
@@ -229,26 +228,31 @@ def sample(principal: Principal, now: int) -> Inbound:
 
 
 async def send_test_inbound(
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     principal: Principal,
     url: str,
     *,
     now: int | None = None,
     allow_private: bool = True,
 ) -> Inbound:
-    """POST a sample inbound SMS to `url`; `poll` adds it to the caller's inbound instead."""
+    """POST a sample inbound SMS to `url`; `poll` adds it to the caller's inbound instead.
+
+    Takes the engine, not a connection: no database connection is held while the POST
+    waits on the receiver (see `send_test_receipt`).
+    """
     test = sample(principal, int(time.time()) if now is None else now)
     if url.strip().lower() == POLL:
-        message_id = await record_inbound(
-            conn,
-            account_id=principal.account.id,
-            user_id=principal.user.id,
-            sender=test.sender,
-            recipient=test.recipient,
-            body=test.body,
-            now=test.timestamp,
-        )
-        row = await store.get_inbound(conn, Scope(principal.account.id), message_id)
+        async with engine.begin() as conn:
+            message_id = await record_inbound(
+                conn,
+                account_id=principal.account.id,
+                user_id=principal.user.id,
+                sender=test.sender,
+                recipient=test.recipient,
+                body=test.body,
+                now=test.timestamp,
+            )
+            row = await store.get_inbound(conn, Scope(principal.account.id), message_id)
         assert row is not None
         return inbound_from_row(row)
     status = await webhooks.post_json(url.strip(), payload(test), allow_private=allow_private)

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.channels.sms import receipts_store as store
-from dovecote.channels.sms.history import scope_for
 from dovecote.core import ids
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline import webhooks
+from dovecote.pipeline.events import Event, EventLog
+from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery, Page
 
 CHANNEL = "sms"
@@ -121,28 +122,33 @@ def sample(principal: Principal, now: int) -> Receipt:
 
 
 async def send_test_receipt(
-    conn: AsyncConnection,
+    engine: AsyncEngine,
     principal: Principal,
     url: str,
     *,
+    events: EventLog,
     now: int | None = None,
     allow_private: bool = True,
 ) -> Receipt:
-    """POST a sample receipt to `url`; `poll` adds it to the caller's receipts instead."""
+    """POST a sample receipt to `url`; `poll` adds it to the caller's receipts instead.
+
+    Takes the engine, not a connection: the POST waits on someone else's server, and no
+    database connection may be held meanwhile (on SQLite there is only one).
+    """
     receipt = sample(principal, int(time.time()) if now is None else now)
     if url.strip().lower() == POLL:
-        await store.insert_event(
-            conn,
-            {
-                "message_id": receipt.message_id,
-                "account_id": principal.account.id,
-                "user_id": principal.user.id,
-                "channel": CHANNEL,
-                "type": store.RECEIPT,
-                "occurred_at": float(receipt.timestamp),
-                "data": {k: v for k, v in payload(receipt).items() if not k.startswith("_")},
-            },
+        data = {k: v for k, v in payload(receipt).items() if not k.startswith("_")}
+        event = Event(
+            receipt.message_id,
+            principal.account.id,
+            principal.user.id,
+            CHANNEL,
+            store.RECEIPT,
+            float(receipt.timestamp),
+            data,
         )
+        async with engine.begin() as conn:
+            await events.record(conn, [event])
         return receipt
     status = await webhooks.post_json(url.strip(), payload(receipt), allow_private=allow_private)
     if not 200 <= status < 300:

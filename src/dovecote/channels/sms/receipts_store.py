@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.channels.sms.store import Scope, visible
+from dovecote.pipeline.scope import Scope, visible
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
 from dovecote.storage.tables import events
 

@@ -7,33 +7,18 @@ subaccount without `access_reporting` sees only what it sent or was sent).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.core.errors import InvalidInput
+from dovecote.pipeline.scope import Scope, visible
 from dovecote.pipeline.status import HISTORY_STATUS
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
 from dovecote.storage.tables import messages, users
 
 SMS = "sms"
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Whose rows a caller sees: the whole account, or only `user_id`'s when it is set."""
-
-    account_id: int
-    user_id: int | None = None
-
-
-def visible(table: sa.Table, scope: Scope) -> list[sa.ColumnElement[bool]]:
-    conditions = [table.c.account_id == scope.account_id]
-    if scope.user_id is not None:
-        conditions.append(table.c.user_id == scope.user_id)
-    return conditions
 
 
 # --- history -----------------------------------------------------------------------

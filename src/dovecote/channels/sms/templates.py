@@ -12,10 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.channels.sms import templates_store as store
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
+from dovecote.core.templating import validate_body, validate_name
 from dovecote.storage.listing import ListQuery, Page
-
-MAX_NAME = 200  # the column's width: longer names would fail in PostgreSQL, not truncate
-MAX_BODY = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +35,6 @@ def template_from_row(row: Mapping[Any, Any]) -> Template:
         user_id=int(row["user_id"]),
         created_at=int(row["created_at"]),
     )
-
-
-def validate_name(value: str | None) -> str:
-    """A template name, shared by SMS and email templates (one column, one rule)."""
-    name = (value or "").strip()
-    if not name:
-        raise InvalidInput("template_name is required.", field="template_name")
-    if len(name) > MAX_NAME:
-        raise InvalidInput(
-            f"template_name must be at most {MAX_NAME} characters.", field="template_name"
-        )
-    return name
-
-
-def validate_body(value: str | None, max_chars: int = MAX_BODY) -> str:
-    if value is None or not value.strip():
-        raise InvalidInput("body is required.", field="body")
-    if len(value) > max_chars:
-        raise InvalidInput(f"body must be at most {max_chars} characters.", field="body")
-    return value
 
 
 async def list_templates(

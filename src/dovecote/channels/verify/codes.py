@@ -36,13 +36,12 @@ from limits.aio.strategies import RateLimiter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import store as accounts_store
-from dovecote.channels.email import suppressions
 from dovecote.channels.verify import message as otp_email
 from dovecote.channels.verify import store
 from dovecote.core.errors import InvalidInput, RateLimited
 from dovecote.core.models import Account, Principal
-from dovecote.pipeline import queue as messages_store
-from dovecote.pipeline.events import build_sinks, publish
+from dovecote.pipeline.events import Event, EventLog
+from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 
 CHANNEL: Final = "verify"
@@ -178,6 +177,8 @@ async def send_code(
     *,
     settings: Settings,
     limiter: RateLimiter,
+    mail: SystemMail,
+    events: EventLog,
     originating_ip: str | None = None,
     now: float | None = None,
 ) -> SentCode:
@@ -193,7 +194,7 @@ async def send_code(
     if key in TEST_ADDRESSES:
         return SentCode(email=key, message_id=None, expires_at=None)
     account_id = principal.account.id
-    if await suppressions.find(conn, account_id, [key]):
+    if await mail.suppressed(conn, account_id, key):
         raise UndeliverableAddress("The address is on the suppression list", field="email")
     await _hit(
         limiter,
@@ -203,26 +204,21 @@ async def send_code(
     )
     rules = policy(settings, principal.account)
     code = new_code(rules.code_length)
-    mail = otp_email.render(code=code, brand=rules.brand_name, ttl_seconds=rules.ttl_seconds)
-    # Imported at the point of use: the email pipeline is the heavier module, and only
-    # sending needs it.
-    from dovecote.channels.email.compose import send_system_email
-
-    message_id = await send_system_email(
+    letter = otp_email.render(code=code, brand=rules.brand_name, ttl_seconds=rules.ttl_seconds)
+    message_id = await mail.send(
         conn,
         account_id=account_id,
         user_id=principal.user.id,
         to=address,
-        subject=mail.subject,
-        html=mail.html,
-        text=mail.text,
+        subject=letter.subject,
+        html=letter.html,
+        text=letter.text,
         from_email=settings.otp_from_email,
         from_name=rules.brand_name,
         categories=("emailverify",),
         api_key_id=None if principal.api_key_id is None else str(principal.api_key_id),
         originating_ip=originating_ip,
         now=moment,
-        settings=settings,
     )
     expires_at = moment + rules.ttl_seconds
     verification_id = await store.replace(
@@ -242,6 +238,7 @@ async def send_code(
         },
     )
     await _record(
+        events,
         conn,
         principal,
         message_id,
@@ -265,6 +262,7 @@ async def check_code(
     *,
     settings: Settings,
     limiter: RateLimiter,
+    events: EventLog,
     now: float | None = None,
 ) -> CheckResult:
     """Check `code` against the account's live code for `email`; spends one attempt.
@@ -296,7 +294,7 @@ async def check_code(
     data: dict[str, Any] = {"email": key, "verification_id": verification_id}
     if row["expires_at"] <= moment:
         if await store.settle(conn, verification_id, stored, EXPIRED):
-            await _record(conn, principal, message_id, EXPIRED, moment, data)
+            await _record(events, conn, principal, message_id, EXPIRED, moment, data)
         return CheckResult.EXPIRED
     attempt = await store.take_attempt(conn, verification_id, stored)
     if attempt is None:
@@ -311,16 +309,16 @@ async def check_code(
     # Equal-length hex digests: the comparison takes the same time however much matches.
     if hmac.compare_digest(hash_code(settings.secret_key, account_id, key, code), stored):
         if await store.settle(conn, verification_id, stored, APPROVED, verified_at=int(moment)):
-            await _record(conn, principal, message_id, APPROVED, moment, data)
+            await _record(events, conn, principal, message_id, APPROVED, moment, data)
             return CheckResult.APPROVED
         return CheckResult.USED  # a parallel check with the same code won
     max_attempts = int(row["max_attempts"])
     data["attempts_left"] = max(0, max_attempts - attempt)
-    await _record(conn, principal, message_id, "failed_attempt", moment, data)
+    await _record(events, conn, principal, message_id, "failed_attempt", moment, data)
     if attempt >= max_attempts and await store.settle(
         conn, verification_id, stored, MAX_ATTEMPTS_REACHED
     ):
-        await _record(conn, principal, message_id, MAX_ATTEMPTS_REACHED, moment, data)
+        await _record(events, conn, principal, message_id, MAX_ATTEMPTS_REACHED, moment, data)
     return CheckResult.WRONG_CODE
 
 
@@ -346,6 +344,7 @@ async def _hit(
 
 
 async def _record(
+    events: EventLog,
     conn: AsyncConnection,
     principal: Principal,
     message_id: str,
@@ -353,16 +352,7 @@ async def _record(
     moment: float,
     data: dict[str, Any],
 ) -> None:
-    rows = [
-        {
-            "message_id": message_id,
-            "account_id": principal.account.id,
-            "user_id": principal.user.id,
-            "channel": CHANNEL,
-            "type": kind,
-            "occurred_at": moment,
-            "data": data,
-        }
-    ]
-    await messages_store.insert_events(conn, rows)
-    await publish(conn, build_sinks(), rows)
+    await events.record(
+        conn,
+        [Event(message_id, principal.account.id, principal.user.id, CHANNEL, kind, moment, data)],
+    )

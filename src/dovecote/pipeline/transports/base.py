@@ -3,6 +3,7 @@
 A transport gets a batch of jobs and reports one `Outcome` per job; it never touches
 the database. The dispatcher turns outcomes into row updates, events and retries.
 
+    start()       optional: open long-lived connections before the first batch
     send(jobs)    hand messages over (SMTP relay, SMPP carrier, HTTP provider, sandbox)
     settle(jobs)  resolve messages left `sent` with a follow-up time — how the sandbox
                   produces its delayed receipts; carriers that push receipts need not
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+from dovecote.settings import Settings
 
 OutcomeKind = Literal["sent", "delivered", "failed", "expired", "deferred"]
 
@@ -68,3 +71,11 @@ class Transport(Protocol):
     async def settle(self, jobs: Sequence[Job]) -> Sequence[Outcome]: ...
 
     async def close(self) -> None: ...
+
+
+class TransportClass(Protocol):
+    """What the transport table names: a class built from the settings. A transport with
+    long-lived connections (an SMPP bind) opens them in an optional `async start()`,
+    which the worker awaits before the first batch, and closes them in `close()`."""
+
+    def from_settings(self, settings: Settings) -> Transport: ...

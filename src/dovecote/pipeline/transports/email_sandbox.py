@@ -22,15 +22,20 @@ from typing import Any
 
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.pipeline.transports.sandbox import Rule, parse_rules
+from dovecote.settings import Settings
 
 MX_SERVER = "sandbox.dovecote.localhost"
 
 
 class EmailSandboxTransport:
-    name = "sandbox"
+    name = "email-sandbox"
 
     def __init__(self, *, rules: Sequence[str] = ()) -> None:
         self.rules = parse_rules(rules)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmailSandboxTransport:
+        return cls(rules=settings.sandbox_rules)
 
     def _rule(self, recipient: str) -> Rule | None:
         address = recipient.lower()

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dovecote.pipeline.transports.base import Job, Outcome, Reply
+from dovecote.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,14 @@ class SandboxTransport:
             (prefix.strip(), text)
             for prefix, _, text in (line.partition("=") for line in auto_replies)
         ]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SandboxTransport:
+        return cls(
+            receipt_delay=settings.sandbox_receipt_delay,
+            rules=settings.sandbox_rules,
+            auto_replies=settings.sandbox_auto_replies,
+        )
 
     def _rule(self, recipient: str) -> Rule | None:
         for rule in self.rules:  # a plain loop: this runs per message on the hot path

@@ -2,7 +2,8 @@
 
 They live in `accounts.settings` and are set by operators (`dovecote accounts set`):
 the Email Activity extended history, email tracking switches, SendGrid's unverified-from
-allowance, and EmailVerify's per-account policy (validated by `domain/otp.configure`).
+allowance, and EmailVerify's per-account policy (validated by `channels/verify/codes.configure`).
+It spans features (accounts, Email Activity, email, EmailVerify), so it sits above them.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from dovecote.channels.sms.history import clean_filename, csv_cell, csv_stream
+from dovecote.core.csvfile import csv_cell, csv_stream
 
 
 @pytest.mark.parametrize(
@@ -42,18 +42,3 @@ async def test_the_stream_writes_a_header_and_every_row_in_pieces() -> None:
     table = list(csv.reader(io.StringIO(b"".join(pieces).decode())))
     assert table[0] == ["n", "body", "x"]
     assert table[4999 + 1] == ["4999", "body, with comma 4999", "'=evil"]
-
-
-@pytest.mark.parametrize(
-    ("name", "clean"),
-    [
-        (None, "sms-history.csv"),
-        ("", "sms-history.csv"),
-        ("../../etc/passwd", "passwd.csv"),
-        ('report"; x=1.csv', "report__ x_1.csv"),
-        ("march.CSV", "march.CSV"),
-        ("..", "sms-history.csv"),
-    ],
-)
-def test_an_export_filename_is_made_safe_for_a_header(name: str | None, clean: str) -> None:
-    assert clean_filename(name) == clean

@@ -1,0 +1,125 @@
+"""The wiring table: every channel, transport, event sink, periodic job and router.
+
+This is the one place that names them all. The app factory and the worker get
+everything from here; nothing below `apis` imports this module, and nothing in
+`pipeline` names a channel. Adding a channel is a folder (`channels/<name>/` with its
+`Channel` spec, and its routers in `apis/`) plus one line in each table it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from fastapi import FastAPI
+
+from dovecote.accounts.credential_cache import CredentialCache
+from dovecote.activity import export as activity_export
+from dovecote.activity import retention
+from dovecote.activity.sink import email_activity_sink
+from dovecote.apis import emailverify, health, sandbox, tracking
+from dovecote.apis.clicksend import (
+    account,
+    email,
+    email_addresses,
+    email_templates,
+    master_templates,
+    reference,
+    sms,
+    sms_history,
+    sms_inbound,
+    sms_receipts,
+    sms_templates,
+    subaccounts,
+)
+from dovecote.apis.sendgrid import activity, mail_send
+from dovecote.channels.email.channel import EMAIL
+from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.channels.sms.channel import SMS
+from dovecote.pipeline.channel import Channel
+from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.events import EventLog, EventSink
+from dovecote.pipeline.jobs import JobContext, JobFactory
+from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.transports import registry
+from dovecote.pipeline.worker import Worker
+from dovecote.runtime import Runtime, rate_limiter
+from dovecote.settings import Settings
+from dovecote.storage.db import create_engine
+
+# Channels the dispatcher delivers (EmailVerify sends its codes as email).
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL)
+
+# Transport name → `module:Class`, imported when a channel first uses it.
+TRANSPORTS: dict[str, str] = {
+    "sandbox": "dovecote.pipeline.transports.sandbox:SandboxTransport",
+    "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
+    "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
+}
+
+# Run, in this order, in the transaction of every event written.
+SINKS: tuple[EventSink, ...] = (email_activity_sink,)
+
+# Periodic jobs every worker runs.
+JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job)
+
+# Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
+# the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
+ROOT: tuple[ModuleType, ...] = (health, sandbox, tracking, emailverify)
+SENDGRID: tuple[ModuleType, ...] = (activity, mail_send)
+CLICKSEND: tuple[ModuleType, ...] = (
+    account,
+    subaccounts,
+    reference,
+    sms_templates,
+    sms_receipts,
+    sms_inbound,
+    sms_history,
+    sms,
+    email_addresses,
+    email_templates,
+    master_templates,
+    email,
+)
+
+
+def mount(app: FastAPI) -> None:
+    # Every router straight onto the app (no intermediate `/v3` router): each level of
+    # nesting is one more linear scan of routes per request.
+    for module in ROOT:
+        app.include_router(module.router)
+    for module in (*SENDGRID, *CLICKSEND):
+        app.include_router(module.router, prefix="/v3")
+
+
+def build_runtime(settings: Settings, *, sinks: Sequence[EventSink] = SINKS) -> Runtime:
+    events = EventLog(sinks)
+    return Runtime(
+        settings=settings,
+        engine=create_engine(settings.database_url),
+        limiter=rate_limiter(settings),
+        prices=PriceBook.load(settings.prices_file),
+        credentials=CredentialCache(settings.auth_cache_seconds),
+        events=events,
+        system_mail=SystemMailer(settings, events),
+    )
+
+
+def build_worker(
+    runtime: Runtime,
+    *,
+    channels: Sequence[Channel] = CHANNELS,
+    transports: dict[str, str] = TRANSPORTS,
+    jobs: Sequence[JobFactory] = JOBS,
+) -> Worker:
+    """A worker for `runtime`; tests pass their own tables (a fake channel, say)."""
+    settings = runtime.settings
+    dispatcher = Dispatcher(
+        runtime.engine,
+        settings,
+        {channel.name: channel for channel in channels},
+        registry.build(channels, transports, settings),
+        runtime.events,
+    )
+    context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
+    return Worker(dispatcher, [job(settings) for job in jobs], context)
