@@ -24,7 +24,8 @@ services:
 test: $(STAMP) services
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 import sqlalchemy as sa
 import uvicorn
@@ -29,6 +30,11 @@ from dovecote.app import create_app
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.migrate import upgrade
+
+# Generated tests are reproducible: the same examples on every run and machine, so a red
+# run can always be replayed. A failure they find becomes a plain example test.
+hypothesis.settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis.settings.load_profile("deterministic")
 
 OWNER = "owner"
 OWNER_KEY = "0C0FFEE0-1234-4ABC-8DEF-000000000001"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dovecote-development-secret-change-me"  # noqa: S105 - refused outside development
@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = 60.0
     worker_max_attempts: int = 5
     worker_backoff_base: float = 2.0
+    # Seconds after sending before a message whose receipt cannot be had expires.
+    worker_receipt_timeout: float = Field(72 * 3600, gt=0)
+    # Days each channel's events are kept (email's follow the Email Activity window).
+    retention_days: dict[str, PositiveInt] = Field(
+        default_factory=lambda: {"sms": 400, "verify": 90}
+    )
 
     # SMS composition.
     sms_throttle_window: int = 60  # seconds; same body to same recipient inside it → THROTTLED
@@ -63,9 +69,21 @@ class Settings(BaseSettings):
     sandbox_auto_replies: list[str] = Field(default_factory=list)
 
     export_link_ttl: int = 3 * 24 * 3600
-    # Test receipts/inbound may POST to loopback and private networks (local test servers).
-    # Turn off in production: otherwise any caller can make Dovecote POST inside your network.
-    webhook_allow_private: bool = True
+    # Every fetch the server makes for an account (webhooks, test receipts and inbound;
+    # later file_url, media_file, import URLs) may reach loopback and private networks
+    # (local test servers). Turn off in production: otherwise any caller can make
+    # Dovecote fetch inside your network. DOVECOTE_WEBHOOK_ALLOW_PRIVATE is its old name.
+    fetch_allow_private: bool = Field(
+        True,
+        validation_alias=AliasChoices(
+            "fetch_allow_private",
+            "DOVECOTE_FETCH_ALLOW_PRIVATE",
+            "webhook_allow_private",
+            "DOVECOTE_WEBHOOK_ALLOW_PRIVATE",
+        ),
+    )
+    # Seconds a server-side fetch may wait for each step; the whole call gets twice this.
+    fetch_timeout: float = Field(5.0, gt=0, le=60)
 
     # Email Activity (SendGrid): days of history an account sees and keeps, without and
     # with the "extended history" option (`accounts.settings.email_activity_extended`).

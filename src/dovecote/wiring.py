@@ -36,6 +36,7 @@ from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
+from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -61,7 +62,7 @@ TRANSPORTS: dict[str, str] = {
 SINKS: tuple[EventSink, ...] = (email_activity_sink,)
 
 # Periodic jobs every worker runs.
-JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job)
+JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retention.job)
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.

@@ -7,6 +7,7 @@ Messages enter through the real `POST /v3/sms/send`; the dispatcher's clock is m
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -355,6 +356,23 @@ async def test_a_failed_receipt_lookup_never_sends_the_message_again(
     assert (await client.put(f"/v3/sms/{message_id}/cancel")).status_code == 404
 
 
+async def test_a_receipt_lookup_that_keeps_failing_expires_the_message_in_the_end(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, clock: SimpleNamespace
+) -> None:
+    [message_id] = await send(client, us(126))
+    flaky = RaisingTransport(send_fails=False, settle_fails=True)
+    configured = settings.model_copy(update={"worker_receipt_timeout": 600})
+    d = build_dispatcher(app.state.runtime.engine, configured, {"default": flaky})
+
+    await drain(d, clock, step=60)
+
+    expired = await row(app, message_id)
+    assert (expired["status"], expired["status_code"]) == ("expired", "301")
+    assert expired["due_at"] is None  # final: never looked at again
+    assert flaky.sent == [message_id]
+    assert (await types(app, message_id))[-1] == "receipt"
+
+
 # --- auto-replies ---------------------------------------------------------------------------
 
 
@@ -468,11 +486,13 @@ async def test_a_worker_on_a_host_with_a_long_name_still_claims(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Kubernetes pod names run to 63 characters; `lease_owner` holds 64.
-    monkeypatch.setattr(dispatcher_module.socket, "gethostname", lambda: "p" * 63)
+    monkeypatch.setattr(socket, "gethostname", lambda: "p" * 63)
     [message_id] = await send(client, us(150))
     d = dispatcher(app, settings)
 
     assert await d.run_once() == 1
 
     assert (await row(app, message_id))["status"] == "sent"
-    assert len(d.owner) <= messages.c.lease_owner.type.length
+    column_type = messages.c.lease_owner.type
+    assert isinstance(column_type, sa.String) and column_type.length is not None
+    assert len(d.owner) <= column_type.length

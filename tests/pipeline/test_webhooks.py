@@ -1,9 +1,13 @@
-"""`domain.webhooks.post_json` against a real HTTP server on the loopback."""
+"""`pipeline.webhooks.post_json` against a real HTTP server on the loopback."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
+from typing import Any
 
+import httpx
 import pytest
 
 from dovecote.core.errors import InvalidInput
@@ -72,3 +76,63 @@ async def test_it_still_reaches_a_private_address_when_allowed() -> None:
         status = await post_json(peer.url, {"n": 1}, allow_private=True)
 
     assert status == 200
+
+
+async def test_a_receiver_that_dribbles_bytes_is_cut_off_at_the_total_deadline() -> None:
+    # One byte every 0.3 s never trips httpx's per-read timeout of 0.5 s; the call as a
+    # whole must still end (twice the timeout).
+    server = await asyncio.start_server(_dribble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    started = time.monotonic()
+    try:
+        with pytest.raises(InvalidInput) as raised:
+            await post_json(f"http://127.0.0.1:{port}/hook", {}, timeout=0.5)
+    finally:
+        server.close()
+    assert "did not answer within" in raised.value.message
+    assert time.monotonic() - started < 3
+
+
+async def _dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(65536)
+    try:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(100):
+            writer.write(b"X")
+            await writer.drain()
+            await asyncio.sleep(0.3)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_the_request_goes_to_the_address_that_was_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS rebinding: the first answer is public, any later one private. The POST must use
+    # the checked answer, not resolve the name again.
+    answers = iter(["93.184.215.14", "127.0.0.1"])
+
+    async def resolve(*args: Any, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolve)
+    seen: list[httpx.Request] = []
+
+    def carrier(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    status = await post_json(
+        "https://hooks.example.com:8443/in?x=1",
+        {"n": 1},
+        allow_private=False,
+        transport=httpx.MockTransport(carrier),
+    )
+
+    assert status == 204
+    [request] = seen
+    assert (request.url.host, request.url.port, request.url.path) == ("93.184.215.14", 8443, "/in")
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"

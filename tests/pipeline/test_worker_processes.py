@@ -326,11 +326,10 @@ def test_a_worker_killed_mid_batch_loses_nothing(
 
     assert_each_delivered_exactly_once(database_url, ids)
     killed_batch = [str(message_id) for message_id, _, _ in held]
-    attempts = dict(
-        query(
-            database_url,
-            sa.select(messages.c.id, messages.c.attempts).where(messages.c.id.in_(killed_batch)),
-        )
+    rows = query(
+        database_url,
+        sa.select(messages.c.id, messages.c.attempts).where(messages.c.id.in_(killed_batch)),
     )
+    attempts = {message_id: count for message_id, count in rows}
     # The killed worker never reported, so its batch was sent once, by the survivor.
     assert set(attempts.values()) == {1}

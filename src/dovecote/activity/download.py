@@ -1,5 +1,5 @@
 """Email Activity CSV downloads: request one (a job row a worker will run, see
-`events/activity_export.py`), then hand out a signed link that works for three days.
+`activity/export.py`), then hand out a signed link that works for three days.
 
 Downloads need the extended-history option, as SendGrid's add-on does. A download
 belongs to the user who asked for it; the account's main user sees all of them.

@@ -3,7 +3,7 @@ link that grants it, and the purge of expired ones.
 
 `POST /v3/messages/download` only inserts a pending row into `activity_exports` (in the
 request's transaction). Workers run `job()` from the maintenance loop: it claims due
-rows with a lease (`storage/activity_exports.py`), writes the gzip CSV, then marks the
+rows with a lease (`activity/export_store.py`), writes the gzip CSV, then marks the
 row ready and queues the email with the link in one transaction. A failure is retried
 with backoff, at most `MAX_ATTEMPTS` attempts in all, then the row is `failed`; a worker
 that dies mid-export lets its lease run out and another worker takes the row over.

@@ -1,7 +1,7 @@
 """EmailVerify (PayPI-compatible): `POST /sendCode` and `POST /checkCode`.
 
 Wire format only: every answer is `{"success": bool, "message": str}` with PayPI's exact
-messages and status codes; the codes themselves live in `domain.otp`. Errors raised here
+messages and status codes; the codes themselves live in `channels/verify/codes.py`. Errors raised here
 are rendered in the same shape by `apis.errors` (the EmailVerify family is chosen by path).
 """
 

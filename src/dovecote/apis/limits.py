@@ -13,6 +13,8 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dovecote.apis.errors import family
+
 
 class BodyTooLarge(HTTPException):
     # An HTTPException so that FastAPI, reading a streamed body, re-raises it to the
@@ -75,8 +77,6 @@ class BodySizeLimit:
             await self._refuse(scope, send, NUL_MESSAGE)
 
     async def _refuse(self, scope: Scope, send: Send, text: str) -> None:
-        from dovecote.apis.errors import family
-
         kind = family(scope["path"])
         if kind == "sendgrid":
             payload: object = {"errors": [{"field": None, "message": text}]}

@@ -47,7 +47,11 @@ class Dispatcher:
         self.channels = channels
         self.transports = transports
         self.events = events
-        self.retry = Retry(settings.worker_max_attempts, settings.worker_backoff_base)
+        self.retry = Retry(
+            settings.worker_max_attempts,
+            settings.worker_backoff_base,
+            settings.worker_receipt_timeout,
+        )
         # Fits `lease_owner` (64) even with a 63-character host name (Kubernetes pods).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

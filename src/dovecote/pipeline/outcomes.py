@@ -35,8 +35,12 @@ _RECEIPT_CODE = {"delivered": 201, "failed": 300, "expired": 301}
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    max_attempts: int
+    max_attempts: int  # hand-overs (send) before a temporary failure becomes final
     backoff_base: float
+    # A sent message whose receipt cannot be had for this long expires (ClickSend 301),
+    # as a carrier's validity period would end it; without it a receipt lookup that keeps
+    # failing would be retried forever.
+    receipt_timeout: float = 72 * 3600
 
 
 class UnknownChannel(LookupError):
@@ -83,6 +87,9 @@ class OutcomeBatch:
         kind = outcome.kind
         if kind == "deferred" and phase == "send" and attempts >= self.retry.max_attempts:
             kind = "failed"  # out of retries: the temporary failure becomes final
+        waited = now - job.sent_at if job.sent_at is not None else 0.0
+        if kind == "deferred" and phase == "settle" and waited >= self.retry.receipt_timeout:
+            kind = "expired"  # no receipt within the validity period
         if kind == "deferred":
             delay = leases.backoff(self.retry.backoff_base, attempts)
             # A failed settle (receipt lookup) leaves the message sent: back in the send

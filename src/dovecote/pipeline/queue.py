@@ -19,7 +19,6 @@ from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.base import Job
 from dovecote.storage.tables import (
     accounts,
-    events,
     message_content,
     message_payloads,
     messages,
@@ -74,11 +73,6 @@ async def recent_pairs(
 async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(messages.insert(), list(rows))
-
-
-async def insert_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(events.insert(), list(rows))
 
 
 async def cancel(

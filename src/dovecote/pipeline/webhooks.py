@@ -30,25 +30,30 @@ def check_url(url: str, field: str = "url") -> httpx.URL:
     return parsed
 
 
-async def check_public(target: httpx.URL, field: str = "url") -> None:
-    """Refuse hosts that resolve to loopback, private, link-local or reserved addresses.
+async def check_public(target: httpx.URL, field: str = "url") -> str:
+    """Resolve the host and refuse loopback, private, link-local or reserved addresses;
+    returns the address checked, which the caller must then connect to.
 
-    Without this a caller could make the server POST into its own network (SSRF). The
-    sandbox allows them by default (`DOVECOTE_WEBHOOK_ALLOW_PRIVATE`), since local test
-    servers live there. A name is resolved once here; a DNS answer that changes between
-    this check and the POST is not covered (it costs a custom transport to pin the IP).
+    Without this a caller could make the server fetch inside its own network (SSRF). The
+    sandbox allows private addresses by default (`DOVECOTE_FETCH_ALLOW_PRIVATE`), since
+    local test servers live there. Connecting to the checked address, instead of letting
+    the HTTP client resolve the name again, closes DNS rebinding: a name that answers a
+    public address to the check and a private one to the request.
     """
     host = target.host
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         raise InvalidInput(f"{field}: the host {host!r} cannot be resolved.", field=field) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    for address in addresses:
         if not address.is_global:
             raise InvalidInput(
                 f"{field} points to a non-public address ({address}); refused.", field=field
             )
+    if not addresses:
+        raise InvalidInput(f"{field}: the host {host!r} cannot be resolved.", field=field)
+    return str(addresses[0])
 
 
 # httpx's own timeout (per connect/read/write), not a deadline for the whole call.
@@ -58,22 +63,34 @@ async def post_json(
     *,
     timeout: float = 5.0,  # noqa: ASYNC109
     allow_private: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     """POST `payload` as JSON and return the HTTP status; redirects are not followed.
 
     Raises InvalidInput (naming `url`) when the URL is not http(s), points to a non-public
     address while `allow_private` is off, or cannot be reached within `timeout` seconds,
-    so an API caller gets a 400 that says why.
+    so an API caller gets a 400 that says why. `transport` is httpx's, for tests.
     """
     target = check_url(url)
+    headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
     if not allow_private:
-        await check_public(target)
+        pinned = await check_public(target)
+        # The request goes to the checked address; the Host header and TLS (SNI and the
+        # certificate's name) still use the URL's host name.
+        headers["Host"] = target.netloc.decode("ascii")
+        extensions["sni_hostname"] = target.host
+        target = target.copy_with(host=pinned)
     try:
         # httpx's timeout bounds each read, not the call: a receiver that dribbles a
         # byte every few seconds would hold it forever. The outer deadline bounds it all.
         async with asyncio.timeout(timeout * 2):
-            async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as client:
-                response = await client.post(target, json=payload)
+            async with httpx.AsyncClient(
+                timeout=timeout, verify=_tls(), transport=transport
+            ) as client:
+                response = await client.post(
+                    target, json=payload, headers=headers, extensions=extensions
+                )
     except (httpx.TimeoutException, TimeoutError):
         raise InvalidInput(
             f"{url} did not answer within {timeout:g} seconds.", field="url"

@@ -242,7 +242,7 @@ def _rows(database_url: str) -> int:
         try:
             async with engine.connect() as conn:
                 query = sa.select(sa.func.count()).select_from(messages)
-                return int((await conn.execute(query)).scalar())
+                return int((await conn.execute(query)).scalar_one())
         finally:
             await engine.dispose()
 

@@ -10,6 +10,8 @@ import httpx
 from clicksend.exceptions import NotFoundException
 from fastapi import FastAPI
 
+from conftest import OWNER, OWNER_KEY
+from dovecote.app import create_app
 from dovecote.settings import Settings
 from dovecote.storage.tables import events, messages
 from sms_support import (
@@ -238,9 +240,8 @@ def test_the_sdk_reads_and_marks_receipts_into_its_models(
 async def test_a_test_receipt_to_a_private_address_is_refused_when_private_webhooks_are_off(
     settings: Settings,
 ) -> None:
-    from dovecote.app import create_app
 
-    application = create_app(settings.model_copy(update={"webhook_allow_private": False}))
+    application = create_app(settings.model_copy(update={"fetch_allow_private": False}))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(
@@ -254,3 +255,49 @@ async def test_a_test_receipt_to_a_private_address_is_refused_when_private_webho
     assert response.status_code == 400
     assert "non-public address" in response.json()["response_msg"]
     assert peer.requests == []
+
+
+async def _dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A webhook receiver that answers one byte at a time, forever."""
+    await reader.read(65536)
+    try:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(100):
+            writer.write(b"X")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_a_slow_test_webhook_never_holds_the_database_from_other_callers(
+    settings: Settings,
+) -> None:
+    # Issue #10.1: the POST held the request's (on SQLite: the only) connection, so every
+    # other account's requests timed out behind one slow receiver.
+
+    application = create_app(settings.model_copy(update={"fetch_timeout": 1.0}))
+    server = await asyncio.start_server(_dribble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
+            ) as http:
+                for path in ("/v3/sms/receipts", "/v3/sms/inbound"):
+                    slow = asyncio.create_task(
+                        http.post(path, json={"url": f"http://127.0.0.1:{port}/hook"})
+                    )
+                    await asyncio.sleep(0.3)  # it is waiting on the receiver now
+                    assert not slow.done()
+                    account = await asyncio.wait_for(http.get("/v3/account"), 0.5)
+                    health = await asyncio.wait_for(http.get("/healthz"), 0.5)
+                    assert (account.status_code, health.status_code) == (200, 200)
+                    refused = await slow
+                    assert refused.status_code == 400
+                    assert "did not answer" in refused.json()["response_msg"]
+    finally:
+        server.close()

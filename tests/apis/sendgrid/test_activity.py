@@ -14,7 +14,7 @@ import pytest
 import sendgrid
 import sqlalchemy as sa
 from fastapi import FastAPI
-from python_http_client.exceptions import (  # type: ignore[import-untyped]
+from python_http_client.exceptions import (
     BadRequestsError,
     NotFoundError,
 )

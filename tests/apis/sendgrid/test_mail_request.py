@@ -16,11 +16,11 @@ from dovecote.apis.sendgrid.mail_request import (
     PersonalizationIn,
     build,
     content_body,
-    render_variables,
 )
 from dovecote.channels.email.compose import AttachmentIn, Tracking
 from dovecote.channels.email.mime import Mailbox
 from dovecote.core.errors import InvalidInput
+from dovecote.core.templating import render_variables
 
 NOW = 1_700_000_000.0
 BODY = Body(text="Hi -name-", html="<p>Hi -name-</p>")

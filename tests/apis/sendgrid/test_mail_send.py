@@ -375,7 +375,7 @@ def _many(count: int) -> list[dict[str, Any]]:
     return [{"to": [{"email": f"r{i}@example.net"}]} for i in range(count)]
 
 
-BAD_REQUESTS: list[tuple[str, Any, str, str]] = [
+BAD_REQUESTS: list[tuple[str, Any, str | None, str]] = [
     ("no personalizations", mail(personalizations=[]), "personalizations", "at least one"),
     ("personalizations missing", {**mail(), "personalizations": None}, "personalizations", "at least one"),
     ("1001 personalizations", mail(personalizations=_many(1001)), "personalizations", "You have provided 1001"),

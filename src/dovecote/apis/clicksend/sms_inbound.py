@@ -38,7 +38,11 @@ async def add_test_inbound(
     body: TestUrl, principal: DetachedPrincipal, runtime: RuntimeDep
 ) -> JSONResponse:
     message = await inbound.send_test_inbound(
-        runtime.engine, principal, body.url, allow_private=runtime.settings.webhook_allow_private
+        runtime.engine,
+        principal,
+        body.url,
+        allow_private=runtime.settings.fetch_allow_private,
+        timeout=runtime.settings.fetch_timeout,
     )
     return envelope(test_message(message), "Here are your incoming messages.")
 

@@ -48,7 +48,8 @@ async def add_test_receipt(
         principal,
         body.url,
         events=runtime.events,
-        allow_private=runtime.settings.webhook_allow_private,
+        allow_private=runtime.settings.fetch_allow_private,
+        timeout=runtime.settings.fetch_timeout,
     )
     return envelope(receipts.payload(receipt), "Receipt has been added")
 

@@ -447,7 +447,7 @@ def _reply_to(request: MailRequest) -> Mailbox | None:
     if request.reply_to is not None and request.reply_to_list:
         raise _invalid("reply_to", "reply_to and reply_to_list cannot be used together.")
     if len(request.reply_to_list) > 1:
-        # The message carries one Reply-To mailbox (domain.mime.Content.reply_to).
+        # The message carries one Reply-To mailbox (channels.email.mime.Content.reply_to).
         raise _invalid(
             "reply_to_list",
             f"Dovecote supports one reply-to address per email; reply_to_list has "

@@ -234,6 +234,7 @@ async def send_test_inbound(
     *,
     now: int | None = None,
     allow_private: bool = True,
+    timeout: float = 5.0,  # noqa: ASYNC109 - handed to the HTTP client
 ) -> Inbound:
     """POST a sample inbound SMS to `url`; `poll` adds it to the caller's inbound instead.
 
@@ -255,7 +256,9 @@ async def send_test_inbound(
             row = await store.get_inbound(conn, Scope(principal.account.id), message_id)
         assert row is not None
         return inbound_from_row(row)
-    status = await webhooks.post_json(url.strip(), payload(test), allow_private=allow_private)
+    status = await webhooks.post_json(
+        url.strip(), payload(test), allow_private=allow_private, timeout=timeout
+    )
     if not 200 <= status < 300:
         raise InvalidInput(f"{url} answered HTTP {status} to the test inbound SMS.", field="url")
     return test

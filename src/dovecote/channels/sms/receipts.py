@@ -129,6 +129,7 @@ async def send_test_receipt(
     events: EventLog,
     now: int | None = None,
     allow_private: bool = True,
+    timeout: float = 5.0,  # noqa: ASYNC109 - handed to the HTTP client
 ) -> Receipt:
     """POST a sample receipt to `url`; `poll` adds it to the caller's receipts instead.
 
@@ -150,7 +151,9 @@ async def send_test_receipt(
         async with engine.begin() as conn:
             await events.record(conn, [event])
         return receipt
-    status = await webhooks.post_json(url.strip(), payload(receipt), allow_private=allow_private)
+    status = await webhooks.post_json(
+        url.strip(), payload(receipt), allow_private=allow_private, timeout=timeout
+    )
     if not 200 <= status < 300:
         raise InvalidInput(f"{url} answered HTTP {status} to the test receipt.", field="url")
     return receipt

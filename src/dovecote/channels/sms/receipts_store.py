@@ -5,8 +5,6 @@ Receipts are `events` rows of type `receipt`; `read_at` is the one column that c
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,7 +56,3 @@ async def mark_receipts_read(
     if before is not None:
         query = query.where(events.c.occurred_at < before)
     return int((await conn.execute(query)).rowcount)
-
-
-async def insert_event(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(events.insert().values(**values))
