@@ -231,12 +231,35 @@ async def authenticate_basic(conn: AsyncConnection, username: str, secret: str) 
     raise Unauthorized("Invalid credentials.")
 
 
+def credential_to_cache(
+    principal: Principal, secret: str, username: str | None
+) -> CachedCredential:
+    """What the credential cache keeps of a verified caller: `secret` is the key or
+    password it sent, `username` the Basic username (None for Bearer)."""
+    return CachedCredential(
+        user_id=principal.user.id,
+        account_id=principal.account.id,
+        api_key_id=principal.api_key_id,
+        key_hash=security.hash_api_key(secret) if principal.api_key_id is not None else None,
+        password_hash=principal.user.password_hash,
+        username=username,
+    )
+
+
 async def principal_from_cache(conn: AsyncConnection, cached: CachedCredential) -> Principal | None:
-    """Reload a cached caller; None when the key is gone or the password changed."""
-    found = await store.user_and_account(conn, cached.user_id, cached.api_key_id)
+    """Reload a cached caller; None when the key is gone, the password changed, or the
+    ids now name someone else (a row created since with a reused id)."""
+    api_key = None
+    if cached.api_key_id is not None:
+        if cached.key_hash is None:
+            return None
+        api_key = (cached.api_key_id, cached.key_hash)
+    found = await store.user_and_account(conn, cached.user_id, api_key)
     if found is None:
         return None
     user, account = found
+    if user.account_id != cached.account_id or account.id != cached.account_id:
+        return None
     if cached.api_key_id is None and user.password_hash != cached.password_hash:
         return None
     if cached.username is not None and cached.username.lower() != user.username.lower():

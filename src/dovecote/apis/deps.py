@@ -14,7 +14,7 @@ from limits import parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
-from dovecote.accounts.credential_cache import CachedCredential, CredentialCache
+from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.core.errors import RateLimited, Unauthorized
 from dovecote.core.models import Principal
 from dovecote.runtime import Runtime
@@ -60,13 +60,8 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
     principal = await accounts.principal_from_cache(conn, cached) if cached else None
     if principal is None:
         principal = await _verify_limited(request, conn, runtime, header)
-        credential = CachedCredential(
-            principal.user.id,
-            principal.api_key_id,
-            principal.user.password_hash,
-            principal.user.username if header[:6].lower() == "basic " else None,
-        )
-        cache.put(header, credential)
+        username, secret = _credentials(header)  # parsed fine: it was just verified
+        cache.put(header, accounts.credential_to_cache(principal, secret, username))
     await _rate_limit(runtime, principal)
     request.state.principal = principal
     return principal
@@ -88,7 +83,8 @@ async def _verify_limited(
         raise
 
 
-async def _verify(conn: AsyncConnection, header: str) -> Principal:
+def _credentials(header: str) -> tuple[str | None, str]:
+    """(username, secret) of a Basic header, (None, key) of a Bearer one."""
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme.lower() == "basic":
@@ -99,10 +95,17 @@ async def _verify(conn: AsyncConnection, header: str) -> Principal:
         username, sep, secret = decoded.partition(":")
         if not sep or not username or not secret:
             raise Unauthorized("Malformed Basic authorization header.")
-        return await accounts.authenticate_basic(conn, username, secret)
+        return username, secret
     if scheme.lower() == "bearer" and value:
-        return await accounts.authenticate_bearer(conn, value)
+        return None, value
     raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer.")
+
+
+async def _verify(conn: AsyncConnection, header: str) -> Principal:
+    username, secret = _credentials(header)
+    if username is None:
+        return await accounts.authenticate_bearer(conn, secret)
+    return await accounts.authenticate_basic(conn, username, secret)
 
 
 async def _rate_limit(runtime: RuntimeDep, principal: Principal) -> None:

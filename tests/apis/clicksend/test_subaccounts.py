@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from clicksend.exceptions import NotFoundException, UnauthorizedException
 from fastapi import FastAPI
 
+from dovecote.accounts import store as accounts_store
 from dovecote.accounts.service import create_account
 from dovecote.settings import Settings
 from dovecote.storage.tables import ACCESS_FLAGS, users
@@ -344,3 +346,39 @@ async def test_a_username_with_a_colon_is_refused_by_name(
     assert response.json()["response_code"] == "BAD_REQUEST"
     assert "api_username" in response.json()["response_msg"]
     assert await count_users(app) == before
+
+
+async def test_concurrent_creates_of_one_username_in_different_cases_make_one_user(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["Race0x", "race0X", "RACE0X", "rAcE0x", "race0x"]
+    lookup = accounts_store.get_user_by_username
+
+    async def slow_lookup(conn: Any, username: str) -> Any:
+        found = await lookup(conn, username)
+        if username.lower() == "race0x":
+            await asyncio.sleep(0.3)  # every request passes the check before any inserts
+        return found
+
+    monkeypatch.setattr(accounts_store, "get_user_by_username", slow_lookup)
+
+    # Each request checks the name is free before inserting; only the database's unique
+    # index on lower(username) can stop all of them passing the check at once.
+    responses = await asyncio.gather(
+        *(client.post("/v3/subaccounts", json=new_subaccount(name)) for name in names)
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [400] * (len(names) - 1), [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["response_code"] == "BAD_REQUEST"
+            assert "already taken" in response.json()["response_msg"]
+    [winner] = [r.json()["data"] for r in responses if r.status_code == 200]
+    async with app.state.runtime.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(sa.func.lower(users.c.username) == "race0x")
+        assert (await conn.execute(query)).scalar_one() == 1
+    async with login(app, "RACE0X", winner["api_key"]) as as_winner:
+        account = await as_winner.get("/v3/account")
+    assert account.status_code == 200
+    assert account.json()["data"]["username"] == winner["api_username"]
