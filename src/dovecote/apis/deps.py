@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -70,17 +71,35 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:
-    """Verify credentials; failures are counted per client address, so guessing a
-    password or key at full speed earns a 429 instead of unlimited tries."""
+    """Verify credentials; failures are counted per client address and login name, so
+    guessing a password or key at full speed earns a 429 instead of unlimited tries.
+
+    Per name, not per address alone: behind a shared NAT, one user's typos (or someone
+    guessing at one user) must not lock every other user of that address out. Once a
+    name is throttled from an address, even its right secret gets the 429 there, so a
+    guess that happens to be right reveals nothing."""
     item = parse(runtime.settings.auth_failure_limit)
-    client = client_ip(request) or "unknown"
-    if not await runtime.limiter.test(item, "auth-failures", client):
+    identifiers = (client_ip(request) or "unknown", _login_name(header))
+    if not await runtime.limiter.test(item, "auth-failures", *identifiers):
         raise RateLimited("Too many failed logins; try again later.", retry_after=60)
     try:
         return await _verify(conn, header)
     except Unauthorized:
-        await runtime.limiter.hit(item, "auth-failures", client)
+        await runtime.limiter.hit(item, "auth-failures", *identifiers)
         raise
+
+
+def _login_name(header: str) -> str:
+    """Whom a header claims to be, for counting failures: the Basic username (logins
+    are case-insensitive), else a hash of the Bearer key or of the unreadable header."""
+    try:
+        username, secret = _credentials(header)
+    except Unauthorized:
+        username, secret = None, header
+    # Hashed either way: limiter keys stay short, and hold no name or secret.
+    if username is not None:
+        return "user:" + hashlib.sha256(username.lower().encode()).hexdigest()
+    return "key:" + hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _credentials(header: str) -> tuple[str | None, str]:

@@ -210,6 +210,42 @@ async def test_a_renamed_user_cannot_keep_logging_in_with_the_old_name(settings:
     assert new.status_code == 200
 
 
+async def test_failed_logins_are_counted_per_username_so_a_shared_address_is_not_locked_out(
+    settings: Settings,
+) -> None:
+    owner_key = settings.owner_api_key
+    # Per hour: a limit per minute could roll into its next window mid-test.
+    async with serving(settings, auth_failure_limit="3/hour") as http:
+        failures = [
+            (await http.get("/v3/account", headers=basic("owner:wrong-guess"))).status_code
+            for _ in range(3)
+        ]
+        # Logins are case-insensitive, so another case is the same name, still throttled.
+        other_case = await http.get("/v3/account", headers=basic("OWNER:another-guess"))
+        # Everyone else behind the same address (one NAT) logs in as before ...
+        neighbour = await http.get("/v3/account", headers=basic(f"nocredit:{TEST_API_KEY}"))
+        # ... and a neighbour's typo is a 401 of its own, not a 429.
+        neighbour_typo = await http.get("/v3/account", headers=basic("nocredit:typo"))
+        # Bearer failures count per key (by hash): other keys are unaffected.
+        bearer_failures = [
+            (await http.get("/v3/account", headers={"Authorization": "Bearer 0-bad"})).status_code
+            for _ in range(3)
+        ]
+        bearer_again = await http.get("/v3/account", headers={"Authorization": "Bearer 0-bad"})
+        bearer_right = await http.get(
+            "/v3/account", headers={"Authorization": f"Bearer {owner_key}"}
+        )
+
+    assert failures == [401, 401, 401]
+    assert other_case.status_code == 429
+    assert neighbour.status_code == 200
+    assert neighbour.json()["data"]["username"] == "nocredit"
+    assert neighbour_typo.status_code == 401
+    assert bearer_failures == [401, 401, 401]
+    assert bearer_again.status_code == 429
+    assert bearer_right.status_code == 200
+
+
 async def test_a_deleted_users_cached_credentials_never_log_in_as_whoever_gets_its_ids(
     app: FastAPI, settings: Settings
 ) -> None:
