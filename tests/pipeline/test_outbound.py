@@ -267,3 +267,31 @@ async def test_cancel_all_of_a_channel(engine: AsyncEngine, principal: Principal
 
     assert len(cancelled) == 3
     assert await balance(engine, principal) == START
+
+
+async def test_cancel_with_a_user_scope_touches_only_that_users_messages(
+    engine: AsyncEngine, principal: Principal
+) -> None:
+    async with engine.begin() as conn:
+        created = await account_service.create_subaccount(
+            conn,
+            principal,
+            {"api_username": "sub", "access_reporting": False},
+            password=None,
+        )
+        sub = await account_service.authenticate_bearer(conn, created.api_key)
+    owners, subs = [item(25), item(26)], [item(27)]
+    await accept(engine, principal, owners)
+    await accept(engine, sub, subs)
+    every_id = [str(i.id) for i in owners + subs]
+
+    async with engine.begin() as conn:
+        by_id = await outbound.cancel(conn, sub, "sms", every_id, now=NOW, user_id=sub.user.id)
+    async with engine.begin() as conn:
+        by_all = await outbound.cancel(conn, sub, "sms", None, now=NOW, user_id=sub.user.id)
+
+    assert by_id == [subs[0].id]
+    assert by_all == []
+    statuses = {r["id"]: r["status"] for r in await rows(engine)}
+    assert statuses == {owners[0].id: "queued", owners[1].id: "queued", subs[0].id: "cancelled"}
+    assert await balance(engine, principal) == START - 2 * 29_000

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.storage.db import create_engine
 from dovecote.storage.migrate import alembic_config, upgrade
-from dovecote.storage.tables import metadata
+from dovecote.storage.tables import accounts, api_keys, metadata, users
 
 
 def _differences(sync: sa.Connection) -> list[Any]:
@@ -59,3 +61,117 @@ async def test_the_migrations_go_down_to_nothing_and_up_again(database_url: str)
     assert revision_down is None
     assert tables_down <= {"alembic_version"}
     assert differences == []
+
+
+async def _at_0006_with_rows(engine: AsyncEngine, *usernames: str) -> None:
+    """Migrate down to 0006 and add an account with `usernames`, each with a key."""
+    await _run(engine, lambda sync: command.downgrade(alembic_config(sync), "0006"))
+    async with engine.begin() as conn:
+        account_id = (
+            await conn.execute(
+                accounts.insert().values(name="before 0007", created_at=0).returning(accounts.c.id)
+            )
+        ).scalar_one()
+        for n, username in enumerate(usernames):
+            user_id = (
+                await conn.execute(
+                    users.insert()
+                    .values(
+                        account_id=account_id, username=username, password_hash="!", created_at=0
+                    )
+                    .returning(users.c.id)
+                )
+            ).scalar_one()
+            await conn.execute(
+                api_keys.insert().values(user_id=user_id, key_hash=f"{n}", created_at=0)
+            )
+
+
+async def _counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return {
+            table.name: (
+                await conn.execute(sa.select(sa.func.count()).select_from(table))
+            ).scalar_one()
+            for table in (accounts, users, api_keys)
+        }
+
+
+async def test_0007_keeps_every_row_and_ids_of_deleted_users_and_keys_never_come_back(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await _at_0006_with_rows(engine, "first", "second")
+        before = await _counts(engine)
+        await upgrade(engine)  # on SQLite: accounts, users and api_keys are rebuilt
+        after = await _counts(engine)
+        async with engine.begin() as conn:
+            account_id = (await conn.execute(sa.select(sa.func.max(accounts.c.id)))).scalar_one()
+
+            async def new_user(username: str) -> tuple[int, int]:
+                user_id = (
+                    await conn.execute(
+                        users.insert()
+                        .values(
+                            account_id=account_id,
+                            username=username,
+                            password_hash="!",
+                            created_at=0,
+                        )
+                        .returning(users.c.id)
+                    )
+                ).scalar_one()
+                key_id = (
+                    await conn.execute(
+                        api_keys.insert()
+                        .values(user_id=user_id, key_hash=username, created_at=0)
+                        .returning(api_keys.c.id)
+                    )
+                ).scalar_one()
+                return user_id, key_id
+
+            deleted = await new_user("deleted")
+            await conn.execute(users.delete().where(users.c.id == deleted[0]))
+            cascaded = (
+                await conn.execute(sa.select(api_keys.c.id).where(api_keys.c.id == deleted[1]))
+            ).all()
+            successor = await new_user("successor")
+    finally:
+        await engine.dispose()
+
+    assert after == before  # the rebuild (with foreign keys on, a cascade) lost nothing
+    assert cascaded == []  # ... and foreign keys are enforced again afterwards
+    assert successor[0] > deleted[0]
+    assert successor[1] > deleted[1]
+
+
+async def test_usernames_are_unique_whatever_their_case(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            account_id = (
+                await conn.execute(
+                    accounts.insert().values(name="a", created_at=0).returning(accounts.c.id)
+                )
+            ).scalar_one()
+            row = {"account_id": account_id, "password_hash": "!", "created_at": 0}
+            await conn.execute(users.insert().values(username="Case0x", **row))
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(users.insert().values(username="cASE0X", **row))
+    finally:
+        await engine.dispose()
+
+
+async def test_0007_names_usernames_that_differ_only_by_case_instead_of_failing_bare(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await _at_0006_with_rows(engine, "twin", "TWIN")
+        with pytest.raises(RuntimeError, match="twin"):
+            await upgrade(engine)
+    finally:
+        await engine.dispose()

@@ -5,6 +5,11 @@ queries; a busy client sends the same header thousands of times a minute. A hit 
 loads the user and account fresh (one query) and re-checks that the key still exists or
 the password hash is unchanged, so rotating a key or a password takes effect at once.
 Only a SHA-256 of the header is kept, never the secret.
+
+An entry names its user by id, and ids are data that could come back (SQLite reused a
+deleted row's id until migration 0007), so it also holds what cannot come back: the
+account id, the SHA-256 of the key or the salted password hash, and the Basic username.
+A hit re-checks them all; a row that merely has the same id never matches.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class CachedCredential:
     user_id: int
+    account_id: int
     api_key_id: int | None
+    key_hash: str | None  # of the key that logged in; None for a password login
     password_hash: str
     username: str | None  # Basic auth names the user: a rename must invalidate the entry
 

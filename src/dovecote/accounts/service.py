@@ -119,6 +119,24 @@ async def create_account(
     )
 
 
+def validate_username(value: str, field: str) -> str:
+    """A username as stored: trimmed, 1 to 100 characters, and no `:`.
+
+    Basic authorization splits `username:secret` at the first colon, so a name holding
+    one could never log in; it is refused wherever a username is set.
+    """
+    username = value.strip()
+    if not username or len(username) > 100:
+        raise InvalidInput(f"{field} must be 1 to 100 characters", field=field)
+    if ":" in username:
+        raise InvalidInput(f"{field} must not contain ':'", field=field)
+    return username
+
+
+def _taken(username: str, field: str) -> Conflict:
+    return Conflict(f"The username '{username}' is already taken.", field=field)
+
+
 async def _create_user(
     conn: AsyncConnection,
     account: Account,
@@ -128,11 +146,9 @@ async def _create_user(
     api_key: str | None = None,
     login_password: bool = True,
 ) -> NewUser:
-    username = str(values["username"]).strip()
-    if not username or len(username) > 100:
-        raise InvalidInput("api_username must be 1 to 100 characters", field="api_username")
+    username = validate_username(str(values["username"]), "api_username")
     if await store.get_user_by_username(conn, username) is not None:
-        raise Conflict(f"The username '{username}' is already taken.", field="api_username")
+        raise _taken(username, "api_username")
     shown_password = password or security.new_password()
     # "!" is no argon2 hash, so it matches no password, and skips ~0.1 s of hashing.
     password_hash = security.hash_password(shown_password) if login_password else NO_PASSWORD
@@ -148,8 +164,10 @@ async def _create_user(
                 "created_at": created,
             },
         )
-    except IntegrityError:  # a concurrent create took the name between check and insert
-        raise Conflict(f"The username '{username}' is already taken.") from None
+    except IntegrityError:
+        # A concurrent create took the name (in any case: the unique index is on
+        # lower(username)) between the check above and this insert.
+        raise _taken(username, "api_username") from None
     key = api_key or security.new_api_key()
     await store.replace_api_key(conn, user.id, security.hash_api_key(key), created)
     return NewUser(user, account, key, None if password or not login_password else shown_password)
@@ -213,12 +231,35 @@ async def authenticate_basic(conn: AsyncConnection, username: str, secret: str) 
     raise Unauthorized("Invalid credentials.")
 
 
+def credential_to_cache(
+    principal: Principal, secret: str, username: str | None
+) -> CachedCredential:
+    """What the credential cache keeps of a verified caller: `secret` is the key or
+    password it sent, `username` the Basic username (None for Bearer)."""
+    return CachedCredential(
+        user_id=principal.user.id,
+        account_id=principal.account.id,
+        api_key_id=principal.api_key_id,
+        key_hash=security.hash_api_key(secret) if principal.api_key_id is not None else None,
+        password_hash=principal.user.password_hash,
+        username=username,
+    )
+
+
 async def principal_from_cache(conn: AsyncConnection, cached: CachedCredential) -> Principal | None:
-    """Reload a cached caller; None when the key is gone or the password changed."""
-    found = await store.user_and_account(conn, cached.user_id, cached.api_key_id)
+    """Reload a cached caller; None when the key is gone, the password changed, or the
+    ids now name someone else (a row created since with a reused id)."""
+    api_key = None
+    if cached.api_key_id is not None:
+        if cached.key_hash is None:
+            return None
+        api_key = (cached.api_key_id, cached.key_hash)
+    found = await store.user_and_account(conn, cached.user_id, api_key)
     if found is None:
         return None
     user, account = found
+    if user.account_id != cached.account_id or account.id != cached.account_id:
+        return None
     if cached.api_key_id is None and user.password_hash != cached.password_hash:
         return None
     if cached.username is not None and cached.username.lower() != user.username.lower():
@@ -301,19 +342,22 @@ async def update_account(
     for wire, column in mapping.items():
         if changes.get(wire) is not None:
             user_values[column] = changes[wire]
-    if changes.get("username") and changes["username"] != principal.user.username:
-        other = await store.get_user_by_username(conn, changes["username"])
-        if other is not None and other.id != principal.user.id:  # a change of case is fine
-            raise Conflict(
-                f"The username '{changes['username']}' is already taken.", field="username"
-            )
-        user_values["username"] = changes["username"]
+    if changes.get("username") is not None:
+        username = validate_username(changes["username"], "username")
+        if username != principal.user.username:
+            other = await store.get_user_by_username(conn, username)
+            if other is not None and other.id != principal.user.id:  # a change of case is fine
+                raise _taken(username, "username")
+            user_values["username"] = username
     if changes.get("password"):
         user_values["password_hash"] = security.hash_password(changes["password"])
     if account_values:
         await store.update_account(conn, principal.account.id, account_values)
     if user_values:
-        await store.update_user(conn, principal.user.id, user_values)
+        try:
+            await store.update_user(conn, principal.user.id, user_values)
+        except IntegrityError:  # a concurrent create or rename took the name
+            raise _taken(user_values.get("username", ""), "username") from None
     return await reload(conn, principal)
 
 
@@ -332,7 +376,10 @@ async def create_subaccount(
     conn: AsyncConnection, principal: Principal, values: dict[str, Any], password: str | None
 ) -> NewUser:
     require(principal, "access_users")
-    flags = {flag: bool(values[flag]) for flag in ACCESS_FLAGS if values.get(flag) is not None}
+    requested = {flag: bool(values[flag]) for flag in ACCESS_FLAGS if values.get(flag) is not None}
+    _require_grantable(principal, requested)
+    # ClickSend's default is every permission; nobody hands out more than it holds.
+    flags = {flag: requested.get(flag, principal.can(flag)) for flag in ACCESS_FLAGS}
     fields = {
         "username": values["api_username"],
         "email": values.get("email") or "",
@@ -368,10 +415,19 @@ async def update_subaccount(
     for column in ("email", "phone_number", "first_name", "last_name", "notes"):
         if values.get(column) is not None:
             changes[column] = values[column]
-    if values.get("password"):
-        changes["password_hash"] = security.hash_password(values["password"])
     if user.is_main and any(flag in changes for flag in ACCESS_FLAGS):
         raise InvalidInput("The main user's permissions cannot be changed.")
+    flag_changes = {
+        flag: value
+        for flag, value in changes.items()
+        if flag in ACCESS_FLAGS and value != user.access.get(flag, False)
+    }
+    if flag_changes and user.id == principal.user.id:
+        raise Forbidden("A user cannot change its own permissions.")
+    _require_grantable(principal, flag_changes)
+    if values.get("password"):
+        _require_no_more_access(principal, user)
+        changes["password_hash"] = security.hash_password(values["password"])
     if changes:
         await store.update_user(conn, user.id, changes)
     updated = await store.get_user(conn, user.id)
@@ -390,7 +446,27 @@ async def delete_subaccount(conn: AsyncConnection, principal: Principal, user_id
 async def regenerate_key(conn: AsyncConnection, principal: Principal, user_id: int) -> NewUser:
     user = await get_subaccount(conn, principal, user_id)
     _require_main_for_main(principal, user)
+    _require_no_more_access(principal, user)
     return NewUser(user, principal.account, await rotate_key(conn, user.id), None)
+
+
+def _require_grantable(principal: Principal, flags: dict[str, bool]) -> None:
+    """Nobody grants a permission it does not hold itself (the main user holds them all)."""
+    for flag, granted in flags.items():
+        if granted and not principal.can(flag):
+            raise Forbidden(f"You cannot grant the '{flag}' permission: you do not have it.")
+
+
+def _require_no_more_access(principal: Principal, user: User) -> None:
+    # Setting another user's password or taking its new key is logging in as that user:
+    # a user holding a permission the caller lacks would hand the caller that permission.
+    if user.id == principal.user.id:
+        return
+    for flag in ACCESS_FLAGS:
+        if user.access.get(flag, False) and not principal.can(flag):
+            raise Forbidden(
+                f"Subaccount #{user.id} has the '{flag}' permission, which you do not have."
+            )
 
 
 def _require_main_for_main(principal: Principal, user: User) -> None:

@@ -193,13 +193,15 @@ def _split(row: Mapping[Any, Any]) -> tuple[User, Account]:
 
 
 async def user_and_account(
-    conn: AsyncConnection, user_id: int, api_key_id: int | None
+    conn: AsyncConnection, user_id: int, api_key: tuple[int, str] | None
 ) -> tuple[User, Account] | None:
-    """Both rows in one query; with `api_key_id`, only while that key still exists."""
+    """Both rows in one query; with `api_key` (id, hash), only while the user still has
+    that very key: an id alone could be a newer key that inherited it."""
     query = _with_accounts().where(users.c.id == user_id)
-    if api_key_id is not None:
+    if api_key is not None:
+        key_id, key_hash = api_key
         query = query.join(api_keys, api_keys.c.user_id == users.c.id).where(
-            api_keys.c.id == api_key_id
+            api_keys.c.id == key_id, api_keys.c.key_hash == key_hash
         )
     row = (await conn.execute(query)).mappings().one_or_none()
     return None if row is None else _split(row)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from limits import parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
-from dovecote.accounts.credential_cache import CachedCredential, CredentialCache
+from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.core.errors import RateLimited, Unauthorized
 from dovecote.core.models import Principal
 from dovecote.runtime import Runtime
@@ -60,13 +61,8 @@ async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -
     principal = await accounts.principal_from_cache(conn, cached) if cached else None
     if principal is None:
         principal = await _verify_limited(request, conn, runtime, header)
-        credential = CachedCredential(
-            principal.user.id,
-            principal.api_key_id,
-            principal.user.password_hash,
-            principal.user.username if header[:6].lower() == "basic " else None,
-        )
-        cache.put(header, credential)
+        username, secret = _credentials(header)  # parsed fine: it was just verified
+        cache.put(header, accounts.credential_to_cache(principal, secret, username))
     await _rate_limit(runtime, principal)
     request.state.principal = principal
     return principal
@@ -86,20 +82,39 @@ DetachedPrincipal = Annotated[Principal, Depends(detached_principal)]
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:
-    """Verify credentials; failures are counted per client address, so guessing a
-    password or key at full speed earns a 429 instead of unlimited tries."""
+    """Verify credentials; failures are counted per client address and login name, so
+    guessing a password or key at full speed earns a 429 instead of unlimited tries.
+
+    Per name, not per address alone: behind a shared NAT, one user's typos (or someone
+    guessing at one user) must not lock every other user of that address out. Once a
+    name is throttled from an address, even its right secret gets the 429 there, so a
+    guess that happens to be right reveals nothing."""
     item = parse(runtime.settings.auth_failure_limit)
-    client = client_ip(request) or "unknown"
-    if not await runtime.limiter.test(item, "auth-failures", client):
+    identifiers = (client_ip(request) or "unknown", _login_name(header))
+    if not await runtime.limiter.test(item, "auth-failures", *identifiers):
         raise RateLimited("Too many failed logins; try again later.", retry_after=60)
     try:
         return await _verify(conn, header)
     except Unauthorized:
-        await runtime.limiter.hit(item, "auth-failures", client)
+        await runtime.limiter.hit(item, "auth-failures", *identifiers)
         raise
 
 
-async def _verify(conn: AsyncConnection, header: str) -> Principal:
+def _login_name(header: str) -> str:
+    """Whom a header claims to be, for counting failures: the Basic username (logins
+    are case-insensitive), else a hash of the Bearer key or of the unreadable header."""
+    try:
+        username, secret = _credentials(header)
+    except Unauthorized:
+        username, secret = None, header
+    # Hashed either way: limiter keys stay short, and hold no name or secret.
+    if username is not None:
+        return "user:" + hashlib.sha256(username.lower().encode()).hexdigest()
+    return "key:" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _credentials(header: str) -> tuple[str | None, str]:
+    """(username, secret) of a Basic header, (None, key) of a Bearer one."""
     scheme, _, value = header.partition(" ")
     value = value.strip()
     if scheme.lower() == "basic":
@@ -110,10 +125,17 @@ async def _verify(conn: AsyncConnection, header: str) -> Principal:
         username, sep, secret = decoded.partition(":")
         if not sep or not username or not secret:
             raise Unauthorized("Malformed Basic authorization header.")
-        return await accounts.authenticate_basic(conn, username, secret)
+        return username, secret
     if scheme.lower() == "bearer" and value:
-        return await accounts.authenticate_bearer(conn, value)
+        return None, value
     raise Unauthorized("Unsupported authorization scheme; use Basic or Bearer.")
+
+
+async def _verify(conn: AsyncConnection, header: str) -> Principal:
+    username, secret = _credentials(header)
+    if username is None:
+        return await accounts.authenticate_bearer(conn, secret)
+    return await accounts.authenticate_basic(conn, username, secret)
 
 
 async def _rate_limit(runtime: RuntimeDep, principal: Principal) -> None:

@@ -193,8 +193,10 @@ async def cancel(
     message_ids: Sequence[str] | None,
     *,
     now: float,
+    user_id: int | None = None,
 ) -> list[str]:
-    """Cancel messages not yet claimed by a worker and refund what they cost."""
-    cancelled = await store.cancel(conn, principal.account.id, message_ids, channel, now)
+    """Cancel messages not yet claimed by a worker and refund what they cost; with
+    `user_id`, only that user's (the caller's scope when it may not see the account's)."""
+    cancelled = await store.cancel(conn, principal.account.id, message_ids, channel, now, user_id)
     await store.credit(conn, principal.account.id, sum(price for _, price in cancelled))
     return [message_id for message_id, _ in cancelled]

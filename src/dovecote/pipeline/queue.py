@@ -81,11 +81,13 @@ async def cancel(
     message_ids: Sequence[str] | None,
     channel: str,
     now: float,
+    user_id: int | None = None,
 ) -> list[tuple[str, int]]:
     """Cancel queued, unclaimed messages; returns (id, price) of each one cancelled.
 
     `due_at > now` is what "unclaimed" means for scheduled rows; an immediate row that a
     worker has not yet claimed also has `status == queued` and a lease-free `lease_owner`.
+    With `user_id`, only that user's messages (a caller that may not see the others').
     """
     query = (
         messages.update()
@@ -100,6 +102,8 @@ async def cancel(
     )
     if message_ids is not None:
         query = query.where(messages.c.id.in_(message_ids))
+    if user_id is not None:
+        query = query.where(messages.c.user_id == user_id)
     return [(str(i), int(p)) for i, p in await conn.execute(query)]
 
 

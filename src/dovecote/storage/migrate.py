@@ -20,5 +20,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+    async with engine.connect() as conn:
+        try:
+            async with conn.begin():
+                await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+        finally:
+            if conn.dialect.name == "sqlite":
+                # env.py turned foreign keys off for table rebuilds; outside the migration
+                # transaction the pragma takes effect again, before the pool reuses this.
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()

@@ -54,6 +54,9 @@ accounts = sa.Table(
     sa.Column("unicode_sms", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("settings", sa.JSON, nullable=False, server_default="{}"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Ids are never reused (SQLite would otherwise hand a deleted row's id to the next
+    # insert): a stale reference must never name someone else. PostgreSQL never reuses.
+    sqlite_autoincrement=True,  # (0007)
 )
 
 # ClickSend calls every login of an account a "subaccount"; the first one is the main user.
@@ -80,6 +83,10 @@ users = sa.Table(
     sa.Column("notes", sa.Text, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_users_account_id", "account_id"),
+    # Logins are case-insensitive, so usernames are unique whatever the case: concurrent
+    # creates of `Name` and `NAME` cannot both win. (0007)
+    sa.Index("uq_users_username_lower", sa.func.lower(sa.column("username")), unique=True),
+    sqlite_autoincrement=True,  # (0007)
 )
 
 # Only a SHA-256 of each key is kept: keys are 128 random bits, so a fast hash is
@@ -94,6 +101,7 @@ api_keys = sa.Table(
     sa.Index("ix_api_keys_user_id", "user_id"),
     # Not unique: the spec's three test accounts share one documented key.
     sa.Index("ix_api_keys_key_hash", "key_hash"),
+    sqlite_autoincrement=True,  # (0007)
 )
 
 # Messages of every channel and both directions; outbound rows are the delivery queue.

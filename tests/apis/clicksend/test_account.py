@@ -96,6 +96,20 @@ async def test_a_bad_timezone_country_or_overlong_field_is_refused_and_changes_n
     assert after == before
 
 
+async def test_a_username_with_a_colon_is_refused_by_name_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    before = (await client.get("/v3/account")).json()["data"]
+
+    # Basic authorization splits at the first ':', so the renamed user could never log in.
+    response = await client.put("/v3/account", json={"username": "own:er", "user_first_name": "X"})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["response_code"] == "BAD_REQUEST"
+    assert "username" in response.json()["response_msg"]
+    assert (await client.get("/v3/account")).json()["data"] == before
+
+
 def _seed_usage(database_url: str, username: str, year: int, month: int) -> None:
     """Two SMS parts, one email and one cancelled SMS for `username` in that month."""
 

@@ -8,11 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.accounts.service import TEST_API_KEY
+from dovecote.accounts.service import TEST_API_KEY, create_account
 from dovecote.app import create_app
+from dovecote.core.security import hash_api_key
 from dovecote.settings import Settings
+from dovecote.storage.tables import api_keys, users
 
 
 def basic(raw: str) -> dict[str, str]:
@@ -205,3 +208,139 @@ async def test_a_renamed_user_cannot_keep_logging_in_with_the_old_name(settings:
     assert renamed.status_code == 200
     assert after.status_code == 401
     assert new.status_code == 200
+
+
+async def test_failed_logins_are_counted_per_username_so_a_shared_address_is_not_locked_out(
+    settings: Settings,
+) -> None:
+    owner_key = settings.owner_api_key
+    # Per hour: a limit per minute could roll into its next window mid-test.
+    async with serving(settings, auth_failure_limit="3/hour") as http:
+        failures = [
+            (await http.get("/v3/account", headers=basic("owner:wrong-guess"))).status_code
+            for _ in range(3)
+        ]
+        # Logins are case-insensitive, so another case is the same name, still throttled.
+        other_case = await http.get("/v3/account", headers=basic("OWNER:another-guess"))
+        # Everyone else behind the same address (one NAT) logs in as before ...
+        neighbour = await http.get("/v3/account", headers=basic(f"nocredit:{TEST_API_KEY}"))
+        # ... and a neighbour's typo is a 401 of its own, not a 429.
+        neighbour_typo = await http.get("/v3/account", headers=basic("nocredit:typo"))
+        # Bearer failures count per key (by hash): other keys are unaffected.
+        bearer_failures = [
+            (await http.get("/v3/account", headers={"Authorization": "Bearer 0-bad"})).status_code
+            for _ in range(3)
+        ]
+        bearer_again = await http.get("/v3/account", headers={"Authorization": "Bearer 0-bad"})
+        bearer_right = await http.get(
+            "/v3/account", headers={"Authorization": f"Bearer {owner_key}"}
+        )
+
+    assert failures == [401, 401, 401]
+    assert other_case.status_code == 429
+    assert neighbour.status_code == 200
+    assert neighbour.json()["data"]["username"] == "nocredit"
+    assert neighbour_typo.status_code == 401
+    assert bearer_failures == [401, 401, 401]
+    assert bearer_again.status_code == 429
+    assert bearer_right.status_code == 200
+
+
+async def test_a_deleted_users_cached_credentials_never_log_in_as_whoever_gets_its_ids(
+    app: FastAPI, settings: Settings
+) -> None:
+    owner = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        sub = {
+            "api_username": "leaving",
+            "password": "first-password",
+            "email": "leaving@example.com",
+            "phone_number": "+61411111111",
+            "first_name": "Lea",
+            "last_name": "Ving",
+        }
+        created = (await http.post("/v3/subaccounts", json=sub, headers=owner)).json()["data"]
+        old_bearer = {"Authorization": f"Bearer {created['api_key']}"}
+        old_basic = basic(f"leaving:{created['api_key']}")
+        # Both verified, so both are now in the credential cache.
+        assert (await http.get("/v3/account", headers=old_bearer)).status_code == 200
+        assert (await http.get("/v3/account", headers=old_basic)).status_code == 200
+        deleted = await http.delete(f"/v3/subaccounts/{created['subaccount_id']}", headers=owner)
+        # Another tenant signs up, even taking the freed username: its user and key are
+        # the newest rows, where SQLite used to hand out the deleted rows' ids again.
+        async with app.state.runtime.engine.begin() as conn:
+            stranger = await create_account(
+                conn, username="leaving", account_name="Someone else", balance_micros=1
+            )
+        bearer_after = await http.get("/v3/account", headers=old_bearer)
+        basic_after = await http.get("/v3/account", headers=old_basic)
+        stranger_login = await http.get(
+            "/v3/account", headers={"Authorization": f"Bearer {stranger.api_key}"}
+        )
+
+    assert deleted.status_code == 200
+    assert bearer_after.status_code == 401, bearer_after.text
+    assert basic_after.status_code == 401, basic_after.text
+    assert stranger_login.json()["data"]["account_name"] == "Someone else"
+    assert stranger.user.id > created["subaccount_id"]  # ids are never reused
+
+
+async def test_a_cached_credential_is_bound_to_its_key_and_account_not_just_to_ids(
+    app: FastAPI, settings: Settings
+) -> None:
+    """Whatever hands out ids (a restored backup, a manual insert, a database that
+    reuses them), a cache entry must never accept a row that only shares its ids."""
+    owner = basic(f"{settings.owner_username}:{settings.owner_api_key}")
+    engine = app.state.runtime.engine
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        sub = {
+            "api_username": "leaving",
+            "password": "first-password",
+            "email": "leaving@example.com",
+            "phone_number": "+61411111111",
+            "first_name": "Lea",
+            "last_name": "Ving",
+        }
+        created = (await http.post("/v3/subaccounts", json=sub, headers=owner)).json()["data"]
+        user_id = created["subaccount_id"]
+        headers = {
+            "bearer key": {"Authorization": f"Bearer {created['api_key']}"},
+            "basic key": basic(f"leaving:{created['api_key']}"),
+            "basic password": basic("leaving:first-password"),
+        }
+        for case, header in headers.items():  # all verified, so all cached
+            assert (await http.get("/v3/account", headers=header)).status_code == 200, case
+        async with engine.connect() as conn:
+            key_id = (
+                await conn.execute(sa.select(api_keys.c.id).where(api_keys.c.user_id == user_id))
+            ).scalar_one()
+        async with engine.begin() as conn:
+            stranger = await create_account(
+                conn, username="stranger", account_name="Someone else", balance_micros=1
+            )
+        await http.delete(f"/v3/subaccounts/{user_id}", headers=owner)
+        # Another tenant's user and key now hold exactly the deleted rows' ids (and name).
+        async with engine.begin() as conn:
+            await conn.execute(
+                users.insert().values(
+                    id=user_id,
+                    account_id=stranger.account.id,
+                    username="leaving",
+                    password_hash=stranger.user.password_hash,
+                    created_at=0,
+                )
+            )
+            await conn.execute(
+                api_keys.insert().values(
+                    id=key_id,
+                    user_id=user_id,
+                    key_hash=hash_api_key(stranger.api_key),
+                    created_at=0,
+                )
+            )
+        after = {case: await http.get("/v3/account", headers=h) for case, h in headers.items()}
+
+    for case, response in after.items():
+        assert response.status_code == 401, (case, response.text)

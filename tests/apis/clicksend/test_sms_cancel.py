@@ -193,6 +193,59 @@ async def test_another_accounts_message_cannot_be_cancelled(
     assert await balance(app) == START_BALANCE - US_PRICE
 
 
+async def subaccount(client: httpx.AsyncClient, username: str, **flags: int) -> str:
+    """Create a subaccount of the owner's account; returns its API key."""
+    body = {
+        "api_username": username,
+        "password": "s3cret-password",
+        "email": f"{username}@example.com",
+        "phone_number": "+61411111111",
+        "first_name": "Sub",
+        "last_name": "Account",
+        **flags,
+    }
+    response = await client.post("/v3/subaccounts", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["api_key"])
+
+
+async def test_a_subaccount_without_access_reporting_cancels_only_its_own_messages(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    owners = await send(client, scheduled(11), scheduled(12))
+    key = await subaccount(client, "restricted", access_sms=1, access_reporting=0)
+
+    async with client_as(settings, "restricted", key) as restricted:
+        [own] = await send(restricted, scheduled(13))
+        # It cannot see the owner's messages in history, so it cannot cancel them either.
+        history = (await restricted.get("/v3/sms/history")).json()["data"]["data"]
+        one = await restricted.put(f"/v3/sms/{owners[0]}/cancel")
+        everything = await restricted.put("/v3/sms/cancel-all")
+
+    assert [m["message_id"] for m in history] == [own]
+    assert one.status_code == 404
+    assert one.json()["response_code"] == "NOT_FOUND"
+    assert everything.status_code == 200
+    assert everything.json()["data"] == {"count": 1}
+    assert (await row(app, own))["status"] == "cancelled"
+    for message_id in owners:
+        assert (await row(app, message_id))["status"] == "queued"
+    assert await balance(app) == START_BALANCE - 2 * US_PRICE  # only its own was refunded
+
+
+async def test_a_subaccount_with_access_reporting_cancels_the_accounts_messages(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    [owners] = await send(client, scheduled(14))
+    key = await subaccount(client, "reporter", access_sms=1, access_reporting=1)
+
+    async with client_as(settings, "reporter", key) as reporter:
+        one = await reporter.put(f"/v3/sms/{owners}/cancel")
+
+    assert one.status_code == 200, one.text
+    assert (await row(app, owners))["status"] == "cancelled"
+
+
 async def test_an_unknown_or_test_number_message_is_not_found(client: httpx.AsyncClient) -> None:
     [test_id] = await send(client, {"to": "+61411111111", "body": "free"})
 

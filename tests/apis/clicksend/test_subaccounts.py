@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,9 +14,10 @@ import sqlalchemy as sa
 from clicksend.exceptions import NotFoundException, UnauthorizedException
 from fastapi import FastAPI
 
+from dovecote.accounts import store as accounts_store
 from dovecote.accounts.service import create_account
 from dovecote.settings import Settings
-from dovecote.storage.tables import users
+from dovecote.storage.tables import ACCESS_FLAGS, users
 
 
 def sdk(url: str, username: str | None, key: str | None) -> clicksend.ApiClient:
@@ -237,3 +239,146 @@ async def test_missing_or_invalid_fields_are_refused_by_name_and_nothing_is_writ
         assert response.json()["http_code"] == 400
         assert field in response.json()["response_msg"], field
     assert await count_users(app) == before
+
+
+def only(*granted: str) -> dict[str, int]:
+    """Every permission flag, 1 for those named and 0 for the rest."""
+    return {flag: int(flag in granted) for flag in ACCESS_FLAGS}
+
+
+def flags_of(subaccount: dict[str, Any]) -> dict[str, int]:
+    return {flag: subaccount[flag] for flag in ACCESS_FLAGS}
+
+
+async def test_a_subaccount_cannot_grant_itself_permissions_or_change_its_own_flags(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    limited = await create(client, "limited", **only("access_users"))
+    own = f"/v3/subaccounts/{limited['subaccount_id']}"
+    account_before = (await client.get("/v3/account")).json()["data"]
+
+    async with login(app, "limited", limited["api_key"]) as as_limited:
+        escalate = await as_limited.put(
+            own, json={"access_sms": 1, "access_settings": 1, "access_reporting": 1}
+        )
+        account_change = await as_limited.put("/v3/account", json={"account_name": "Mine now"})
+        # Not even downwards: a user's own permissions are someone else's to set.
+        drop_own = await as_limited.put(own, json={"access_users": 0})
+        # Sending its flags unchanged (as an SDK round trip does) changes nothing, so is fine.
+        unchanged = await as_limited.put(own, json={**only("access_users"), "notes": "me"})
+
+    for response in (escalate, drop_own):
+        assert response.status_code == 403, response.text
+        assert response.json()["http_code"] == 403
+        assert response.json()["response_code"] == "FORBIDDEN"
+    assert account_change.status_code == 403
+    assert unchanged.status_code == 200, unchanged.text
+    stored = (await client.get(own)).json()["data"]
+    assert flags_of(stored) == only("access_users")
+    assert (await client.get("/v3/account")).json()["data"] == account_before
+
+
+async def test_a_subaccount_grants_no_permission_it_lacks_and_defaults_to_its_own(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    limited = await create(client, "limited", **only("access_users", "access_sms"))
+    before = await count_users(app)
+
+    async with login(app, "limited", limited["api_key"]) as as_limited:
+        granting = await as_limited.post(
+            "/v3/subaccounts", json=new_subaccount("granted", access_settings=1)
+        )
+        defaulted = await as_limited.post("/v3/subaccounts", json=new_subaccount("defaulted"))
+        helper = defaulted.json()["data"]
+        path = f"/v3/subaccounts/{helper['subaccount_id']}"
+        raise_helper = await as_limited.put(path, json={"access_reporting": 1})
+        revoke_helper = await as_limited.put(path, json={"access_sms": 0})
+
+    assert granting.status_code == 403, granting.text
+    assert granting.json()["response_code"] == "FORBIDDEN"
+    assert "access_settings" in granting.json()["response_msg"]
+    assert defaulted.status_code == 200, defaulted.text
+    # ClickSend's default (every permission) narrowed to what the creator holds.
+    assert flags_of(helper) == only("access_users", "access_sms")
+    assert raise_helper.status_code == 403
+    assert revoke_helper.status_code == 200, revoke_helper.text
+    assert flags_of((await client.get(path)).json()["data"]) == only("access_users")
+    assert await count_users(app) == before + 1  # only "defaulted"
+
+    # The main user holds every permission, so its subaccounts default to all of them.
+    full = await create(client, "full")
+    assert flags_of(full) == only(*ACCESS_FLAGS)
+
+
+async def test_a_subaccount_cannot_take_over_a_subaccount_holding_more_permissions(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    limited = await create(client, "limited", **only("access_users"))
+    powerful = await create(client, "powerful", **only("access_users", "access_settings"))
+    peer = await create(client, "peer", **only("access_users"))
+
+    async with login(app, "limited", limited["api_key"]) as as_limited:
+        powerful_path = f"/v3/subaccounts/{powerful['subaccount_id']}"
+        password = await as_limited.put(powerful_path, json={"password": "taken-over"})
+        regen = await as_limited.put(f"{powerful_path}/regen-api-key")
+        peer_password = await as_limited.put(
+            f"/v3/subaccounts/{peer['subaccount_id']}", json={"password": "reset-by-peer"}
+        )
+
+    assert password.status_code == 403
+    assert regen.status_code == 403
+    assert peer_password.status_code == 200
+    async with login(app, "powerful", "taken-over") as stolen:
+        assert (await stolen.get("/v3/account")).status_code == 401
+    async with login(app, "powerful", powerful["api_key"]) as as_powerful:
+        assert (await as_powerful.get("/v3/account")).status_code == 200
+
+
+async def test_a_username_with_a_colon_is_refused_by_name(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    before = await count_users(app)
+
+    # Basic authorization splits at the first ':', so such a user could never log in.
+    response = await client.post("/v3/subaccounts", json=new_subaccount("ali:ce"))
+
+    assert response.status_code == 400
+    assert response.json()["response_code"] == "BAD_REQUEST"
+    assert "api_username" in response.json()["response_msg"]
+    assert await count_users(app) == before
+
+
+async def test_concurrent_creates_of_one_username_in_different_cases_make_one_user(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["Race0x", "race0X", "RACE0X", "rAcE0x", "race0x"]
+    lookup = accounts_store.get_user_by_username
+
+    async def slow_lookup(conn: Any, username: str) -> Any:
+        found = await lookup(conn, username)
+        if username.lower() == "race0x":
+            await asyncio.sleep(0.3)  # every request passes the check before any inserts
+        return found
+
+    monkeypatch.setattr(accounts_store, "get_user_by_username", slow_lookup)
+
+    # Each request checks the name is free before inserting; only the database's unique
+    # index on lower(username) can stop all of them passing the check at once.
+    responses = await asyncio.gather(
+        *(client.post("/v3/subaccounts", json=new_subaccount(name)) for name in names)
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [400] * (len(names) - 1), [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["response_code"] == "BAD_REQUEST"
+            assert "already taken" in response.json()["response_msg"]
+    [winner] = [r.json()["data"] for r in responses if r.status_code == 200]
+    async with app.state.runtime.engine.connect() as conn:
+        query = sa.select(sa.func.count()).where(sa.func.lower(users.c.username) == "race0x")
+        assert (await conn.execute(query)).scalar_one() == 1
+    async with login(app, "RACE0X", winner["api_key"]) as as_winner:
+        account = await as_winner.get("/v3/account")
+    assert account.status_code == 200
+    assert account.json()["data"]["username"] == winner["api_username"]

@@ -13,6 +13,7 @@ from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.sms import compose as sms
+from dovecote.channels.sms.history import scope_for
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
@@ -155,7 +156,9 @@ async def cancel_sms(
     conn: Conn,
 ) -> JSONResponse:
     accounts.require(principal, "access_sms")
-    cancelled = await outbound.cancel(conn, principal, "sms", [message_id.upper()], now=time.time())
+    cancelled = await outbound.cancel(
+        conn, principal, "sms", [message_id.upper()], now=time.time(), user_id=_own_only(principal)
+    )
     if not cancelled:
         raise NotFound(f"Message {message_id} is not a queued message of this account.")
     # `data` is null: SDK 6's CancelSms types it as an object ("deprecated, returns null")
@@ -168,5 +171,12 @@ async def cancel_all_sms(
     principal: CurrentPrincipal, conn: Conn, body: CancelAllIn | None = None
 ) -> JSONResponse:
     accounts.require(principal, "access_sms")
-    cancelled = await outbound.cancel(conn, principal, "sms", None, now=time.time())
+    cancelled = await outbound.cancel(
+        conn, principal, "sms", None, now=time.time(), user_id=_own_only(principal)
+    )
     return envelope({"count": len(cancelled)}, f"{len(cancelled)} messages has been cancelled.")
+
+
+def _own_only(principal: Principal) -> int | None:
+    """A caller cancels only what it may see in history: without access_reporting, its own."""
+    return scope_for(principal).user_id
