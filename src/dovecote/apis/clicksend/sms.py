@@ -13,12 +13,12 @@ from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.sms import compose as sms
-from dovecote.channels.sms.history import scope_for
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
 from dovecote.pipeline import outbound
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.scope import scope_for
 
 router = APIRouter(tags=["SMS"])
 
