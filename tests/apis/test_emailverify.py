@@ -568,3 +568,46 @@ def _check_contract(live_server: Any, settings: Settings) -> None:
     # And the 401 of the contract, from a caller without a key.
     unauthenticated = httpx.post(f"{live_server.url}/sendCode", json={"email": ADDRESS})
     assert (unauthenticated.status_code, unauthenticated.content) == (401, AUTH_INVALID)
+
+
+# --- the account's event history (Dovecote's own route) ---------------------------------------
+
+
+async def test_the_account_lists_its_verify_events_newest_first_and_filtered(
+    anon: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, owner_id: int
+) -> None:
+    for address in (ADDRESS, "bob@example.com"):
+        assert (await anon.post("/sendCode", json={"email": address}, headers=auth)).content == SENT
+    code = await sent_code(runtime.engine, owner_id, ADDRESS)
+    await anon.post("/checkCode", json={"email": ADDRESS, "code": wrong(code)}, headers=auth)
+    await anon.post("/checkCode", json={"email": ADDRESS, "code": code}, headers=auth)
+
+    everything = (await anon.get("/verifyEvents", headers=auth)).json()
+    alice = (await anon.get(f"/verifyEvents?email={ADDRESS.upper()}", headers=auth)).json()
+    approved = (await anon.get("/verifyEvents?event=approved", headers=auth)).json()
+    paged = (await anon.get("/verifyEvents?limit=2&page=2", headers=auth)).json()
+
+    assert everything["success"] is True and everything["total"] == 4
+    assert [e["event"] for e in alice["events"]] == ["approved", "failed_attempt", "sent"]
+    assert alice["events"][1]["attempts_left"] == 19
+    assert [(e["event"], e["email"]) for e in approved["events"]] == [("approved", ADDRESS)]
+    assert (paged["page"], paged["last_page"], len(paged["events"])) == (2, 2, 2)
+
+
+async def test_verify_events_are_private_and_bad_filters_are_refused(
+    anon: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    assert (await anon.post("/sendCode", json={"email": ADDRESS}, headers=auth)).content == SENT
+    async with runtime.engine.begin() as conn:
+        stranger = await accounts.create_account(conn, username="stranger", password=None)
+
+    theirs = await anon.get("/verifyEvents", headers=bearer(stranger.api_key))
+    unknown = await anon.get("/verifyEvents?event=clicked", headers=auth)
+    too_many = await anon.get("/verifyEvents?limit=1000", headers=auth)
+    nobody = await anon.get("/verifyEvents")
+
+    assert (theirs.status_code, theirs.json()["total"]) == (200, 0)
+    assert unknown.status_code == 400 and unknown.json()["success"] is False
+    assert "event must be one of" in unknown.json()["message"]
+    assert too_many.status_code == 400 and too_many.json()["success"] is False
+    assert (nobody.status_code, nobody.content) == (401, AUTH_INVALID)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from dovecote.apis.deps import Conn, RuntimeDep, client_ip, current_principal
 from dovecote.channels.verify import codes as otp
+from dovecote.channels.verify import history
 from dovecote.core.errors import Forbidden, InvalidInput, Unauthorized
 from dovecote.core.models import Principal
 
@@ -139,3 +140,47 @@ async def check_code(
     if result is otp.CheckResult.TOO_MANY_ATTEMPTS:
         return _reply(False, TRIES_EXCEEDED, 403)
     return _reply(False, NOT_VALID)
+
+
+@router.get(
+    "/verifyEvents",
+    summary="List EmailVerify events (Dovecote)",
+    responses={400: {"model": VerifyReply}, 401: {"model": VerifyReply}},
+)
+async def list_events(
+    conn: Conn,
+    principal: VerifyPrincipal,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    event: Annotated[str | None, Query(max_length=32)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_LIMIT)] = 50,
+) -> JSONResponse:
+    """What happened to the account's codes: `sent`, `approved`, `failed_attempt`,
+    `expired`, `max_attempts_reached`, newest first. Not part of PayPI's API: Dovecote's,
+    in the same `{success, message}` shape."""
+    found = await history.list_events(
+        conn, principal, email=email, event=event, page=page, limit=limit
+    )
+    items = [history.event_from_row(row) for row in found.rows]
+    return JSONResponse(
+        {
+            "success": True,
+            "message": "EmailVerify events",
+            "total": found.total,
+            "page": found.page,
+            "limit": found.limit,
+            "last_page": found.last_page,
+            "events": [
+                {
+                    "event": item.event,
+                    "email": item.email,
+                    "message_id": item.message_id,
+                    "occurred_at": item.occurred_at,
+                    "attempt": item.attempt,
+                    "attempts_left": item.attempts_left,
+                    "user_id": item.user_id,
+                }
+                for item in items
+            ],
+        }
+    )

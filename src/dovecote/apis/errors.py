@@ -21,7 +21,7 @@ from dovecote.core.errors import DomainError, RateLimited
 log = logging.getLogger("dovecote.api")
 
 SENDGRID_PREFIXES = ("/v3/messages", "/v3/mail/")
-EMAILVERIFY_PATHS = ("/sendCode", "/checkCode")
+EMAILVERIFY_PATHS = ("/sendCode", "/checkCode", "/verifyEvents")
 
 
 def family(path: str) -> str:
