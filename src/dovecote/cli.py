@@ -62,7 +62,14 @@ def serve(
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn
 
-    application = create_app(Settings(), run_worker=worker)
+    settings = Settings()
+    if settings.public_url is None:
+        # Mailed links (verification, CSV downloads) must reach this server: without a
+        # configured public URL, that is where it listens.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown  # an IPv6 literal
+        settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
+    application = create_app(settings, run_worker=worker)
     uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, PositiveInt, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 DEV_SECRET = "dovecote-development-secret-change-me"  # noqa: S105 - refused outside development
 
 
@@ -21,7 +22,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./dovecote.db"
     # Signs export links and tracking URLs; must be set to something private in production.
     secret_key: str = DEV_SECRET
-    public_url: str = "http://127.0.0.1:8080"
+    # Base of links Dovecote hands out. Unset: links answered to a request use that
+    # request's own base URL, and links that are mailed (verification, CSV downloads,
+    # tracking) use `dovecote serve`'s --host/--port — never a Host header, which the
+    # caller controls and could point a victim's verification link at its own server.
+    public_url: str | None = None
 
     # Owner account created on the first start with an empty database.
     owner_username: str | None = None
@@ -137,6 +142,10 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == DEV_SECRET:
             raise ValueError("DOVECOTE_SECRET_KEY must be set in production")
         return self
+
+    def public_base(self) -> str:
+        """The base of links that leave by email (no request to take a base from)."""
+        return self.public_url or DEFAULT_PUBLIC_URL
 
     def transport_for(self, channel: str) -> str:
         """The transport chosen for `channel` ("sandbox": the channel's own sandbox).

@@ -85,7 +85,7 @@ async def test_a_valid_click_redirects_to_the_original_url_and_records_one_event
     message_id = await send_tracked(app, settings, opens=False, clicks=True)
     links = await sent_html(app, message_id)
     tracked, mailto = links.hrefs
-    assert tracked.startswith(f"{settings.public_url}/t/click/{message_id}?")
+    assert tracked.startswith(f"{settings.public_base()}/t/click/{message_id}?")
     assert mailto == "mailto:help@example.org"
     assert links.images == []  # open tracking is off
 

@@ -56,7 +56,11 @@ def pending_message(export: exports.Export) -> str:
 
 
 async def get_download(
-    conn: AsyncConnection, principal: Principal, settings: Settings, download_uuid: str
+    conn: AsyncConnection,
+    principal: Principal,
+    settings: Settings,
+    download_uuid: str,
+    base_url: str | None = None,
 ) -> str:
     """The signed link of a finished download of the caller's."""
     export = await exports.load(conn, download_uuid)
@@ -71,7 +75,7 @@ async def get_download(
         raise NotFound("the CSV is not ready yet; try again shortly", field="download_uuid")
     if export.status == jobs.FAILED:
         raise NotFound("the CSV could not be written; request a new one", field="download_uuid")
-    return exports.presigned_url(settings, export)
+    return exports.presigned_url(settings, export, base_url)
 
 
 async def open_csv(

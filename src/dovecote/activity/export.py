@@ -194,11 +194,13 @@ def _signed(export_id: str) -> str:
     return f"email-activity-csv:{export_id}"
 
 
-def presigned_url(settings: Settings, export: Export) -> str:
+def presigned_url(settings: Settings, export: Export, base_url: str | None = None) -> str:
+    """The signed download link, on `base_url` (the asking request's) or the mailed base."""
     expires = int(export.expires_at)
     signature = security.sign(settings.secret_key, _signed(export.uuid), expires)
     query = urlencode({"expires": expires, "signature": signature})
-    return f"{settings.public_url.rstrip('/')}/v3/messages/download/{export.uuid}/csv?{query}"
+    base = base_url or settings.public_base()
+    return f"{base.rstrip('/')}/v3/messages/download/{export.uuid}/csv?{query}"
 
 
 def signature_valid(settings: Settings, export: Export, expires: str, signature: str) -> bool:

@@ -19,6 +19,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.core.errors import RateLimited, Unauthorized
 from dovecote.core.models import Principal
 from dovecote.runtime import Runtime
+from dovecote.settings import Settings
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -29,6 +30,13 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def link_base(request: Request, settings: Settings) -> str:
+    """The base of a link answered to this request: the configured public URL, or the
+    request's own (the caller gets back a link to where it already reached us). Never
+    for mailed links: the Host header is the caller's to choose."""
+    return settings.public_url or str(request.base_url)
 
 
 def client_ip(request: Request) -> str | None:

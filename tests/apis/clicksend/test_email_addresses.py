@@ -189,6 +189,25 @@ async def test_the_verification_email_is_addressed_to_the_address_and_its_token_
     assert (await client.get(f"/v3/email/addresses/{address_id}")).json()["data"]["verified"] == 1
 
 
+async def test_the_mailed_link_ignores_the_callers_host_header(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # A Host header is the caller's to choose: a mailed link built from it would send the
+    # recipient's token to the caller's server. Mailed links use the configured base.
+    address_id = (await add(client, "victim@example.com"))["email_address_id"]
+
+    await client.put(
+        f"/v3/email/address-verify/{address_id}/send", headers={"Host": "evil.example"}
+    )
+
+    plain = (await sent_emails(app.state.runtime.engine))[-1].get_body(preferencelist=("plain",))
+    assert plain is not None
+    assert f"{settings.public_base()}/v3/email/address-verify/{address_id}/verify/" in (
+        plain.get_content()
+    )
+    assert "evil.example" not in plain.get_content()
+
+
 async def test_only_a_hash_of_the_token_is_stored(app: FastAPI, client: httpx.AsyncClient) -> None:
     address_id = (await add(client, "hashed@example.com"))["email_address_id"]
     await client.put(f"/v3/email/address-verify/{address_id}/send")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote.apis.clicksend import email_request as email_domain
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip, link_base
 from dovecote.channels.email import compose as pipeline
 from dovecote.channels.email import history as email_history
 from dovecote.channels.email.history import EmailSummary
@@ -228,6 +228,7 @@ async def _export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[lis
 
 @router.get("/email/history/export", summary="Export transactional email history")
 async def export_history(
+    request: Request,
     params: ListParams,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -243,7 +244,7 @@ async def export_history(
         date_to=date_to,
         filename=filename,
         secret=settings.secret_key,
-        base_url=settings.public_url,
+        base_url=link_base(request, settings),
         ttl=settings.export_link_ttl,
     )
     return envelope({"url": url}, "Download your file here.")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.render import money
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, link_base
 from dovecote.channels.sms import history
 from dovecote.channels.sms.history import HistoryEntry
 from dovecote.core.csvfile import csv_stream
@@ -100,6 +100,7 @@ async def list_history(
 
 @router.get("/sms/history/export", summary="Export SMS history")
 async def export_history(
+    request: Request,
     params: ListParams,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -115,7 +116,7 @@ async def export_history(
         date_to=date_to,
         filename=filename,
         secret=settings.secret_key,
-        base_url=settings.public_url,
+        base_url=link_base(request, settings),
         ttl=settings.export_link_ttl,
     )
     return envelope({"url": url}, "Download your file here.")

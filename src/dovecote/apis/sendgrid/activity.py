@@ -13,13 +13,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from limits import parse
 
 from dovecote.activity import download as activity_download
 from dovecote.activity import search as activity
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, link_base
 from dovecote.apis.sendgrid.schemas import AbbreviatedMessage, Message, MessageList
 from dovecote.core.errors import RateLimited
 from dovecote.core.models import Principal
@@ -104,9 +104,16 @@ async def request_csv(
 
 @router.get("/messages/download/{download_uuid}", summary="Download CSV")
 async def download_csv(
-    download_uuid: str, principal: ActivityPrincipal, conn: Conn, runtime: RuntimeDep
+    download_uuid: str,
+    request: Request,
+    principal: ActivityPrincipal,
+    conn: Conn,
+    runtime: RuntimeDep,
 ) -> dict[str, str]:
-    url = await activity_download.get_download(conn, principal, runtime.settings, download_uuid)
+    base = link_base(request, runtime.settings)
+    url = await activity_download.get_download(
+        conn, principal, runtime.settings, download_uuid, base
+    )
     return {"presigned_url": url, "csv": url}
 
 

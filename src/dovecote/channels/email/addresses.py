@@ -141,7 +141,7 @@ async def send_verification(
     await store.update_address(
         conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
     )
-    subject, html_body, text_body = verification_email(address, token, settings.public_url)
+    subject, html_body, text_body = verification_email(address, token, settings.public_base())
     return await mail.send(
         conn,
         account_id=principal.account.id,

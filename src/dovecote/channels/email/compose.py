@@ -413,7 +413,7 @@ async def _store(
     contents: list[dict[str, Any]] = []
     events: list[Event] = []
     expires = int(now) + settings.email_tracking_ttl
-    signer = tracking.Signer(settings.secret_key, settings.public_url, expires)
+    signer = tracking.Signer(settings.secret_key, settings.public_base(), expires)
     for group in queued:
         email = group.email
         switches = email.tracking or Tracking.for_account(principal.account.settings)
