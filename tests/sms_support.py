@@ -5,6 +5,7 @@ Importable as `sms_support` because pyproject's `pythonpath` puts `tests/` on sy
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -227,3 +228,19 @@ def webhook_peer() -> Iterator[Peer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An asyncio server callback: a webhook receiver that answers one byte every 0.2 s,
+    so no single read ever times out while the whole answer never comes."""
+    await reader.read(65536)
+    try:
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(100):
+            writer.write(b"X")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()

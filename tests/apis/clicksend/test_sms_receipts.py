@@ -17,6 +17,7 @@ from dovecote.storage.tables import events, messages
 from sms_support import (
     T0,
     as_caller,
+    dribble,
     insert,
     insert_into,
     other_account,
@@ -257,21 +258,6 @@ async def test_a_test_receipt_to_a_private_address_is_refused_when_private_webho
     assert peer.requests == []
 
 
-async def _dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A webhook receiver that answers one byte at a time, forever."""
-    await reader.read(65536)
-    try:
-        writer.write(b"HTTP/1.1 200 OK\r\n")
-        for _ in range(100):
-            writer.write(b"X")
-            await writer.drain()
-            await asyncio.sleep(0.2)
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    finally:
-        writer.close()
-
-
 async def test_a_slow_test_webhook_never_holds_the_database_from_other_callers(
     settings: Settings,
 ) -> None:
@@ -279,7 +265,7 @@ async def test_a_slow_test_webhook_never_holds_the_database_from_other_callers(
     # other account's requests timed out behind one slow receiver.
 
     application = create_app(settings.model_copy(update={"fetch_timeout": 1.0}))
-    server = await asyncio.start_server(_dribble, "127.0.0.1", 0)
+    server = await asyncio.start_server(dribble, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with application.router.lifespan_context(application):
