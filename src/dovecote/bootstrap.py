@@ -6,6 +6,7 @@ import logging
 
 from dovecote.accounts import service as accounts
 from dovecote.runtime import Runtime
+from dovecote.storage.db import startup_lock
 from dovecote.storage.migrate import upgrade
 
 log = logging.getLogger("dovecote")
@@ -20,14 +21,17 @@ async def prepare(
     an owner nobody asked for.
     """
     settings = runtime.settings
-    if migrate:
-        await upgrade(runtime.engine)
-    async with runtime.engine.begin() as conn:
-        owner = await accounts.ensure_owner(conn, settings) if create_owner else None
-        if settings.test_credentials:
-            await accounts.ensure_test_accounts(conn)
-        else:
-            await accounts.remove_test_accounts(conn)
+    # Several replicas may start at once: one at a time migrates and seeds, and the
+    # next finds the work done.
+    async with startup_lock(runtime.engine):
+        if migrate:
+            await upgrade(runtime.engine)
+        async with runtime.engine.begin() as conn:
+            owner = await accounts.ensure_owner(conn, settings) if create_owner else None
+            if settings.test_credentials:
+                await accounts.ensure_test_accounts(conn)
+            else:
+                await accounts.remove_test_accounts(conn)
     if owner is not None and settings.owner_api_key is None:
         # Printed once, on the very first start; only hashes are stored.
         print(

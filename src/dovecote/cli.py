@@ -57,7 +57,12 @@ def _with_runtime(work: Callable[..., Awaitable[T]], *, migrate: bool = True) ->
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
-    worker: Annotated[bool, typer.Option(help="Run the delivery worker in this process.")] = True,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            help="Run the delivery worker in this process (default: DOVECOTE_WORKER_ENABLED)."
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn

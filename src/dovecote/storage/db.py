@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,3 +36,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# Any constant will do; it names Dovecote's start-up among the database's advisory locks.
+_STARTUP_LOCK = 0x646F7665  # "dove"
+
+
+@asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Serialize start-up work (migrations, seeding the owner) across processes.
+
+    Replicas started at the same moment on a fresh PostgreSQL would otherwise race to
+    create Alembic's table and the owner, and the losers die. A session-level advisory
+    lock on a connection of its own is held while the caller works on others. SQLite
+    needs none: its database-wide write lock already serializes writers.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as holder:
+        await holder.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _STARTUP_LOCK})
+        await holder.commit()
+        try:
+            yield
+        finally:
+            await holder.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _STARTUP_LOCK})
+            await holder.commit()
