@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -152,6 +152,10 @@ async def test_a_download_writes_the_csv_mails_the_link_and_signs_it(
     tampered = await client.get(f"{split.path}?{split.query.replace('signature=', 'signature=x')}")
     assert tampered.status_code == 404
     assert tampered.json()["errors"][0]["message"] == "download token is invalid or expired"
+    expires = dict(parse_qsl(split.query))["expires"]
+    accented = await client.get(f"{split.path}?expires={expires}&signature=%C3%A9", auth=None)
+    assert accented.status_code == 404
+    assert accented.json()["errors"][0]["message"] == "download token is invalid or expired"
 
 
 async def test_a_download_honours_the_query_and_streams_in_pages(
