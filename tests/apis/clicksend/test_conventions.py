@@ -16,6 +16,7 @@ from dovecote.accounts import store
 from dovecote.accounts.service import NO_PASSWORD
 from dovecote.app import create_app
 from dovecote.settings import Settings
+from dovecote.storage.listing import MAX_PAGE
 from dovecote.storage.tables import users
 
 
@@ -85,6 +86,25 @@ async def test_page_and_limit_out_of_range_are_refused_by_name(client: httpx.Asy
         assert response.status_code == 400, query
         assert response.json()["response_code"] == "BAD_REQUEST", query
         assert name in response.json()["response_msg"], query
+
+
+@pytest.mark.parametrize(
+    "path", ["/v3/subaccounts", "/v3/sms/history", "/v3/sms/templates", "/v3/email/history"]
+)
+async def test_a_page_too_far_to_reach_is_refused_and_the_last_reachable_page_is_empty(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    # (page - 1) * limit once overflowed the OFFSET of both databases: a 500.
+    for page in ("1000000000000000000", str(MAX_PAGE + 1)):
+        response = await client.get(path, params={"page": page, "limit": "100"})
+        assert response.status_code == 400, (path, page, response.text)
+        assert response.json()["response_code"] == "BAD_REQUEST"
+        assert "Invalid page" in response.json()["response_msg"]
+        assert "page" in response.json()["response_msg"]
+    last = await client.get(path, params={"page": str(MAX_PAGE), "limit": "100"})
+    assert last.status_code == 200, last.text
+    assert last.json()["data"]["current_page"] == MAX_PAGE
+    assert last.json()["data"]["data"] == []
 
 
 async def test_unknown_fields_and_bad_directions_are_refused_by_name(
