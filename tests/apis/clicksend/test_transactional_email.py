@@ -204,6 +204,16 @@ BAD_INPUT: list[tuple[str, Any, str]] = [
     ("missing body", {"body": ""}, "body is required"),
     ("bad base64", {"attachments": [{"content": "not base64!", "filename": "a"}]}, "base64"),
     ("no filename", {"attachments": [{"content": "aGk="}]}, "attachments[0].filename"),
+    (
+        "filename with CRLF",  # once a HeaderParseError (500) on send, accepted by price
+        {"attachments": [{"content": "aGk=", "filename": "a\r\nX-Injected: 1.txt"}]},
+        "attachments[0].filename may not contain line breaks",
+    ),
+    (
+        "filename with LF",
+        {"attachments": [{"content": "aGk=", "filename": "a\nb.txt"}]},
+        "attachments[0].filename may not contain line breaks",
+    ),
     ("oversized", "oversized", "attachments total"),
     ("bad schedule", {"schedule": "tomorrow"}, "schedule"),
     ("wrong type", {"to": "john@example.net"}, "to"),
