@@ -345,6 +345,41 @@ async def test_cors_headers_are_sent_for_configured_origins_only(settings: Setti
     assert "access-control-allow-origin" not in default.headers
 
 
+async def test_errors_and_refusals_at_the_door_carry_cors_headers(settings: Settings) -> None:
+    origin = "https://dashboard.example"
+    async with serving(settings, cors_origins=[origin], max_body_bytes=500) as (application, http):
+
+        async def explode() -> None:
+            raise RuntimeError("boom")
+
+        application.add_api_route("/v3/explode", explode)
+        broken = await http.get("/v3/explode", headers={"Origin": origin})
+        broken_stranger = await http.get("/v3/explode", headers={"Origin": "https://evil.example"})
+        oversized = await http.post(
+            "/v3/sms/templates",
+            json={"template_name": "big", "body": "x" * 600},
+            headers={"Origin": origin},
+        )
+        oversized_sendgrid = await http.post(
+            "/v3/mail/send", content=b"{" + b" " * 600 + b"}", headers={"Origin": origin}
+        )
+        nul = await http.get("/v3/subaccounts?q=a%00b", headers={"Origin": origin})
+
+    assert broken.status_code == 500
+    assert broken.headers["access-control-allow-origin"] == origin
+    assert broken.headers["access-control-allow-credentials"] == "true"
+    assert "Origin" in broken.headers["vary"]
+    assert broken.json()["response_code"] == "INTERNAL_SERVER_ERROR"
+    assert broken_stranger.status_code == 500
+    assert "access-control-allow-origin" not in broken_stranger.headers
+    assert oversized.status_code == 400
+    assert "larger than 500 bytes" in oversized.json()["response_msg"]
+    assert oversized_sendgrid.status_code == 413
+    assert nul.status_code == 400
+    for refused in (oversized, oversized_sendgrid, nul):
+        assert refused.headers["access-control-allow-origin"] == origin
+
+
 @pytest.mark.parametrize("value", ["99999999999", "99999999999999999999999"])
 async def test_it_answers_a_huge_number_in_q_without_a_server_error(
     client: httpx.AsyncClient, value: str
