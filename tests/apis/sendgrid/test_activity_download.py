@@ -217,6 +217,39 @@ async def test_no_option_bad_queries_and_other_callers_get_nothing(
         assert response.json()["errors"][0]["message"] == "download token is invalid or expired"
 
 
+async def test_only_an_accepted_download_counts_against_one_per_12_hours(
+    settings: Settings, world: World
+) -> None:
+    from dovecote.app import create_app
+
+    # The limit is the app's; `world` seeded the shared database the new app opens.
+    limited = create_app(
+        settings.model_copy(update={"activity_download_rate_limit": "1 per 12 hours"})
+    )
+    async with limited.router.lifespan_context(limited):
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {settings.owner_api_key}"},
+        ) as http:
+            without_option = await http.post("/v3/messages/download")
+            await set_extended(limited.state.runtime.engine, world.owner.account.id, True)
+            bad_query = await http.post("/v3/messages/download", params={"query": "nope = 1"})
+            accepted = await http.post("/v3/messages/download")
+            again = await http.post("/v3/messages/download")
+
+    assert without_option.status_code == 403
+    assert bad_query.status_code == 400
+    # Neither refusal counted: the first valid request is accepted, the next is not.
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["X-RateLimit-Limit"] == "1"
+    assert accepted.headers["X-RateLimit-Remaining"] == "0"
+    assert again.status_code == 429
+    assert again.json()["errors"][0]["message"] == "too many requests"
+    assert int(again.headers["Retry-After"]) > 3600  # hours, not seconds
+
+
 async def test_expired_downloads_are_purged_with_their_files_and_stray_files(
     app: FastAPI, world: World, settings: Settings
 ) -> None:
