@@ -400,6 +400,8 @@ BAD_REQUESTS: list[tuple[str, Any, str, str]] = [
     ("subject of wrong type", mail(subject=42), "subject", "Invalid type. Expected: string, given: integer."),
     ("tracking not boolean", mail(tracking_settings={"open_tracking": {"enable": "yes"}}), "tracking_settings.open_tracking.enable", "Expected: boolean"),
     ("asm group not integer", mail(asm={"group_id": "abc"}), "asm.group_id", "Expected: integer"),
+    ("asm group past int32", mail(asm={"group_id": 2**31}), "asm.group_id", "positive integer up to 2147483647"),
+    ("asm group past int64", mail(asm={"group_id": 2**63}), "asm.group_id", "positive integer up to 2147483647"),
     ("body not an object", [mail()], "", "Expected: object, given: array."),
     # NUL is refused at the door for every API (apis/limits.py), before fields are known.
     ("NUL in the subject", mail(subject="a\x00b"), None, "NUL character"),

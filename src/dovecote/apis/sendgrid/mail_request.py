@@ -635,8 +635,11 @@ def _template_id(value: str | None) -> str | None:
 
 
 def _check_asm(request: MailRequest) -> None:
-    if request.asm_group_id is not None and request.asm_group_id < 0:
-        raise _invalid("asm.group_id", "The ASM group ID must be a positive integer.")
+    # Stored in an INTEGER column (int32 on PostgreSQL): a larger id was a 500 at insert.
+    if request.asm_group_id is not None and not 0 <= request.asm_group_id <= _INT32:
+        raise _invalid(
+            "asm.group_id", f"The ASM group ID must be a positive integer up to {_INT32}."
+        )
     if len(request.asm_groups_to_display) > MAX_GROUPS_TO_DISPLAY:
         raise _invalid(
             "asm.groups_to_display",
