@@ -4,6 +4,7 @@ too deeply are refused before any handler runs, in each API family's error forma
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from dovecote.apis.limits import (
     UNICODE_MESSAGE,
     InvalidText,
     check_json_text,
+    too_deep,
 )
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages, templates
@@ -73,6 +75,37 @@ def test_lone_surrogates_and_deep_nesting_are_refused(body: bytes, message: str)
     with pytest.raises(InvalidText) as refused:
         check_json_text(body)
     assert (refused.value.status_code, refused.value.detail) == (400, message)
+
+
+def _depth(brackets: bytes) -> int:
+    depth = peak = 0
+    for char in brackets:
+        depth += 1 if char == ord("[") else -1
+        peak = max(peak, depth)
+    return peak
+
+
+def _balanced(rnd: random.Random, length: int, ceiling: int) -> bytes:
+    out, depth = bytearray(), 0
+    for _ in range(length):
+        if depth == 0 or (depth < ceiling and rnd.random() < 0.5):
+            out += b"["
+            depth += 1
+        else:
+            out += b"]"
+            depth -= 1
+    return bytes(out + b"]" * depth)
+
+
+def test_too_deep_is_exact_on_balanced_input_and_never_low_on_unbalanced() -> None:
+    rnd = random.Random(20)
+    for _ in range(3000):
+        balanced = _balanced(rnd, rnd.randint(0, 1500), rnd.randint(1, 80))
+        assert too_deep(balanced, 64) == (_depth(balanced) > 64), balanced
+        weight = rnd.random()
+        unbalanced = bytes(rnd.choices(b"[]", weights=[weight, 1 - weight], k=rnd.randint(0, 600)))
+        if _depth(unbalanced) > 64:
+            assert too_deep(unbalanced, 64), unbalanced
 
 
 # --- over HTTP, per family -----------------------------------------------------------------
