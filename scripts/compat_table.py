@@ -6,8 +6,9 @@
 The reference is `clicksend-v3.operations-union.txt` (the ClickSend spec plus what the
 official SDKs 5.0.91 and 6.0.2 call) and, beside it, the SendGrid Email Activity and
 PayPI EmailVerify OpenAPI files. Routes are read from the app factory without starting
-it (no database is touched). Paths are compared with their parameter names erased, so
-`/v3/subaccounts/{subaccount_id}` and `/v3/subaccounts/{id}` are the same operation.
+it (no database is touched). Paths are compared without their query string and with their
+parameter names erased, so `/v3/subaccounts/{subaccount_id}` and `/v3/subaccounts/{id}`
+are the same operation, and so are `/v3/uploads?convert={convert}` and `/v3/uploads`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class Operation:
 
 
 def normalise(path: str) -> str:
-    return re.sub(r"\{[^}/]+\}", "{}", path)
+    """The path alone (a reference's `?date_from={date_from}` is not part of the route),
+    parameter names erased."""
+    return re.sub(r"\{[^}/]+\}", "{}", path.partition("?")[0])
 
 
 def read_union(path: Path) -> list[Operation]:
@@ -123,7 +126,8 @@ def render(
         "lists in `../shared/reference/` (the ClickSend v3 spec plus the operations the "
         "official SDKs 5.0.91 and 6.0.2 call, the SendGrid Email Activity spec and the PayPI "
         "EmailVerify spec) and the routes the app serves; do not edit it by hand. An operation "
-        "is `implemented` when Dovecote routes its method and path (parameter names aside), "
+        "is `implemented` when Dovecote routes its method and path (parameter names and "
+        "query string aside), "
         "otherwise `planned`. `tests/test_compat_table.py` fails when this file is out of date.",
         "",
         f"## ClickSend REST API v3 ({done} of {len(clicksend)} implemented)",

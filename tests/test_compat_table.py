@@ -70,6 +70,40 @@ def test_routes_match_operations_whatever_their_parameter_names(compat: ModuleTy
     assert "(1 of 2 implemented)" in text
 
 
+def test_an_operation_whose_reference_path_has_a_query_string_matches_on_its_path(
+    compat: ModuleType,
+) -> None:
+    operation = compat.Operation
+    clicksend = [
+        operation("GET", "/v3/sms/history?date_from={date_from}&date_to={date_to}", "spec"),
+        operation("POST", "/v3/uploads?convert={convert}", "spec"),
+        operation("GET", "/v3/numbers/search/{country}?{search}=1&{search_type}=2", "spec"),
+    ]
+    routes = [("GET", "/v3/sms/history"), ("POST", "/v3/uploads")]
+
+    text = compat.render(clicksend, [], [], routes)
+
+    assert (
+        "| GET | `/v3/sms/history?date_from={date_from}&date_to={date_to}` | spec | implemented |"
+        in text
+    )
+    assert "| POST | `/v3/uploads?convert={convert}` | spec | implemented |" in text
+    assert (
+        "| GET | `/v3/numbers/search/{country}?{search}=1&{search_type}=2` | spec | planned |"
+        in text
+    )
+    assert "(2 of 3 implemented)" in text
+    assert "/v3/uploads" not in text.split("## Dovecote-only routes", 1)[1]
+
+
+def test_the_shipped_doc_counts_routed_paths_with_a_query_string_as_implemented() -> None:
+    text = (ROOT / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    assert (
+        "| GET | `/v3/sms/history?date_from={date_from}&date_to={date_to}` | spec | implemented |"
+        in text
+    )
+
+
 def test_check_fails_on_a_stale_or_missing_doc(compat: ModuleType, tmp_path: Path) -> None:
     output = tmp_path / "compatibility.md"
 

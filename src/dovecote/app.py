@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     )
     errors.install(app)
     wiring.mount(app)
+    # The last added is the outermost: CORS wraps the body limit, so its refusals carry
+    # CORS headers like every other answer.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -50,5 +53,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
             allow_headers=["*"],
             allow_credentials=True,
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+        # A 500 is sent by Starlette's ServerErrorMiddleware, outside every middleware
+        # added here; the 500 handler adds the same headers with this (errors.with_cors).
+        app.state.cors = CORSMiddleware(
+            app,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            allow_credentials=True,
+        )
     return app

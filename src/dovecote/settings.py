@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # Decoded bytes of all attachments of one email; base64 adds a third on the wire, so
     # keep it under max_body_bytes * 3/4 or the body limit answers first.
     email_max_attachment_bytes: int = 1_000_000
+    # SendGrid mail/send: all the emails of one request together, substitutions applied
+    # and attachments included (each email is also held to SendGrid's 30 MB).
+    mail_send_max_total_bytes: int = Field(60 * 1024 * 1024, ge=1)
     # Open pixels and click redirects stay valid this long (the link carries its expiry).
     email_tracking_ttl: int = 365 * 24 * 3600
     email_transport: Literal["sandbox", "smtp"] = "sandbox"

@@ -162,3 +162,19 @@ async def test_an_expired_link_is_404(
     assert (
         await anon.get(local(valid.click_url(message_id, "https://example.org/")))
     ).status_code == 302
+
+
+async def test_a_non_ascii_signature_is_404_like_any_bad_one(
+    app: FastAPI, anon: httpx.AsyncClient, settings: Settings
+) -> None:
+    message_id = await send_tracked(app, settings, opens=True, clicks=True)
+    later = str(int(time.time()) + 60)
+    for path in (
+        f"/t/click/{message_id}?u=https%3A%2F%2Fexample.org%2F&e={later}&s=%C3%A9",
+        f"/t/open/{message_id}.gif?e={later}&s=%C3%A9",
+    ):
+        response = await anon.get(path)
+        assert response.status_code == 404, path
+        assert "location" not in response.headers
+    types = [e["type"] for e in await email_events(engine_of(app), message_id)]
+    assert types == ["processed"]

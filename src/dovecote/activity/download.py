@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.activity import export as exports
 from dovecote.activity import export_store as jobs
-from dovecote.activity import retention
+from dovecote.activity import retention, store
 from dovecote.activity import search as activity
 from dovecote.core.errors import Forbidden, NotFound
 from dovecote.core.models import Principal
@@ -22,11 +22,10 @@ from dovecote.settings import Settings
 INVALID = "download token is invalid or expired"  # SendGrid's wording
 
 
-async def request_download(
-    conn: AsyncConnection, principal: Principal, settings: Settings, query: str | None
-) -> exports.Export:
-    """Check the caller may download and the query is valid; queue the export in the
-    request's transaction (a worker writes it and mails the link)."""
+def check_request(principal: Principal, settings: Settings, query: str | None) -> store.Window:
+    """The caller's window, if it may download and the query is valid: 403 without the
+    extended-history option, 400 for a bad query. The API checks this before it counts
+    the request against the download rate limit, so that only accepted requests count."""
     if not retention.has_extended_history(principal.account.settings):
         raise Forbidden(
             "CSV downloads need the extended Email Activity history option "
@@ -34,6 +33,15 @@ async def request_download(
         )
     scope = activity.window(principal, settings)
     activity.compile_query(query, scope)  # a bad query is a 400 now, not a failed job later
+    return scope
+
+
+async def request_download(
+    conn: AsyncConnection, principal: Principal, settings: Settings, query: str | None
+) -> exports.Export:
+    """Check the request (`check_request`); queue the export in the request's
+    transaction (a worker writes it and mails the link)."""
+    scope = check_request(principal, settings, query)
     return await exports.request(
         conn,
         account_id=principal.account.id,

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -57,6 +58,27 @@ def render(
     return clicksend.error(status, message, response_code=code, headers=headers)
 
 
+def with_cors(request: Request, response: Response) -> Response:
+    """`response` with the headers the app's CORSMiddleware (`app.state.cors`) would add.
+
+    For the 500 handler only: Starlette sends that answer from ServerErrorMiddleware,
+    which wraps every middleware of the app, CORS included. The same rule as the
+    middleware's own (`CORSMiddleware.send`), read from the same configuration."""
+    cors: CORSMiddleware | None = getattr(request.app.state, "cors", None)
+    origin = request.headers.get("origin")
+    if cors is None or origin is None:
+        return response
+    response.headers.update(cors.simple_headers)
+    explicit = (
+        "cookie" in request.headers
+        if cors.allow_all_origins
+        else cors.is_allowed_origin(origin=origin)
+    )
+    if explicit:
+        cors.allow_explicit_origin(response.headers, origin)
+    return response
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     problems = []
     for err in exc.errors():
@@ -96,4 +118,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render(request, 500, "Something is broken; the error has been logged.")
+        return with_cors(
+            request, render(request, 500, "Something is broken; the error has been logged.")
+        )

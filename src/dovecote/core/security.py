@@ -48,6 +48,14 @@ def sign(secret: str, payload: str, expires_at: int) -> str:
 
 
 def verify_signature(secret: str, payload: str, expires_at: int, signature: str) -> bool:
+    """Whether `signature` is ours for `payload` until `expires_at`.
+
+    Compared as UTF-8 bytes: `hmac.compare_digest` raises TypeError on a `str` holding
+    non-ASCII characters, and a link's signature comes straight from an unauthenticated
+    query string (`s=%C3%A9`). Such a signature is simply wrong, like any other.
+    """
     if expires_at < time.time():
         return False
-    return hmac.compare_digest(sign(secret, payload, expires_at), signature)
+    expected = sign(secret, payload, expires_at).encode()
+    # `surrogatepass`: a query string can decode to anything, lone surrogates included.
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))

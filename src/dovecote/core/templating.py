@@ -44,9 +44,39 @@ def validate_body(value: str | None, max_chars: int = MAX_BODY) -> str:
     return value
 
 
-def render_variables(text: str, data: Mapping[str, Any], *, escape: bool) -> str:
+class TooLarge(Exception):
+    """An expansion passed its byte budget; raised from inside `re.sub`, so the oversized
+    text is never joined."""
+
+
+def byte_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+class _Growth:
+    """Counts the bytes a `re.sub` adds, and stops it once they pass `limit`."""
+
+    def __init__(self, text: str, limit: int | None) -> None:
+        self.size = byte_size(text) if limit is not None else 0
+        self.limit = limit
+        if limit is not None and self.size > limit:
+            raise TooLarge
+
+    def add(self, replaced: str, replacement: str) -> str:
+        if self.limit is not None:
+            self.size += byte_size(replacement) - byte_size(replaced)
+            if self.size > self.limit:
+                raise TooLarge
+        return replacement
+
+
+def render_variables(
+    text: str, data: Mapping[str, Any], *, escape: bool, limit: int | None = None
+) -> str:
     """Handlebars' variables only: `{{a.b}}` → data["a"]["b"]; a missing value renders as
-    nothing, as in Handlebars."""
+    nothing, as in Handlebars. With a `limit`, raises TooLarge as soon as the text grows
+    past that many bytes."""
+    counter = _Growth(text, limit)
 
     def value(match: re.Match[str]) -> str:
         raw, path = match.group(1) is not None, match.group(1) or match.group(2)
@@ -56,7 +86,7 @@ def render_variables(text: str, data: Mapping[str, Any], *, escape: bool) -> str
         for part in path.split("."):
             found = found.get(part) if isinstance(found, Mapping) else None
         rendered = _scalar(found)
-        return rendered if raw or not escape else html.escape(rendered)
+        return counter.add(match.group(0), rendered if raw or not escape else html.escape(rendered))
 
     return _VARIABLE.sub(value, text)
 

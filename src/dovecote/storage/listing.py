@@ -15,6 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput
 
+# The last page anyone may ask for. Unbounded, `(page - 1) * limit` overflows the
+# OFFSET both databases accept (SQLite: OverflowError binding it; PostgreSQL: bigint
+# out of range), a 500. 2**31 - 1 pages of 100 rows is far past any real table.
+MAX_PAGE = 2**31 - 1
+
+
+def check_page(page: int) -> None:
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidInput(f"Invalid page: page must be between 1 and {MAX_PAGE}.", field="page")
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
@@ -90,6 +100,7 @@ async def paginate(
         if column is None:
             raise InvalidInput(f"Order field '{name}' is not supported.", field="order_by")
         ordering.append(column.desc() if direction == "desc" else column.asc())
+    check_page(params.page)
     counted = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     total = int((await conn.execute(counted)).scalar_one())
     rows_query = (

@@ -16,6 +16,7 @@ from dovecote.accounts import store
 from dovecote.accounts.service import NO_PASSWORD
 from dovecote.app import create_app
 from dovecote.settings import Settings
+from dovecote.storage.listing import MAX_PAGE
 from dovecote.storage.tables import users
 
 
@@ -85,6 +86,25 @@ async def test_page_and_limit_out_of_range_are_refused_by_name(client: httpx.Asy
         assert response.status_code == 400, query
         assert response.json()["response_code"] == "BAD_REQUEST", query
         assert name in response.json()["response_msg"], query
+
+
+@pytest.mark.parametrize(
+    "path", ["/v3/subaccounts", "/v3/sms/history", "/v3/sms/templates", "/v3/email/history"]
+)
+async def test_a_page_too_far_to_reach_is_refused_and_the_last_reachable_page_is_empty(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    # (page - 1) * limit once overflowed the OFFSET of both databases: a 500.
+    for page in ("1000000000000000000", str(MAX_PAGE + 1)):
+        response = await client.get(path, params={"page": page, "limit": "100"})
+        assert response.status_code == 400, (path, page, response.text)
+        assert response.json()["response_code"] == "BAD_REQUEST"
+        assert "Invalid page" in response.json()["response_msg"]
+        assert "page" in response.json()["response_msg"]
+    last = await client.get(path, params={"page": str(MAX_PAGE), "limit": "100"})
+    assert last.status_code == 200, last.text
+    assert last.json()["data"]["current_page"] == MAX_PAGE
+    assert last.json()["data"]["data"] == []
 
 
 async def test_unknown_fields_and_bad_directions_are_refused_by_name(
@@ -323,6 +343,41 @@ async def test_cors_headers_are_sent_for_configured_origins_only(settings: Setti
     assert simple.headers["access-control-allow-origin"] == origin
     assert "access-control-allow-origin" not in stranger.headers
     assert "access-control-allow-origin" not in default.headers
+
+
+async def test_errors_and_refusals_at_the_door_carry_cors_headers(settings: Settings) -> None:
+    origin = "https://dashboard.example"
+    async with serving(settings, cors_origins=[origin], max_body_bytes=500) as (application, http):
+
+        async def explode() -> None:
+            raise RuntimeError("boom")
+
+        application.add_api_route("/v3/explode", explode)
+        broken = await http.get("/v3/explode", headers={"Origin": origin})
+        broken_stranger = await http.get("/v3/explode", headers={"Origin": "https://evil.example"})
+        oversized = await http.post(
+            "/v3/sms/templates",
+            json={"template_name": "big", "body": "x" * 600},
+            headers={"Origin": origin},
+        )
+        oversized_sendgrid = await http.post(
+            "/v3/mail/send", content=b"{" + b" " * 600 + b"}", headers={"Origin": origin}
+        )
+        nul = await http.get("/v3/subaccounts?q=a%00b", headers={"Origin": origin})
+
+    assert broken.status_code == 500
+    assert broken.headers["access-control-allow-origin"] == origin
+    assert broken.headers["access-control-allow-credentials"] == "true"
+    assert "Origin" in broken.headers["vary"]
+    assert broken.json()["response_code"] == "INTERNAL_SERVER_ERROR"
+    assert broken_stranger.status_code == 500
+    assert "access-control-allow-origin" not in broken_stranger.headers
+    assert oversized.status_code == 400
+    assert "larger than 500 bytes" in oversized.json()["response_msg"]
+    assert oversized_sendgrid.status_code == 413
+    assert nul.status_code == 400
+    for refused in (oversized, oversized_sendgrid, nul):
+        assert refused.headers["access-control-allow-origin"] == origin
 
 
 @pytest.mark.parametrize("value", ["99999999999", "99999999999999999999999"])

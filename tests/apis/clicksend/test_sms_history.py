@@ -267,6 +267,10 @@ async def test_a_tampered_or_expired_export_link_is_refused(
     other_kind["expires"] = str(expires)
     assert (await anon.get(f"{download}?{urlencode(other_kind)}")).status_code == 403
 
+    # A signature that is not ASCII is as wrong as any other (not a 500).
+    accented = {**query, "signature": "\u00e9"}
+    assert (await anon.get(f"{download}?{urlencode(accented)}")).status_code == 403
+
     unsigned = {k: v for k, v in query.items() if k != "signature"}
     assert (await anon.get(f"{download}?{urlencode(unsigned)}")).status_code == 403
     assert (await anon.get(download)).status_code == 403

@@ -298,6 +298,20 @@ async def test_an_invalid_message_gets_its_status_is_not_charged_and_not_stored(
     assert await balance(app) == START_BALANCE
 
 
+@pytest.mark.parametrize("list_id", ["\u00b2", "99999999999", 99999999999, "-1", "12a"])
+async def test_a_list_id_no_list_can_have_gets_its_status_not_a_server_error(
+    app: FastAPI, client: httpx.AsyncClient, list_id: str | int
+) -> None:
+    # "²" passed str.isdigit() and failed int(); 99999999999 overflowed PostgreSQL's
+    # INTEGER column when the row was written.
+    response = await send(client, msg(us(6), list_id=list_id), msg(us(7), list_id="12"))
+
+    assert response.status_code == 200, response.text
+    assert statuses(response) == ["NOT_ENOUGH_PERMISSION_TO_LIST_ID", "SUCCESS"]
+    assert response.json()["data"]["messages"][1]["list_id"] == "12"
+    assert [row["list_id"] for row in await stored(app)] == [12]
+
+
 @pytest.mark.parametrize("schedule", ['"inf"', '"1e400"', "1e400", '"NaN"'])
 async def test_an_infinite_schedule_is_invalid_not_a_server_error(
     app: FastAPI, client: httpx.AsyncClient, schedule: str

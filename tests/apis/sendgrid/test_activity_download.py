@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -157,6 +157,10 @@ async def test_a_download_writes_the_csv_mails_the_link_and_signs_it(
     tampered = await client.get(f"{split.path}?{split.query.replace('signature=', 'signature=x')}")
     assert tampered.status_code == 404
     assert tampered.json()["errors"][0]["message"] == "download token is invalid or expired"
+    expires = dict(parse_qsl(split.query))["expires"]
+    accented = await client.get(f"{split.path}?expires={expires}&signature=%C3%A9", auth=None)
+    assert accented.status_code == 404
+    assert accented.json()["errors"][0]["message"] == "download token is invalid or expired"
 
 
 async def test_a_download_honours_the_query_and_streams_in_pages(
@@ -216,6 +220,39 @@ async def test_no_option_bad_queries_and_other_callers_get_nothing(
     for response in (sub, stranger, junk):
         assert response.status_code == 404
         assert response.json()["errors"][0]["message"] == "download token is invalid or expired"
+
+
+async def test_only_an_accepted_download_counts_against_one_per_12_hours(
+    settings: Settings, world: World
+) -> None:
+    from dovecote.app import create_app
+
+    # The limit is the app's; `world` seeded the shared database the new app opens.
+    limited = create_app(
+        settings.model_copy(update={"activity_download_rate_limit": "1 per 12 hours"})
+    )
+    async with limited.router.lifespan_context(limited):
+        transport = httpx.ASGITransport(app=limited)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {settings.owner_api_key}"},
+        ) as http:
+            without_option = await http.post("/v3/messages/download")
+            await set_extended(limited.state.runtime.engine, world.owner.account.id, True)
+            bad_query = await http.post("/v3/messages/download", params={"query": "nope = 1"})
+            accepted = await http.post("/v3/messages/download")
+            again = await http.post("/v3/messages/download")
+
+    assert without_option.status_code == 403
+    assert bad_query.status_code == 400
+    # Neither refusal counted: the first valid request is accepted, the next is not.
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["X-RateLimit-Limit"] == "1"
+    assert accepted.headers["X-RateLimit-Remaining"] == "0"
+    assert again.status_code == 429
+    assert again.json()["errors"][0]["message"] == "too many requests"
+    assert int(again.headers["Retry-After"]) > 3600  # hours, not seconds
 
 
 async def test_expired_downloads_are_purged_with_their_files_and_stray_files(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dovecote.apis.sendgrid.mail_request import (
+    MAX_MESSAGE_BYTES,
     AddressIn,
     Body,
     ContentIn,
@@ -240,3 +241,56 @@ def test_a_subject_is_needed_somewhere() -> None:
     assert problem(no_subject).field == "subject"
     [draft] = build(request(person(subject="Mine"), subject=None), BODY, now=NOW)
     assert draft.email.subject == "Mine"
+
+
+# --- size limits on expansion -----------------------------------------------------------------
+
+
+def test_an_email_expanded_past_30_mb_by_substitutions_is_refused() -> None:
+    # 60 KB of tags, each replaced by 1,700 bytes: 34 MB if it were built.
+    mail = request(person(substitutions={"%x%": "A" * 1700}))
+    with pytest.raises(InvalidInput) as caught:
+        build(mail, Body(text="%x%" * 20_000), now=NOW, max_total_bytes=10**12)
+    assert caught.value.field == "personalizations.0"
+    assert f"{MAX_MESSAGE_BYTES:,} bytes (30 MB)" in caught.value.message
+    # The same tags with short values stay well under it.
+    short = request(person(substitutions={"%x%": "A" * 10}))
+    [draft] = build(short, Body(text="%x%" * 20_000), now=NOW)
+    assert draft.email.text == "A" * 200_000
+
+
+def test_template_data_is_held_to_the_same_limit() -> None:
+    mail = request(person(dynamic_template_data={"x": "A" * 2000}), template_id="7")
+    with pytest.raises(InvalidInput) as caught:
+        build(mail, Body(html="{{x}}" * 20_000), now=NOW)
+    assert caught.value.field == "personalizations.0"
+    assert "30 MB" in caught.value.message
+
+
+def test_the_emails_of_one_request_together_are_held_to_the_configured_total() -> None:
+    # Each email is 20,000 * 5 = 100 KB expanded; three of them pass 250 KB.
+    people = [person(f"r{i}@example.net", substitutions={"%x%": "AAAAA"}) for i in range(3)]
+    body = Body(text="%x%" * 20_000)
+    assert len(build(request(*people[:2]), body, now=NOW, max_total_bytes=250_000)) == 2
+    with pytest.raises(InvalidInput) as caught:
+        build(request(*people), body, now=NOW, max_total_bytes=250_000)
+    assert caught.value.field == "personalizations"
+    assert "250,000 bytes together" in caught.value.message
+
+
+def test_attachments_count_toward_both_limits() -> None:
+    attachment = AttachmentIn(content="QUFB" * 10_000, filename="a.bin")  # 30 KB decoded
+    people = [person(f"r{i}@example.net") for i in range(3)]
+    mail = request(*people, attachments=[attachment])
+    assert len(build(mail, BODY, now=NOW, max_total_bytes=100_000)) == 3
+    with pytest.raises(InvalidInput) as caught:
+        build(mail, BODY, now=NOW, max_total_bytes=80_000)
+    assert caught.value.field == "personalizations"
+
+
+def test_render_variables_stops_at_its_limit() -> None:
+    assert render_variables("{{a}}{{a}}", {"a": "xyz"}, escape=False, limit=10) == "xyzxyz"
+    assert render_variables("{{a}}", {"a": "x" * 20}, escape=False, limit=20) == "x" * 20
+    with pytest.raises(Exception) as caught:
+        render_variables("{{a}}", {"a": "x" * 20}, escape=False, limit=19)
+    assert type(caught.value).__name__ == "TooLarge"

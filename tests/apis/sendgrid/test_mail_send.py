@@ -399,6 +399,8 @@ BAD_REQUESTS: list[tuple[str, Any, str | None, str]] = [
     ("subject of wrong type", mail(subject=42), "subject", "Invalid type. Expected: string, given: integer."),
     ("tracking not boolean", mail(tracking_settings={"open_tracking": {"enable": "yes"}}), "tracking_settings.open_tracking.enable", "Expected: boolean"),
     ("asm group not integer", mail(asm={"group_id": "abc"}), "asm.group_id", "Expected: integer"),
+    ("asm group past int32", mail(asm={"group_id": 2**31}), "asm.group_id", "positive integer up to 2147483647"),
+    ("asm group past int64", mail(asm={"group_id": 2**63}), "asm.group_id", "positive integer up to 2147483647"),
     ("body not an object", [mail()], "", "Expected: object, given: array."),
     # NUL is refused at the door for every API (apis/limits.py), before fields are known.
     ("NUL in the subject", mail(subject="a\x00b"), None, "NUL character"),
@@ -590,3 +592,75 @@ async def test_the_unsubscribe_group_reaches_email_activity(
     assert [m["msg_id"] for m in found.json()["messages"]] == [msg_id]
     assert other.json()["messages"] == []
     assert detail.json()["asm_group_id"] == 42
+
+
+async def test_substitutions_that_expand_past_the_size_limits_are_refused(
+    settings: Settings,
+) -> None:
+    from dovecote.app import create_app
+
+    # 60 KB of tags: a 20 MB email once each tag became 1,000 bytes.
+    tags = "%x%" * 20_000
+
+    def amplified(value: str, people: int = 1) -> dict[str, Any]:
+        return mail(
+            content=[{"type": "text/plain", "value": tags}],
+            personalizations=[
+                {"to": [{"email": f"r{i}@example.net"}], "substitutions": {"%x%": value}}
+                for i in range(people)
+            ],
+        )
+
+    configured = settings.model_copy(update={"mail_send_max_total_bytes": 5_000_000})
+    application = create_app(configured)
+    async with application.router.lifespan_context(application):
+        engine = engine_of(application)
+        await verified_sender(engine)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            amplified_20_mb = await post(http, configured, amplified("A" * 1000))
+            # Emails of 2 MB each: two fit in the 5 MB total, three do not.
+            three = await post(http, configured, amplified("A" * 100, people=3))
+            two = await post(http, configured, amplified("A" * 100, people=2))
+        rows = await email_rows(engine)
+
+    for refused in (amplified_20_mb, three):
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {
+            "errors": [
+                {
+                    "field": "personalizations",
+                    "message": "The emails of one request may be at most 5,000,000 bytes "
+                    "together, with substitutions applied and attachments included. Send "
+                    "fewer personalizations per request.",
+                }
+            ]
+        }
+    assert two.status_code == 202, two.text
+    assert sorted(row["recipient"] for row in rows) == ["r0@example.net", "r1@example.net"]
+
+
+async def test_an_email_expanded_past_30_mb_is_refused(settings: Settings) -> None:
+    from dovecote.app import create_app
+
+    configured = settings.model_copy(update={"mail_send_max_total_bytes": 10**12})
+    application = create_app(configured)
+    async with application.router.lifespan_context(application):
+        engine = engine_of(application)
+        await verified_sender(engine)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            body = mail(
+                content=[{"type": "text/plain", "value": "%x%" * 20_000}],
+                personalizations=[
+                    {"to": [{"email": "ann@example.net"}], "substitutions": {"%x%": "A" * 1700}}
+                ],
+            )
+            response = await post(http, configured, body)
+        rows = await email_rows(engine)
+
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "personalizations.0"
+    assert "31,457,280 bytes (30 MB)" in error["message"]
+    assert rows == []

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dovecote.channels.email import compose as email_domain
 from dovecote.core.errors import InvalidInput
 from dovecote.settings import Settings
 from dovecote.storage.tables import (
@@ -94,3 +95,27 @@ async def test_a_system_email_to_an_invalid_address_names_the_field(
             )
     assert raised.value.field == "to"
     assert await email_rows(engine) == []
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "a\r\nX-Injected: 1.txt",
+        "a\nb.txt",
+        "a\rb.txt",
+        "report.pdf\n",
+        "a\x0bb",
+        "a\u2028b",
+        "é\x85",
+    ],
+)
+def test_an_attachment_filename_with_a_line_break_or_control_is_refused(filename: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        email_domain.attachment("aGk=", filename=filename, field="attachments[2]")
+    assert refused.value.field == "attachments[2].filename"
+    assert "line breaks" in refused.value.message
+
+
+def test_an_attachment_filename_keeps_its_last_path_part_and_unicode() -> None:
+    made = email_domain.attachment("aGk=", filename="C:\\docs\\Résumé 2024.pdf", field="a")
+    assert (made.filename, made.content) == ("Résumé 2024.pdf", b"hi")

@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 
 from dovecote.channels.sms.compose import (
+    MAX_LIST_ID,
     MAX_SCHEDULE_AHEAD,
     SmsRequest,
     compose,
+    parse_list_id,
     parse_schedule,
     valid_sender,
 )
@@ -230,3 +232,48 @@ def test_prices_are_exact_micros_not_floats(prices: PriceBook) -> None:
 
     assert item.parts == 6
     assert Decimal(item.price_micros) == Decimal(6) * prices.unit_price("sms", "USD", "US") * 10**6
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        (None, None),
+        ("", None),
+        (12, 12),
+        ("12", 12),
+        (str(MAX_LIST_ID), MAX_LIST_ID),
+        ("\u00b2", False),  # "²": str.isdigit() is true, int() fails
+        ("\u0661\u0662", False),  # Arabic-Indic digits: int() reads them, not a list id
+        (str(MAX_LIST_ID + 1), False),  # past the int32 column
+        ("99999999999", False),
+        (99999999999, False),
+        ("9" * 5000, False),  # past int()'s digit limit
+        ("-5", False),
+        (-5, False),
+        ("abc", False),
+        (" 12", False),
+        (True, False),
+    ],
+)
+def test_a_list_id_is_ascii_digits_within_int32(raw: int | str | None, parsed: object) -> None:
+    result = parse_list_id(raw)
+    assert (result, type(result)) == (parsed, type(parsed))
+
+
+@pytest.mark.parametrize("list_id", ["\u00b2", "99999999999", 2**31, "abc"])
+def test_a_list_id_no_list_can_have_is_refused_per_message(
+    prices: PriceBook, list_id: int | str
+) -> None:
+    item = one(SmsRequest(to="+12025550100", body="Hi", list_id=list_id), prices)
+
+    assert (item.status, item.list_id, item.price_micros) == (
+        "NOT_ENOUGH_PERMISSION_TO_LIST_ID",
+        None,
+        0,
+    )
+
+
+def test_a_valid_list_id_travels_with_a_message_to_a_recipient(prices: PriceBook) -> None:
+    item = one(SmsRequest(to="+12025550100", body="Hi", list_id="12"), prices)
+
+    assert (item.status, item.list_id) == ("SUCCESS", 12)

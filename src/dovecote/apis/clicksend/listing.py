@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import Depends, Query, Request
 
 from dovecote.core.errors import InvalidInput
-from dovecote.storage.listing import ListQuery, Page
+from dovecote.storage.listing import ListQuery, Page, check_page
 
 
 async def list_params(  # async: a sync dependency would cost a thread hop per request
@@ -20,8 +20,7 @@ async def list_params(  # async: a sync dependency would cost a thread hop per r
 ) -> ListQuery:
     page_number = _integer(page, "page")
     per_page = _integer(limit, "limit")
-    if page_number < 1:
-        raise InvalidInput("page must be 1 or more.", field="page")
+    check_page(page_number)
     if not 15 <= per_page <= 100:
         raise InvalidInput("limit must be between 15 and 100.", field="limit")
     op = operator.strip().upper()

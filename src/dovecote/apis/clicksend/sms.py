@@ -37,8 +37,6 @@ class SmsMessageIn(BaseModel):
     list_id: int | str | None = None
 
     def to_domain(self) -> sms.SmsRequest:
-        raw_list = str(self.list_id) if self.list_id is not None else ""
-        list_id = int(raw_list) if raw_list.isdigit() else None
         return sms.SmsRequest(
             to=self.to,
             body=self.body,
@@ -48,7 +46,7 @@ class SmsMessageIn(BaseModel):
             custom_string=self.custom_string,
             source=self.source,
             from_email=self.from_email,
-            list_id=list_id,
+            list_id=self.list_id,
         )
 
 

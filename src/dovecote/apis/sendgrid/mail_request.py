@@ -45,7 +45,7 @@ from dovecote.channels.email.compose import (
 from dovecote.channels.email.mime import RESERVED_HEADERS, Attachment
 from dovecote.core.errors import Forbidden, InvalidInput, NotFound
 from dovecote.core.models import Principal
-from dovecote.core.templating import render_variables
+from dovecote.core.templating import TooLarge, byte_size, render_variables
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
@@ -62,6 +62,12 @@ MAX_TEMPLATE_ID: Final = 64  # Dovecote's: the Email Activity column's width
 MAX_SUBJECT: Final = 998
 MAX_SCHEDULE_AHEAD: Final = 72 * 3600  # SendGrid schedules at most 72 hours ahead
 MAX_GROUPS_TO_DISPLAY: Final = 25
+# SendGrid's cap on one email: its text, HTML and subject with substitutions applied,
+# plus its headers and (decoded) attachments.
+MAX_MESSAGE_BYTES: Final = 30 * 1024 * 1024
+# All the emails of one request together (Dovecote's: substitutions multiply a small
+# request into much larger messages). Settings.mail_send_max_total_bytes sets it.
+MAX_TOTAL_BYTES: Final = 60 * 1024 * 1024
 _INT32: Final = 2**31 - 1  # Dovecote's template ids are 32-bit integers
 # SendGrid's reserved headers, plus those Dovecote's MIME builder owns (Date, Message-ID,
 # the Content-* of the body) and X-Message-Id, which carries each message's own id.
@@ -175,7 +181,13 @@ async def send(
     accounts.require(principal, PERMISSION)
     accounts.require_active(principal)
     moment = time.time() if now is None else now
-    emails = await compose(conn, principal, request, now=moment)
+    emails = await compose(
+        conn,
+        principal,
+        request,
+        now=moment,
+        max_total_bytes=settings.mail_send_max_total_bytes,
+    )
     if request.sandbox_mode:
         # SendGrid's sandbox mode: a valid request answers 200 and nothing is sent.
         price_emails(principal, emails, settings=settings, prices=prices, now=moment)
@@ -200,7 +212,12 @@ async def send(
 
 
 async def compose(
-    conn: AsyncConnection, principal: Principal, request: MailRequest, *, now: float
+    conn: AsyncConnection,
+    principal: Principal,
+    request: MailRequest,
+    *,
+    now: float,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
 ) -> list[Email]:
     """The request's emails, each from a verified sender; raises InvalidInput (400) or
     Forbidden (403, an unverified `from`)."""
@@ -208,7 +225,9 @@ async def compose(
     if body is None:
         body = await template_body(conn, principal, request.template_id)
     account = Tracking.for_account(principal.account.settings)
-    drafts = build(request, body, now=now, account_tracking=account)
+    drafts = build(
+        request, body, now=now, account_tracking=account, max_total_bytes=max_total_bytes
+    )
     return await verify_senders(conn, principal, drafts)
 
 
@@ -287,10 +306,19 @@ async def template_body(
 
 
 def build(
-    request: MailRequest, body: Body, *, now: float, account_tracking: Tracking = Tracking()
+    request: MailRequest,
+    body: Body,
+    *,
+    now: float,
+    account_tracking: Tracking = Tracking(),
+    max_total_bytes: int = MAX_TOTAL_BYTES,
 ) -> list[Draft]:
     """One draft per personalization; every 400 the request deserves, none of them
-    needing the database. Senders are as given, not yet checked."""
+    needing the database. Senders are as given, not yet checked.
+
+    Substitutions and template data are applied within a byte budget: each email within
+    MAX_MESSAGE_BYTES, all of them within `max_total_bytes`, refused as soon as the
+    expansion passes either (a 60 KB body of tags can otherwise expand to gigabytes)."""
     count = len(request.personalizations)
     if count == 0:
         raise _invalid("personalizations", "You must have at least one personalization.")
@@ -320,7 +348,9 @@ def build(
     template_id = _template_id(request.template_id)
     _check_asm(request)
     attachments = _attachments(request.attachments)
+    attachment_bytes = sum(len(item.content) for item in attachments)
     tracking = _tracking(request, account_tracking)
+    total_left = max_total_bytes
     drafts = []
     for i, person in enumerate(request.personalizations):
         where = f"personalizations.{i}"
@@ -346,7 +376,21 @@ def build(
                 f"not exceed {MAX_CUSTOM_ARGS_BYTES:,} bytes per personalization.",
             )
         _check_headers(person.headers, f"{where}.headers")
+        headers = _merge_headers(request.headers, person.headers)
+        fixed = attachment_bytes + sum(byte_size(k) + byte_size(v) for k, v in headers.items())
+        budget = _Budget(MAX_MESSAGE_BYTES - fixed, total_left - fixed)
         fill = _filler(person, template_id is not None)
+        try:
+            filled_subject = budget.spend(fill(subject, False, budget.left))
+            filled_html = (
+                budget.spend(fill(body.html, True, budget.left)) if body.html is not None else None
+            )
+            filled_text = (
+                budget.spend(fill(body.text, False, budget.left)) if body.text is not None else None
+            )
+        except TooLarge:
+            raise budget.problem(where, max_total_bytes) from None
+        total_left -= fixed + budget.spent
         drafts.append(
             Draft(
                 Email(
@@ -354,12 +398,12 @@ def build(
                     to=to,
                     cc=cc,
                     bcc=bcc,
-                    subject=fill(subject, False),
-                    html=fill(body.html, True) if body.html is not None else None,
-                    text=fill(body.text, False) if body.text is not None else None,
+                    subject=filled_subject,
+                    html=filled_html,
+                    text=filled_text,
                     reply_to=reply_to,
                     attachments=attachments,
-                    headers=_merge_headers(request.headers, person.headers),
+                    headers=headers,
                     send_at=(
                         _send_at(person.send_at, f"{where}.send_at", now)
                         if person.send_at is not None
@@ -594,8 +638,11 @@ def _template_id(value: str | None) -> str | None:
 
 
 def _check_asm(request: MailRequest) -> None:
-    if request.asm_group_id is not None and request.asm_group_id < 0:
-        raise _invalid("asm.group_id", "The ASM group ID must be a positive integer.")
+    # Stored in an INTEGER column (int32 on PostgreSQL): a larger id was a 500 at insert.
+    if request.asm_group_id is not None and not 0 <= request.asm_group_id <= _INT32:
+        raise _invalid(
+            "asm.group_id", f"The ASM group ID must be a positive integer up to {_INT32}."
+        )
     if len(request.asm_groups_to_display) > MAX_GROUPS_TO_DISPLAY:
         raise _invalid(
             "asm.groups_to_display",
@@ -668,18 +715,66 @@ def _tracking(request: MailRequest, account: Tracking) -> Tracking | None:
 # --- substitutions and template data --------------------------------------------------------
 
 
-def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool], str]:
-    """fill(text, is_html): the personalization's substitutions (literal tags, longest
-    first, one pass) and, with a template_id, its dynamic_template_data."""
+class _Budget:
+    """The bytes one email may still grow by, against both limits at once."""
+
+    def __init__(self, message_left: int, total_left: int) -> None:
+        self.message_left = message_left
+        self.total_left = total_left
+        self.spent = 0
+
+    @property
+    def left(self) -> int:
+        return min(self.message_left, self.total_left) - self.spent
+
+    def spend(self, text: str) -> str:
+        self.spent += byte_size(text)
+        if self.left < 0:
+            raise TooLarge
+        return text
+
+    def problem(self, where: str, max_total_bytes: int) -> InvalidInput:
+        if self.message_left <= self.total_left:
+            return _invalid(
+                where,
+                f"An email may be at most {MAX_MESSAGE_BYTES:,} bytes (30 MB) with its "
+                "substitutions applied, its headers and its attachments included.",
+            )
+        return _invalid(
+            "personalizations",
+            f"The emails of one request may be at most {max_total_bytes:,} bytes together, "
+            "with substitutions applied and attachments included. Send fewer "
+            "personalizations per request.",
+        )
+
+
+def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool, int], str]:
+    """fill(text, is_html, limit): the personalization's substitutions (literal tags,
+    longest first, one pass) and, with a template_id, its dynamic_template_data; raises
+    TooLarge as soon as the text grows past `limit` bytes."""
     keys = sorted((k for k in person.substitutions if k), key=len, reverse=True)
     tags = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
     data = person.dynamic_template_data if templated else None
+    # What each tag adds, in bytes, computed once rather than once per occurrence.
+    growth = {k: byte_size(person.substitutions[k]) - byte_size(k) for k in keys}
 
-    def fill(text: str, is_html: bool) -> str:
+    def fill(text: str, is_html: bool, limit: int) -> str:
+        size = byte_size(text)
+        if size > limit:
+            raise TooLarge
         if tags is not None:
-            text = tags.sub(lambda m: person.substitutions[m.group(0)], text)
+
+            def substitute(match: re.Match[str]) -> str:
+                nonlocal size
+                tag = match.group(0)
+                size += growth[tag]
+                if size > limit:
+                    raise TooLarge
+                return person.substitutions[tag]
+
+            text = tags.sub(substitute, text)
         if data:
-            text = render_variables(text, data, escape=is_html)
+            text = render_variables(text, data, escape=is_html, limit=limit)
         return text
 
     return fill

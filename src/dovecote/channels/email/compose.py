@@ -63,6 +63,8 @@ MAX_SUBJECT = 998  # RFC 5322 line limit; folding makes longer legal, but nobody
 MAX_CATEGORIES = 10  # SendGrid's limit
 RecipientKind = Literal["to", "cc", "bcc"]
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 ftext: printable ASCII but ":"
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 __all__ = [
     "CHANNEL",
@@ -219,6 +221,13 @@ def attachment(
         raise InvalidInput(
             f"{field}.content is not valid base64.", field=f"{field}.content"
         ) from None
+    if filename and _CONTROL.search(filename):
+        # A line break in the Content-Disposition parameter is header injection; the
+        # email package refuses it when the message is built (HeaderParseError, a 500).
+        raise InvalidInput(
+            f"{field}.filename may not contain line breaks or control characters.",
+            field=f"{field}.filename",
+        )
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name:
         raise InvalidInput(f"{field}.filename is required.", field=f"{field}.filename")

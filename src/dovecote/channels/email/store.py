@@ -25,6 +25,7 @@ from dovecote.storage.tables import (
     email_activity_args,
     email_activity_categories,
     email_addresses,
+    events,
     message_content,
     message_payloads,
     messages,
@@ -33,6 +34,9 @@ from dovecote.storage.tables import (
 )
 
 CHANNEL = "email"
+# Bounce types Email Activity reports as `bounce_type: "soft"` (activity/search.py):
+# "blocked" is what a deferred message's final bounce carries once it is out of retries.
+SOFT_BOUNCE_TYPES = ("blocked", "soft")
 _CHUNK = 500  # bounded IN lists: SQLite caps bound parameters
 
 
@@ -262,21 +266,32 @@ async def list_history(
 
 
 async def group_totals(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Per email (first row id): price, hard failures and rows waiting on a retry."""
+    """Per email (first row id): price, hard bounces and soft bounces.
+
+    Classified as Email Activity does, from the final bounce's `bounce_type`: a message
+    that failed after its last retry was deferred is FAILED with a "blocked" bounce, a
+    soft bounce, like an expired one and one waiting on a retry; other failures are hard.
+    """
     key = sa.func.coalesce(messages.c.group_id, messages.c.id).label("key")
+    soft_final = sa.exists().where(
+        events.c.message_id == messages.c.id,
+        events.c.type == "bounce",
+        events.c.data["bounce_type"].as_string().in_(SOFT_BOUNCE_TYPES),
+    )
+    soft = sa.or_(
+        messages.c.status == st.EXPIRED,
+        sa.and_(messages.c.status == st.FAILED, soft_final),
+        sa.and_(messages.c.status == st.QUEUED, messages.c.attempts > 0),
+    )
+    hard = sa.and_(messages.c.status == st.FAILED, sa.not_(soft_final))
     totals: dict[str, dict[str, int]] = {}
     for chunk in _chunks(list(ids)):
         query = (
             sa.select(
                 key,
                 sa.func.sum(messages.c.price_micros),
-                sa.func.sum(sa.case((messages.c.status.in_((st.FAILED, st.EXPIRED)), 1), else_=0)),
-                sa.func.sum(
-                    sa.case(
-                        (sa.and_(messages.c.status == st.QUEUED, messages.c.attempts > 0), 1),
-                        else_=0,
-                    )
-                ),
+                sa.func.sum(sa.case((hard, 1), else_=0)),
+                sa.func.sum(sa.case((soft, 1), else_=0)),
             )
             .where(sa.or_(messages.c.id.in_(chunk), messages.c.group_id.in_(chunk)))
             .group_by(key)

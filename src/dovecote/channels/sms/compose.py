@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from dovecote.channels.sms.parts import count_parts
 from dovecote.core.errors import InvalidInput
@@ -20,6 +21,9 @@ _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9_.&-]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,16}")
 # A year ahead is far enough for any real campaign and catches millisecond timestamps.
 MAX_SCHEDULE_AHEAD = 366 * 24 * 3600
+# `messages.list_id` is an INTEGER column (int32 on PostgreSQL).
+MAX_LIST_ID = 2**31 - 1
+_LIST_ID = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class SmsRequest:
     custom_string: str | None = None
     source: str | None = None
     from_email: str | None = None
-    list_id: int | None = None
+    list_id: int | str | None = None  # as sent; checked by parse_list_id
 
 
 def check_count(requests: Sequence[object]) -> None:
@@ -56,6 +60,7 @@ def compose(
 
 
 def _compose_one(request: SmsRequest, account: Account, prices: PriceBook, now: float) -> Outbound:
+    list_id = parse_list_id(request.list_id)
     item = Outbound(
         channel=CHANNEL,
         recipient=(request.to or "").strip(),
@@ -64,10 +69,11 @@ def _compose_one(request: SmsRequest, account: Account, prices: PriceBook, now: 
         custom_string=request.custom_string,
         source=request.source,
         from_email=request.from_email,
-        list_id=request.list_id,
+        list_id=None if list_id is False else list_id,
     )
-    if request.list_id is not None and not request.to:
+    if list_id is False or (list_id is not None and not request.to):
         # Contact lists are not part of this release; say so rather than drop the message.
+        # A list id no list can have is a list the caller may not send to either.
         item.status = "NOT_ENOUGH_PERMISSION_TO_LIST_ID"
         return item
     try:
@@ -105,6 +111,20 @@ def valid_sender(sender: str) -> bool:
     if _NUMERIC_SENDER.fullmatch(sender):
         return True
     return bool(_ALPHANUMERIC_SENDER.fullmatch(sender)) and any(c.isalpha() for c in sender)
+
+
+def parse_list_id(raw: int | str | None) -> int | Literal[False] | None:
+    """The list id, None when absent, False when no list can have it: anything but ASCII
+    digits (`"²"` passes `str.isdigit` and fails `int`), or past the int32 column."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return False
+    text = str(raw)
+    if not _LIST_ID.fullmatch(text) or len(text) > len(str(MAX_LIST_ID)):
+        return False
+    value = int(text)
+    return value if value <= MAX_LIST_ID else False
 
 
 def parse_schedule(raw: int | float | str | None, now: float) -> int | bool | None:
