@@ -1,15 +1,22 @@
-"""`POST /sandbox/sms/inbound`: simulate a recipient's reply, threaded like ClickSend's."""
+"""The sandbox routes: `POST /sandbox/sms/inbound` (a recipient's reply, threaded like
+ClickSend's) and the read-back of captured email, which real deliveries never allow."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from conftest import OWNER, OWNER_KEY
+from dovecote.app import create_app
 from dovecote.channels.sms.inbound import record_inbound
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
+from email_support import Relay, email_rows, smtp_relay, until
+from emailverify_support import deliver
 from sms_support import T0, as_caller, insert, other_account, owner, sms, subaccount
 
 
@@ -166,3 +173,83 @@ async def test_the_exact_mime_of_an_email_can_be_read_back_by_its_account_only(
     assert parsed["Subject"] == "Your code is 424242"
     assert theirs.status_code == 404
     assert unknown.status_code == 404
+
+
+def with_smtp(settings: Settings, relay: Relay) -> Settings:
+    return settings.model_copy(
+        update={
+            "email_transport": "smtp",
+            "smtp_host": relay.host,
+            "smtp_port": relay.port,
+            "smtp_tls": "none",
+        }
+    )
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app built from `settings` and a client authenticated as the owner."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
+        ) as http:
+            yield application, http
+
+
+async def ask_to_verify(http: httpx.AsyncClient, address: str) -> int:
+    added = await http.post("/v3/email/addresses", json={"email_address": address})
+    assert added.status_code == 200, added.text
+    address_id = int(added.json()["data"]["email_address_id"])
+    sent = await http.put(f"/v3/email/address-verify/{address_id}/send")
+    assert sent.status_code == 200, sent.text
+    return address_id
+
+
+async def test_a_verification_email_sent_through_smtp_cannot_be_read_back(
+    settings: Settings,
+) -> None:
+    with smtp_relay() as relay:
+        configured = with_smtp(settings, relay)
+        async with serving(configured) as (application, http):
+            engine = application.state.runtime.engine
+            await ask_to_verify(http, "ceo@bigbank.example")
+            [row] = await email_rows(engine)
+            queued = await http.get(f"/sandbox/email/{row['id']}.eml")
+            assert await deliver(engine, configured) == 1
+            await until(lambda: len(relay.received) == 1)
+            delivered = await http.get(f"/sandbox/email/{row['id']}.eml")
+
+    # The token went to the real mailbox, and only there.
+    assert relay.received[0].recipients == ["ceo@bigbank.example"]
+    assert b"Activation token:" in relay.received[0].data
+    assert queued.status_code == 404
+    assert delivered.status_code == 404
+    assert delivered.json()["response_code"] == "NOT_FOUND"
+    assert b"Activation token" not in delivered.content
+
+
+async def test_mail_handed_to_smtp_stays_unreadable_after_switching_to_the_sandbox(
+    settings: Settings,
+) -> None:
+    with smtp_relay() as relay:
+        configured = with_smtp(settings, relay)
+        async with serving(configured) as (application, http):
+            engine = application.state.runtime.engine
+            await ask_to_verify(http, "ceo@bigbank.example")
+            [real] = await email_rows(engine)
+            assert await deliver(engine, configured) == 1
+            await until(lambda: len(relay.received) == 1)
+
+    async with serving(settings) as (application, http):
+        engine = application.state.runtime.engine
+        await ask_to_verify(http, "me@example.com")
+        captured = next(row for row in await email_rows(engine) if row["id"] != real["id"])
+        assert await deliver(engine, settings) == 1
+        real_read = await http.get(f"/sandbox/email/{real['id']}.eml")
+        captured_read = await http.get(f"/sandbox/email/{captured['id']}.eml")
+
+    assert real_read.status_code == 404
+    assert captured_read.status_code == 200
+    assert b"Activation token:" in captured_read.content

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.email import captured
 from dovecote.channels.sms import inbound
 
@@ -46,11 +46,20 @@ async def simulate_inbound(
 
 @router.get(
     "/email/{message_id}.eml",
-    summary="The exact MIME of an email, as handed (or to be handed) to the transport",
+    summary="The exact MIME of an email the sandbox captured",
+    description=(
+        "Only while email goes to the sandbox transport, and only for mail that was never "
+        "handed to a real one: otherwise 404."
+    ),
     response_class=Response,
 )
 async def email_source(
-    message_id: Annotated[str, Path(max_length=64)], principal: CurrentPrincipal, conn: Conn
+    message_id: Annotated[str, Path(max_length=64)],
+    principal: CurrentPrincipal,
+    conn: Conn,
+    runtime: RuntimeDep,
 ) -> Response:
-    source = await captured.email_source(conn, principal, message_id.upper())
+    source = await captured.email_source(
+        conn, principal, message_id.upper(), settings=runtime.settings
+    )
     return Response(source, media_type="message/rfc822")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.core.errors import InvalidInput
 from dovecote.pipeline import status as st
+from dovecote.pipeline.transports.email_sandbox import MX_SERVER as SANDBOX_MX
 
 # `_condition` is listing's own filter builder: the export applies `q` exactly as pages do.
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
@@ -25,6 +26,7 @@ from dovecote.storage.tables import (
     email_activity_args,
     email_activity_categories,
     email_addresses,
+    events,
     message_content,
     message_payloads,
     messages,
@@ -134,8 +136,25 @@ async def email_owner(conn: AsyncConnection, message_id: str) -> tuple[int, int]
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-async def content(conn: AsyncConnection, message_id: str) -> bytes | None:
-    query = sa.select(message_content.c.content).where(message_content.c.message_id == message_id)
+def delivered_for_real(message_id: sa.ColumnElement[str]) -> sa.Exists:
+    """Whether an email event of the message names a mail server other than the sandbox's:
+    the message was handed to a real transport (SMTP's events carry its relay as
+    `mx_server`, the email sandbox's carry `SANDBOX_MX`)."""
+    server = events.c.data["mx_server"].as_string()
+    return sa.exists().where(
+        events.c.message_id == message_id,
+        events.c.channel == CHANNEL,
+        server.is_not(None),
+        server != SANDBOX_MX,
+    )
+
+
+async def captured_content(conn: AsyncConnection, message_id: str) -> bytes | None:
+    """The stored MIME of a message no real transport was handed (None otherwise)."""
+    query = sa.select(message_content.c.content).where(
+        message_content.c.message_id == message_id,
+        ~delivered_for_real(sa.literal(message_id)),
+    )
     value = (await conn.execute(query)).scalar_one_or_none()
     return None if value is None else bytes(value)
 
