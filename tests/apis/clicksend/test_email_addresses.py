@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.service import create_account
+from dovecote.app import create_app
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import email_addresses, message_content
@@ -420,3 +421,82 @@ async def test_addresses_need_credentials(anon: httpx.AsyncClient) -> None:
 
     for response in responses:
         assert response.status_code == 401
+
+
+# --- who may trigger verification email, and how much ---------------------------------------
+
+TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"  # the spec's test accounts share it
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The owner's client on an app built with `changes` to the settings."""
+    application = create_app(settings.model_copy(update=changes))
+    async with (
+        application.router.lifespan_context(application),
+        login(application, str(settings.owner_username), str(settings.owner_api_key)) as http,
+    ):
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("username", "status", "code"),
+    [("nocredit", 400, "INSUFFICIENT_CREDIT"), ("notactive", 403, "ACCOUNT_NOT_ACTIVATED")],
+)
+async def test_an_account_that_may_not_send_gets_no_verification_email(
+    app: FastAPI, username: str, status: int, code: str
+) -> None:
+    async with login(app, username, TEST_KEY) as http:
+        address_id = (await add(http, "victim@example.com"))["email_address_id"]
+        answers = [await http.put(f"/v3/email/address-verify/{address_id}/send") for _ in range(15)]
+
+    assert {(r.status_code, r.json()["response_code"]) for r in answers} == {(status, code)}
+    assert await sent_emails(app.state.runtime.engine) == []
+    assert (await stored_row(app, address_id))["token_hash"] is None
+
+
+async def test_verification_emails_to_one_address_are_limited_per_hour(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    address_id = (await add(client, "victim@example.com"))["email_address_id"]
+    other_id = (await add(client, "other@example.com"))["email_address_id"]
+    sent = [await client.put(f"/v3/email/address-verify/{address_id}/send") for _ in range(5)]
+    before = await stored_row(app, address_id)
+
+    refused = await client.put(f"/v3/email/address-verify/{address_id}/send")
+    other = await client.put(f"/v3/email/address-verify/{other_id}/send")
+
+    assert [r.status_code for r in sent] == [200] * 5
+    assert refused.status_code == 429
+    assert refused.json()["http_code"] == 429
+    assert refused.json()["response_code"] == "TOO_MANY_REQUESTS"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert other.status_code == 200
+    emails = await sent_emails(app.state.runtime.engine)
+    assert [m["To"] for m in emails] == ["victim@example.com"] * 5 + ["other@example.com"]
+    # The refused request changed nothing: the fifth email's token still verifies.
+    assert await stored_row(app, address_id) == before
+    token = token_in(emails[4])
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+    assert verified.status_code == 200
+
+
+async def test_all_system_mail_an_account_triggers_is_capped_per_hour(
+    settings: Settings,
+) -> None:
+    async with serving(settings, system_mail_per_account_per_hour=3) as http:
+        ids = [(await add(http, f"a{n}@example.com"))["email_address_id"] for n in range(3)]
+        verifications = [
+            await http.put(f"/v3/email/address-verify/{address_id}/send") for address_id in ids[:2]
+        ]
+        code = await http.post("/sendCode", json={"email": "user@example.com"})
+        refused = await http.put(f"/v3/email/address-verify/{ids[2]}/send")
+        refused_code = await http.post("/sendCode", json={"email": "user2@example.com"})
+
+    assert [r.status_code for r in verifications] == [200, 200]
+    assert code.status_code == 200
+    assert refused.status_code == 429
+    assert refused.json()["response_code"] == "TOO_MANY_REQUESTS"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert refused_code.status_code == 429
+    assert refused_code.json()["success"] is False

@@ -78,7 +78,12 @@ async def send_verification(
     email_address_id: AddressId, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
     await email_addresses.send_verification(
-        conn, principal, email_address_id, settings=runtime.settings, mail=runtime.system_mail
+        conn,
+        principal,
+        email_address_id,
+        settings=runtime.settings,
+        mail=runtime.system_mail,
+        limiter=runtime.limiter,
     )
     return envelope(None, "Verification email has been sent.")
 

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from limits.aio.strategies import RateLimiter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts.service import now, require
 from dovecote.channels.email import addresses_store as store
+from dovecote.channels.email.system_mail import hit
 from dovecote.core.errors import Conflict, InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline.system_mail import SystemMail
@@ -129,10 +131,16 @@ async def send_verification(
     *,
     settings: Settings,
     mail: SystemMail,
+    limiter: RateLimiter,
 ) -> str:
     """Mail a fresh activation token to the address; returns the verification email's id.
 
-    Each call replaces the previous token, so only the latest email verifies.
+    Each call replaces the previous token, so only the latest email verifies. `mail`
+    refuses an account that may not send and applies the account's hourly cap on system
+    mail; here, past `system_mail_per_address_per_hour` emails to this address from
+    this account, RateLimited. That count comes after `mail.send`, so an account that is
+    refused gets its refusal, not a 429; raising rolls the caller's transaction back,
+    token and queued email with it.
     """
     address = await get_address(conn, principal, address_id)
     if address.verified:
@@ -142,7 +150,7 @@ async def send_verification(
         conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
     )
     subject, html_body, text_body = verification_email(address, token, settings.public_url)
-    return await mail.send(
+    message_id = await mail.send(
         conn,
         account_id=principal.account.id,
         user_id=principal.user.id,
@@ -151,6 +159,13 @@ async def send_verification(
         html=html_body,
         text=text_body,
     )
+    await hit(
+        limiter,
+        f"{settings.system_mail_per_address_per_hour}/hour",
+        ("sender-verification", str(principal.account.id), address.email.lower()),
+        "Too many verification emails sent to this address - please try again later",
+    )
+    return message_id
 
 
 async def verify(
