@@ -1,7 +1,8 @@
 """What the email sandbox captured: the exact stored bytes of a message it kept.
 
 In the sandbox nothing leaves the machine, so this is how users read what they sent —
-the MIME of an email, a verification link, an EmailVerify code.
+the MIME of an email, a verification link, an EmailVerify code — and `list_captured`
+is how they find it without knowing its id.
 
 Read-back exists only for mail the sandbox captured and did not deliver for real. When
 email's configured transport is not the email sandbox, nothing is readable (the server
@@ -20,8 +21,12 @@ from dovecote.channels.email import store
 from dovecote.channels.email.channel import EMAIL
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
+from dovecote.pipeline.scope import scope_for
 from dovecote.pipeline.transports import registry
 from dovecote.settings import Settings
+from dovecote.storage.listing import ListQuery, Page
+
+SYSTEM_SOURCE = store.SYSTEM_SOURCE  # `source` of Dovecote's own mail in listed rows
 
 
 def sandbox_captures(settings: Settings) -> bool:
@@ -45,3 +50,21 @@ async def email_source(
     if source is None:
         raise missing
     return source
+
+
+async def list_captured(
+    conn: AsyncConnection,
+    principal: Principal,
+    params: ListQuery,
+    *,
+    settings: Settings,
+    to: str | None = None,
+) -> Page:
+    """Every email the sandbox captured for the caller, system mail included (a
+    verification token or a one-time code can be found without knowing its id), newest
+    first: the account's for the main user and `access_reporting` users, their own for
+    others. NotFound when email is not going to the sandbox, as for one email."""
+    if not sandbox_captures(settings):
+        raise NotFound("Email is not captured: the email transport is not the sandbox.")
+    scope = scope_for(principal)
+    return await store.list_captured(conn, scope.account_id, scope.user_id, params, to=to)

@@ -35,6 +35,9 @@ from dovecote.storage.tables import (
 )
 
 CHANNEL = "email"
+# `messages.source` of Dovecote's own mail (sender verification, one-time codes, export
+# links): not the customer's traffic, so never in its ClickSend email history.
+SYSTEM_SOURCE = "system"
 _CHUNK = 500  # bounded IN lists: SQLite caps bound parameters
 
 
@@ -159,6 +162,60 @@ async def captured_content(conn: AsyncConnection, message_id: str) -> bytes | No
     return None if value is None else bytes(value)
 
 
+# Search and order fields of the sandbox's list of captured mail.
+CAPTURED_FIELDS = Fields(
+    columns={
+        "message_id": messages.c.id,
+        "to": messages.c.recipient,
+        "from": messages.c.sender,
+        "subject": messages.c.subject,
+        "status": messages.c.status,
+        "user_id": messages.c.user_id,
+        "subaccount_id": messages.c.user_id,
+        "date_added": messages.c.created_at,
+    },
+    text=frozenset({"to", "from", "subject"}),
+)
+
+
+async def list_captured(
+    conn: AsyncConnection,
+    account_id: int,
+    user_id: int | None,
+    params: ListQuery,
+    *,
+    to: str | None = None,
+) -> Page:
+    """A page of outbound emails (one per recipient) whose MIME is stored and that no
+    real transport was handed, system mail included; newest first unless `params`
+    orders otherwise. `to` keeps one recipient (any case)."""
+    query = (
+        sa.select(
+            messages.c.id,
+            messages.c.user_id,
+            messages.c.sender,
+            messages.c.recipient,
+            messages.c.subject,
+            messages.c.status,
+            messages.c.source,
+            messages.c.created_at,
+        )
+        .select_from(messages.join(message_content, message_content.c.message_id == messages.c.id))
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.channel == CHANNEL,
+            messages.c.direction == "out",
+            ~delivered_for_real(messages.c.id),
+        )
+    )
+    if user_id is not None:
+        query = query.where(messages.c.user_id == user_id)
+    if to is not None:
+        query = query.where(sa.func.lower(messages.c.recipient) == to.strip().lower())
+    newest_first = [messages.c.created_at.desc(), messages.c.id.desc()]
+    return await paginate(conn, query, params, CAPTURED_FIELDS, newest_first)
+
+
 # --- activity index -------------------------------------------------------------------
 
 
@@ -244,7 +301,8 @@ HISTORY_ORDER = (messages.c.created_at, messages.c.id)
 def history_select(
     account_id: int, user_id: int | None, date_from: int | None, date_to: int | None
 ) -> sa.Select[Any]:
-    """One row per email: its first recipient's row stands for the group."""
+    """One row per email: its first recipient's row stands for the group. The
+    platform's own mail (`source = "system"`) is not the customer's and is left out."""
     query = (
         sa.select(messages, users.c.username.label("username"), message_payloads.c.payload)
         .select_from(
@@ -257,6 +315,7 @@ def history_select(
             messages.c.channel == CHANNEL,
             messages.c.direction == "out",
             messages.c.group_id.is_(None),
+            messages.c.source.is_distinct_from(SYSTEM_SOURCE),
         )
     )
     if user_id is not None:

@@ -15,6 +15,10 @@ Mail the platform sends on its own (`by_account=False`: the worker mailing an Em
 Activity export link) is neither refused nor counted. Limits per recipient are the
 feature's: sender verification (`system_mail_per_address_per_hour`, in
 `addresses.send_verification`) and EmailVerify (`otp_sends_per_address_per_hour`).
+
+Every system email is queued with `source = "system"` (`store.SYSTEM_SOURCE`): it is not
+the customer's traffic, so ClickSend's email history and its export leave it out;
+Email Activity, EmailVerify's events and the sandbox's list of captured mail show it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import store as account_store
-from dovecote.channels.email import suppressions
+from dovecote.channels.email import store, suppressions
 from dovecote.channels.email.compose import (
     Email,
     InsufficientCredit,
@@ -77,7 +81,7 @@ class SystemMailer:
         by_account: bool = True,
     ) -> str:
         """Queue one platform email on behalf of `account_id`/`user_id`: free, never
-        tracked. Returns the message id.
+        tracked, marked `source = "system"`. Returns the message id.
 
         With `by_account` (an account's request triggered it) the account must be able
         to send — see `refuse_unless_may_send` — and within its hourly cap, or nothing is
@@ -119,6 +123,7 @@ class SystemMailer:
             api_key_id=api_key_id,
             originating_ip=originating_ip,
             now=now,
+            source=store.SYSTEM_SOURCE,
         )
         message_id = queued.emails[0].id
         assert message_id is not None
