@@ -500,3 +500,77 @@ async def test_all_system_mail_an_account_triggers_is_capped_per_hour(
     assert 0 < int(refused.headers["retry-after"]) <= 3600
     assert refused_code.status_code == 429
     assert refused_code.json()["success"] is False
+
+
+# --- activation tokens expire -------------------------------------------------------------
+
+
+async def issued_ago(app: FastAPI, address_id: int, seconds: int | None) -> None:
+    """Move the address's token issue time `seconds` into the past (None: unknown)."""
+    async with app.state.runtime.engine.begin() as conn:
+        row = (
+            await conn.execute(
+                sa.select(email_addresses.c.token_issued_at).where(
+                    email_addresses.c.id == address_id
+                )
+            )
+        ).one()
+        issued = None if seconds is None else int(row[0]) - seconds
+        await conn.execute(
+            email_addresses.update()
+            .where(email_addresses.c.id == address_id)
+            .values(token_issued_at=issued)
+        )
+
+
+async def test_an_activation_token_expires_after_a_day_and_a_new_one_can_be_asked_for(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert settings.email_address_token_ttl == 24 * 3600
+    address_id = (await add(client, "late@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    old = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, 24 * 3600)
+
+    expired = await client.put(f"/v3/email/address-verify/{address_id}/verify/{old}")
+    resent = await client.put(f"/v3/email/address-verify/{address_id}/send")
+    fresh = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    stale = await client.put(f"/v3/email/address-verify/{address_id}/verify/{old}")
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{fresh}")
+
+    assert expired.status_code == 400
+    assert expired.json()["response_code"] == "BAD_REQUEST"
+    assert "expired" in expired.json()["response_msg"]
+    assert "request a new verification email" in expired.json()["response_msg"]
+    assert resent.status_code == 200
+    assert stale.status_code == 400  # replaced by the new one
+    assert verified.status_code == 200 and verified.json()["data"]["verified"] == 1
+
+
+async def test_an_activation_token_works_until_just_before_it_expires(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    address_id = (await add(client, "prompt@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    token = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, settings.email_address_token_ttl - 60)
+
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+
+    assert verified.status_code == 200, verified.text
+
+
+async def test_a_token_without_an_issue_time_counts_as_expired(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # Tokens mailed before migration 0008 kept no issue time.
+    address_id = (await add(client, "legacy@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    token = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, None)
+
+    response = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+
+    assert response.status_code == 400
+    assert "expired" in response.json()["response_msg"]
+    assert not (await stored_row(app, address_id))["verified"]

@@ -97,6 +97,9 @@ async def verify_address(
     activation_token: ActivationToken,
     principal: CurrentPrincipal,
     conn: Conn,
+    runtime: RuntimeDep,
 ) -> JSONResponse:
-    address = await email_addresses.verify(conn, principal, email_address_id, activation_token)
+    address = await email_addresses.verify(
+        conn, principal, email_address_id, activation_token, settings=runtime.settings
+    )
     return envelope(render_address(address), "Email address verified.")

@@ -2,7 +2,9 @@
 
 Verification proves control of the mailbox: `send_verification` mails a fresh random
 token to the address and keeps only its SHA-256, so a leaked database cannot verify
-anything; `verify` compares hashes in constant time.
+anything; `verify` compares hashes in constant time. A token works for
+`email_address_token_ttl` seconds (24 hours) after it was mailed; after that the
+address's owner asks for a new email, whose token replaces it.
 """
 
 from __future__ import annotations
@@ -147,7 +149,10 @@ async def send_verification(
         raise InvalidInput(f"Email address #{address_id} is already verified.")
     token = secrets.token_urlsafe(24)
     await store.update_address(
-        conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
+        conn,
+        principal.account.id,
+        address.id,
+        {"token_hash": hash_token(token), "token_issued_at": now()},
     )
     subject, html_body, text_body = verification_email(address, token, settings.public_url)
     message_id = await mail.send(
@@ -169,12 +174,19 @@ async def send_verification(
 
 
 async def verify(
-    conn: AsyncConnection, principal: Principal, address_id: int, token: str
+    conn: AsyncConnection,
+    principal: Principal,
+    address_id: int,
+    token: str,
+    *,
+    settings: Settings,
+    at: int | None = None,
 ) -> SenderAddress:
-    """Mark the address verified if `token` is its latest activation token.
+    """Mark the address verified if `token` is its latest activation token and was
+    mailed less than `email_address_token_ttl` seconds before `at` (now).
 
-    A wrong token changes nothing (a verified address stays verified); the right one
-    may be presented again, so a retried request still succeeds.
+    A wrong or expired token changes nothing (a verified address stays verified); the
+    right one may be presented again, so a retried request still succeeds.
     """
     row = await _owned_row(conn, principal, address_id)
     address = address_from_row(row)
@@ -184,6 +196,13 @@ async def verify(
         raise InvalidInput("The activation token is not valid.", field="activation_token")
     if address.verified:
         return address
+    issued: int | None = row["token_issued_at"]
+    moment = now() if at is None else at
+    if issued is None or moment >= issued + settings.email_address_token_ttl:
+        raise InvalidInput(
+            "The activation token has expired; request a new verification email.",
+            field="activation_token",
+        )
     updated = await store.update_address(conn, principal.account.id, address.id, {"verified": True})
     assert updated is not None  # read in this transaction
     return address_from_row(updated)
