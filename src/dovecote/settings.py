@@ -104,6 +104,13 @@ class Settings(BaseSettings):
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"
+    # Abuse controls on system mail an account triggers (export links the worker mails are
+    # exempt): sender-verification emails one account may have sent to one address, and
+    # all system mail (verification, one-time codes) one account may trigger, per hour.
+    system_mail_per_address_per_hour: int = Field(5, ge=1)
+    system_mail_per_account_per_hour: int = Field(100, ge=1)
+    # Seconds a sender-verification (activation) token stays valid after it is mailed.
+    email_address_token_ttl: int = Field(24 * 3600, ge=1)
     # Decoded bytes of all attachments of one email; base64 adds a third on the wire, so
     # keep it under max_body_bytes * 3/4 or the body limit answers first.
     email_max_attachment_bytes: int = 1_000_000

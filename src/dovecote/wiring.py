@@ -95,14 +95,15 @@ def mount(app: FastAPI) -> None:
 
 def build_runtime(settings: Settings, *, sinks: Sequence[EventSink] = SINKS) -> Runtime:
     events = EventLog(sinks)
+    limiter = rate_limiter(settings)
     return Runtime(
         settings=settings,
         engine=create_engine(settings.database_url),
-        limiter=rate_limiter(settings),
+        limiter=limiter,
         prices=PriceBook.load(settings.prices_file),
         credentials=CredentialCache(settings.auth_cache_seconds),
         events=events,
-        system_mail=SystemMailer(settings, events),
+        system_mail=SystemMailer(settings, events, limiter),
     )
 
 

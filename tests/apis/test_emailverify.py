@@ -335,6 +335,20 @@ async def test_a_banned_accounts_key_is_refused(anon: httpx.AsyncClient, runtime
     assert (response.status_code, response.content) == (401, AUTH_INVALID)
 
 
+@pytest.mark.parametrize("username", ["notactive", "nocredit"])
+async def test_an_account_that_may_not_send_gets_no_code(
+    anon: httpx.AsyncClient, runtime: Runtime, username: str
+) -> None:
+    # The spec's test accounts share one key, so Basic auth names the account.
+    auth = httpx.BasicAuth(username, accounts.TEST_API_KEY)
+
+    answers = [await anon.post("/sendCode", json={"email": ADDRESS}, auth=auth) for _ in range(3)]
+
+    assert {(r.status_code, r.content) for r in answers} == {(401, AUTH_INVALID)}
+    async with runtime.engine.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(messages))).scalar() == 0
+
+
 async def test_other_methods_answer_405_in_the_family_shape(
     anon: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
@@ -374,7 +388,9 @@ async def test_accounts_never_see_each_others_codes(
     anon: httpx.AsyncClient, runtime: Runtime, auth: dict[str, str], owner_id: int
 ) -> None:
     async with runtime.engine.begin() as conn:
-        created = await accounts.create_account(conn, username="second", login_password=False)
+        created = await accounts.create_account(
+            conn, username="second", login_password=False, balance_micros=1_000_000
+        )
     other = bearer(created.api_key)
 
     mine = await send_and_read_code(anon, runtime, auth, owner_id)
@@ -540,6 +556,7 @@ def test_the_server_conforms_to_the_paypi_contract(settings: Settings) -> None:
         update={
             "otp_sends_per_address_per_hour": 100_000,
             "otp_checks_per_account_per_minute": 100_000,
+            "system_mail_per_account_per_hour": 100_000,
         }
     )
     with LiveServer(roomy) as live_server:

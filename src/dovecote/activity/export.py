@@ -361,6 +361,7 @@ async def _mail_link(
             f"<p>Download id: {done.uuid}</p>"
         ),
         text=f"Your Email Activity export is ready: {link}\nDownload id: {done.uuid}\n",
+        by_account=False,  # the platform's own mail: mailed even to an account now refused
     )
 
 

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from dovecote.apis.deps import Conn, RuntimeDep, client_ip, current_principal
 from dovecote.channels.verify import codes as otp
 from dovecote.channels.verify import history
-from dovecote.core.errors import Forbidden, InvalidInput, Unauthorized
+from dovecote.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
 from dovecote.core.models import Principal
+from dovecote.pipeline.system_mail import REFUSAL_CODES
 
 router = APIRouter(tags=["EmailVerify"])
 
@@ -104,6 +105,12 @@ async def send_code(
         )
     except otp.UndeliverableAddress:
         raise InvalidInput(SEND_FAILED) from None
+    except DomainError as exc:
+        # An account that may not send (banned, not active, no credit): PayPI's answer
+        # for a key that may not use the API, as for a banned account's key at the door.
+        if exc.code in REFUSAL_CODES:
+            raise Unauthorized(AUTH_INVALID) from None
+        raise
     return _reply(True, SENT)
 
 

@@ -219,6 +219,9 @@ email_addresses = sa.Table(
     sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("token_hash", sa.String(64), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # When the current activation token was mailed; it expires `email_address_token_ttl`
+    # seconds later. NULL with a token (issued before 0008): expired. (0008)
+    sa.Column("token_issued_at", sa.BigInteger, nullable=True),
     sa.Index("ix_email_addresses_account", "account_id", "email"),
     # One row per address and account, whatever the case: concurrent creates cannot both win.
     sa.Index(

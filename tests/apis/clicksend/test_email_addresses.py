@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.service import create_account
+from dovecote.app import create_app
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import email_addresses, message_content
@@ -439,3 +440,156 @@ async def test_addresses_need_credentials(anon: httpx.AsyncClient) -> None:
 
     for response in responses:
         assert response.status_code == 401
+
+
+# --- who may trigger verification email, and how much ---------------------------------------
+
+TEST_KEY = "D83DED51-9E35-4D42-9BB9-0E34B7CA85AE"  # the spec's test accounts share it
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The owner's client on an app built with `changes` to the settings."""
+    application = create_app(settings.model_copy(update=changes))
+    async with (
+        application.router.lifespan_context(application),
+        login(application, str(settings.owner_username), str(settings.owner_api_key)) as http,
+    ):
+        yield http
+
+
+@pytest.mark.parametrize(
+    ("username", "status", "code"),
+    [("nocredit", 400, "INSUFFICIENT_CREDIT"), ("notactive", 403, "ACCOUNT_NOT_ACTIVATED")],
+)
+async def test_an_account_that_may_not_send_gets_no_verification_email(
+    app: FastAPI, username: str, status: int, code: str
+) -> None:
+    async with login(app, username, TEST_KEY) as http:
+        address_id = (await add(http, "victim@example.com"))["email_address_id"]
+        answers = [await http.put(f"/v3/email/address-verify/{address_id}/send") for _ in range(15)]
+
+    assert {(r.status_code, r.json()["response_code"]) for r in answers} == {(status, code)}
+    assert await sent_emails(app.state.runtime.engine) == []
+    assert (await stored_row(app, address_id))["token_hash"] is None
+
+
+async def test_verification_emails_to_one_address_are_limited_per_hour(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    address_id = (await add(client, "victim@example.com"))["email_address_id"]
+    other_id = (await add(client, "other@example.com"))["email_address_id"]
+    sent = [await client.put(f"/v3/email/address-verify/{address_id}/send") for _ in range(5)]
+    before = await stored_row(app, address_id)
+
+    refused = await client.put(f"/v3/email/address-verify/{address_id}/send")
+    other = await client.put(f"/v3/email/address-verify/{other_id}/send")
+
+    assert [r.status_code for r in sent] == [200] * 5
+    assert refused.status_code == 429
+    assert refused.json()["http_code"] == 429
+    assert refused.json()["response_code"] == "TOO_MANY_REQUESTS"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert other.status_code == 200
+    emails = await sent_emails(app.state.runtime.engine)
+    assert [m["To"] for m in emails] == ["victim@example.com"] * 5 + ["other@example.com"]
+    # The refused request changed nothing: the fifth email's token still verifies.
+    assert await stored_row(app, address_id) == before
+    token = token_in(emails[4])
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+    assert verified.status_code == 200
+
+
+async def test_all_system_mail_an_account_triggers_is_capped_per_hour(
+    settings: Settings,
+) -> None:
+    async with serving(settings, system_mail_per_account_per_hour=3) as http:
+        ids = [(await add(http, f"a{n}@example.com"))["email_address_id"] for n in range(3)]
+        verifications = [
+            await http.put(f"/v3/email/address-verify/{address_id}/send") for address_id in ids[:2]
+        ]
+        code = await http.post("/sendCode", json={"email": "user@example.com"})
+        refused = await http.put(f"/v3/email/address-verify/{ids[2]}/send")
+        refused_code = await http.post("/sendCode", json={"email": "user2@example.com"})
+
+    assert [r.status_code for r in verifications] == [200, 200]
+    assert code.status_code == 200
+    assert refused.status_code == 429
+    assert refused.json()["response_code"] == "TOO_MANY_REQUESTS"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert refused_code.status_code == 429
+    assert refused_code.json()["success"] is False
+
+
+# --- activation tokens expire -------------------------------------------------------------
+
+
+async def issued_ago(app: FastAPI, address_id: int, seconds: int | None) -> None:
+    """Move the address's token issue time `seconds` into the past (None: unknown)."""
+    async with app.state.runtime.engine.begin() as conn:
+        row = (
+            await conn.execute(
+                sa.select(email_addresses.c.token_issued_at).where(
+                    email_addresses.c.id == address_id
+                )
+            )
+        ).one()
+        issued = None if seconds is None else int(row[0]) - seconds
+        await conn.execute(
+            email_addresses.update()
+            .where(email_addresses.c.id == address_id)
+            .values(token_issued_at=issued)
+        )
+
+
+async def test_an_activation_token_expires_after_a_day_and_a_new_one_can_be_asked_for(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert settings.email_address_token_ttl == 24 * 3600
+    address_id = (await add(client, "late@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    old = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, 24 * 3600)
+
+    expired = await client.put(f"/v3/email/address-verify/{address_id}/verify/{old}")
+    resent = await client.put(f"/v3/email/address-verify/{address_id}/send")
+    fresh = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    stale = await client.put(f"/v3/email/address-verify/{address_id}/verify/{old}")
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{fresh}")
+
+    assert expired.status_code == 400
+    assert expired.json()["response_code"] == "BAD_REQUEST"
+    assert "expired" in expired.json()["response_msg"]
+    assert "request a new verification email" in expired.json()["response_msg"]
+    assert resent.status_code == 200
+    assert stale.status_code == 400  # replaced by the new one
+    assert verified.status_code == 200 and verified.json()["data"]["verified"] == 1
+
+
+async def test_an_activation_token_works_until_just_before_it_expires(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    address_id = (await add(client, "prompt@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    token = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, settings.email_address_token_ttl - 60)
+
+    verified = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+
+    assert verified.status_code == 200, verified.text
+
+
+async def test_a_token_without_an_issue_time_counts_as_expired(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # Tokens mailed before migration 0008 kept no issue time.
+    address_id = (await add(client, "legacy@example.com"))["email_address_id"]
+    await client.put(f"/v3/email/address-verify/{address_id}/send")
+    token = token_in((await sent_emails(app.state.runtime.engine))[-1])
+    await issued_ago(app, address_id, None)
+
+    response = await client.put(f"/v3/email/address-verify/{address_id}/verify/{token}")
+
+    assert response.status_code == 400
+    assert "expired" in response.json()["response_msg"]
+    assert not (await stored_row(app, address_id))["verified"]

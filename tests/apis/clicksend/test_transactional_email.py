@@ -450,3 +450,41 @@ async def test_an_address_of_another_account_is_refused_even_when_verified(
     assert "from.email_address_id" in response.json()["response_msg"]
     rows = await select(engine, sa.select(email_addresses))
     assert len(rows) == 1
+
+
+async def test_system_mail_is_not_in_the_email_history_nor_its_export(
+    app: FastAPI, client: httpx.AsyncClient, anon: httpx.AsyncClient, settings: Settings
+) -> None:
+    address_id = await sender_id(app)
+    sent = await client.post("/v3/email/send", json=payload(address_id, subject="Invoice"))
+    unverified = await client.post("/v3/email/addresses", json={"email_address": "new@example.com"})
+    new_id = unverified.json()["data"]["email_address_id"]
+    assert (await client.put(f"/v3/email/address-verify/{new_id}/send")).status_code == 200
+    assert (await client.post("/sendCode", json={"email": "user@example.com"})).status_code == 200
+    customer = sent.json()["data"]["message_id"]
+
+    history = (await client.get("/v3/email/history")).json()["data"]
+    by_body = (await client.get("/v3/email/history", params={"q": "body:token"})).json()["data"]
+    by_from = await client.get("/v3/email/history", params={"q": "from:no-reply"})
+    url = urlsplit((await client.get("/v3/email/history/export")).json()["data"]["url"])
+    exported = list(csv.DictReader(io.StringIO((await anon.get(f"{url.path}?{url.query}")).text)))
+    activity = await anon.get(
+        "/v3/messages",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {settings.owner_api_key}"},
+    )
+
+    assert [e["message_id"] for e in history["data"]] == [customer]
+    assert history["total"] == 1
+    assert by_body["total"] == 0  # the activation token is not searchable either
+    assert by_from.json()["data"]["total"] == 0
+    assert [row["message_id"] for row in exported] == [customer]
+    # Email Activity still shows the platform's mail beside the customer's.
+    assert activity.status_code == 200, activity.text
+    subjects = {m["subject"] for m in activity.json()["messages"]}
+    assert "Verify your sender address" in subjects
+    assert any("verification code" in subject for subject in subjects)
+    assert len({m["msg_id"] for m in activity.json()["messages"]}) == 5  # 3 + 2 system
+    rows = await email_rows(engine_of(app))
+    assert {r["source"] for r in rows if r["sender"] == settings.system_email_from} == {"system"}
+    assert {r["source"] for r in rows if r["sender"] != settings.system_email_from} == {None}

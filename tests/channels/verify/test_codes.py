@@ -97,7 +97,9 @@ async def owner(app: FastAPI, settings: Settings) -> AsyncIterator[Verifier]:
 async def other_account(app: FastAPI, owner: Verifier) -> Verifier:
     runtime: Runtime = app.state.runtime
     async with runtime.engine.begin() as conn:
-        created = await accounts.create_account(conn, username="second", login_password=False)
+        created = await accounts.create_account(
+            conn, username="second", login_password=False, balance_micros=1_000_000
+        )
         principal = await accounts.authenticate_bearer(conn, created.api_key)
     return Verifier(runtime, principal, owner.settings)
 

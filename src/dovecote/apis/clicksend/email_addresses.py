@@ -78,7 +78,12 @@ async def send_verification(
     email_address_id: AddressId, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
     await email_addresses.send_verification(
-        conn, principal, email_address_id, settings=runtime.settings, mail=runtime.system_mail
+        conn,
+        principal,
+        email_address_id,
+        settings=runtime.settings,
+        mail=runtime.system_mail,
+        limiter=runtime.limiter,
     )
     return envelope(None, "Verification email has been sent.")
 
@@ -92,6 +97,9 @@ async def verify_address(
     activation_token: ActivationToken,
     principal: CurrentPrincipal,
     conn: Conn,
+    runtime: RuntimeDep,
 ) -> JSONResponse:
-    address = await email_addresses.verify(conn, principal, email_address_id, activation_token)
+    address = await email_addresses.verify(
+        conn, principal, email_address_id, activation_token, settings=runtime.settings
+    )
     return envelope(render_address(address), "Email address verified.")

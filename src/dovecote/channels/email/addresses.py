@@ -2,7 +2,9 @@
 
 Verification proves control of the mailbox: `send_verification` mails a fresh random
 token to the address and keeps only its SHA-256, so a leaked database cannot verify
-anything; `verify` compares hashes in constant time.
+anything; `verify` compares hashes in constant time. A token works for
+`email_address_token_ttl` seconds (24 hours) after it was mailed; after that the
+address's owner asks for a new email, whose token replaces it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from limits.aio.strategies import RateLimiter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts.service import now, require
 from dovecote.channels.email import addresses_store as store
+from dovecote.channels.email.system_mail import hit
 from dovecote.core.errors import Conflict, InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline.system_mail import SystemMail
@@ -129,20 +133,29 @@ async def send_verification(
     *,
     settings: Settings,
     mail: SystemMail,
+    limiter: RateLimiter,
 ) -> str:
     """Mail a fresh activation token to the address; returns the verification email's id.
 
-    Each call replaces the previous token, so only the latest email verifies.
+    Each call replaces the previous token, so only the latest email verifies. `mail`
+    refuses an account that may not send and applies the account's hourly cap on system
+    mail; here, past `system_mail_per_address_per_hour` emails to this address from
+    this account, RateLimited. That count comes after `mail.send`, so an account that is
+    refused gets its refusal, not a 429; raising rolls the caller's transaction back,
+    token and queued email with it.
     """
     address = await get_address(conn, principal, address_id)
     if address.verified:
         raise InvalidInput(f"Email address #{address_id} is already verified.")
     token = secrets.token_urlsafe(24)
     await store.update_address(
-        conn, principal.account.id, address.id, {"token_hash": hash_token(token)}
+        conn,
+        principal.account.id,
+        address.id,
+        {"token_hash": hash_token(token), "token_issued_at": now()},
     )
     subject, html_body, text_body = verification_email(address, token, settings.public_base())
-    return await mail.send(
+    message_id = await mail.send(
         conn,
         account_id=principal.account.id,
         user_id=principal.user.id,
@@ -151,15 +164,29 @@ async def send_verification(
         html=html_body,
         text=text_body,
     )
+    await hit(
+        limiter,
+        f"{settings.system_mail_per_address_per_hour}/hour",
+        ("sender-verification", str(principal.account.id), address.email.lower()),
+        "Too many verification emails sent to this address - please try again later",
+    )
+    return message_id
 
 
 async def verify(
-    conn: AsyncConnection, principal: Principal, address_id: int, token: str
+    conn: AsyncConnection,
+    principal: Principal,
+    address_id: int,
+    token: str,
+    *,
+    settings: Settings,
+    at: int | None = None,
 ) -> SenderAddress:
-    """Mark the address verified if `token` is its latest activation token.
+    """Mark the address verified if `token` is its latest activation token and was
+    mailed less than `email_address_token_ttl` seconds before `at` (now).
 
-    A wrong token changes nothing (a verified address stays verified); the right one
-    may be presented again, so a retried request still succeeds.
+    A wrong or expired token changes nothing (a verified address stays verified); the
+    right one may be presented again, so a retried request still succeeds.
     """
     row = await _owned_row(conn, principal, address_id)
     address = address_from_row(row)
@@ -169,6 +196,13 @@ async def verify(
         raise InvalidInput("The activation token is not valid.", field="activation_token")
     if address.verified:
         return address
+    issued: int | None = row["token_issued_at"]
+    moment = now() if at is None else at
+    if issued is None or moment >= issued + settings.email_address_token_ttl:
+        raise InvalidInput(
+            "The activation token has expired; request a new verification email.",
+            field="activation_token",
+        )
     updated = await store.update_address(conn, principal.account.id, address.id, {"verified": True})
     assert updated is not None  # read in this transaction
     return address_from_row(updated)

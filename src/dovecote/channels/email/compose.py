@@ -12,7 +12,8 @@ Entry points (ClickSend's request shape is composed in `transactional_email`):
     queue_emails            any adapter: validated `Email` drafts, charged, with
                             categories, custom args, template id, tracking, send_at
     price_emails            the same validation and prices, nothing written
-    system_mail.SystemMailer platform mail (sender verification, EmailVerify codes): free
+    system_mail.SystemMailer platform mail (sender verification, EmailVerify codes,
+                            export links): free, `source = "system"`
 
 Both writers work in the caller's transaction: rows, debit, payloads, content and the
 `processed` events (through the event sinks) commit or roll back together.
@@ -356,9 +357,12 @@ async def queue_emails(
     api_key_id: str | None = None,
     originating_ip: str | None = None,
     now: float | None = None,
+    source: str | None = None,
 ) -> Queued:
     """Queue validated emails: one message per recipient, charged at the account's email
     price (`prices=None`: free), suppressed recipients dropped, test addresses settled.
+    `source` is stored on every row (`messages.source`): "system" marks Dovecote's own
+    mail, which ClickSend's email history leaves out.
 
     All or nothing: raises InvalidInput for a bad draft and InsufficientCredit when the
     balance does not cover every recipient, before anything is written (a concurrent
@@ -381,6 +385,8 @@ async def queue_emails(
             item.id = new_id()
             item.group_id = None if item is first else first.id
     everyone = [item for group in queued for item in group.recipients]
+    for item in everyone:
+        item.source = source
     blocked = await suppressions.find(conn, principal.account.id, (i.recipient for i in everyone))
     for item in everyone:
         kind = blocked.get(item.recipient.lower())
@@ -561,6 +567,7 @@ def _dropped_row(item: Outbound, principal: Principal, now: float) -> dict[str, 
         "price_micros": 0,
         "currency": principal.account.currency,
         "custom_string": item.custom_string,
+        "source": item.source,
         "group_id": item.group_id,
         "status": st.FAILED,
         "status_text": "Dropped",

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.core.errors import InvalidInput
 from dovecote.pipeline import status as st
+from dovecote.pipeline.transports.email_sandbox import MX_SERVER as SANDBOX_MX
 
 # `_condition` is listing's own filter builder: the export applies `q` exactly as pages do.
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
@@ -37,6 +38,10 @@ CHANNEL = "email"
 # Bounce types Email Activity reports as `bounce_type: "soft"` (activity/search.py):
 # "blocked" is what a deferred message's final bounce carries once it is out of retries.
 SOFT_BOUNCE_TYPES = ("blocked", "soft")
+
+# `messages.source` of Dovecote's own mail (sender verification, one-time codes, export
+# links): not the customer's traffic, so never in its ClickSend email history.
+SYSTEM_SOURCE = "system"
 _CHUNK = 500  # bounded IN lists: SQLite caps bound parameters
 
 
@@ -138,10 +143,81 @@ async def email_owner(conn: AsyncConnection, message_id: str) -> tuple[int, int]
     return None if row is None else (int(row[0]), int(row[1]))
 
 
-async def content(conn: AsyncConnection, message_id: str) -> bytes | None:
-    query = sa.select(message_content.c.content).where(message_content.c.message_id == message_id)
+def delivered_for_real(message_id: sa.ColumnElement[str]) -> sa.Exists:
+    """Whether an email event of the message names a mail server other than the sandbox's:
+    the message was handed to a real transport (SMTP's events carry its relay as
+    `mx_server`, the email sandbox's carry `SANDBOX_MX`)."""
+    server = events.c.data["mx_server"].as_string()
+    return sa.exists().where(
+        events.c.message_id == message_id,
+        events.c.channel == CHANNEL,
+        server.is_not(None),
+        server != SANDBOX_MX,
+    )
+
+
+async def captured_content(conn: AsyncConnection, message_id: str) -> bytes | None:
+    """The stored MIME of a message no real transport was handed (None otherwise)."""
+    query = sa.select(message_content.c.content).where(
+        message_content.c.message_id == message_id,
+        ~delivered_for_real(sa.literal(message_id)),
+    )
     value = (await conn.execute(query)).scalar_one_or_none()
     return None if value is None else bytes(value)
+
+
+# Search and order fields of the sandbox's list of captured mail.
+CAPTURED_FIELDS = Fields(
+    columns={
+        "message_id": messages.c.id,
+        "to": messages.c.recipient,
+        "from": messages.c.sender,
+        "subject": messages.c.subject,
+        "status": messages.c.status,
+        "user_id": messages.c.user_id,
+        "subaccount_id": messages.c.user_id,
+        "date_added": messages.c.created_at,
+    },
+    text=frozenset({"to", "from", "subject"}),
+)
+
+
+async def list_captured(
+    conn: AsyncConnection,
+    account_id: int,
+    user_id: int | None,
+    params: ListQuery,
+    *,
+    to: str | None = None,
+) -> Page:
+    """A page of outbound emails (one per recipient) whose MIME is stored and that no
+    real transport was handed, system mail included; newest first unless `params`
+    orders otherwise. `to` keeps one recipient (any case)."""
+    query = (
+        sa.select(
+            messages.c.id,
+            messages.c.user_id,
+            messages.c.sender,
+            messages.c.recipient,
+            messages.c.subject,
+            messages.c.status,
+            messages.c.source,
+            messages.c.created_at,
+        )
+        .select_from(messages.join(message_content, message_content.c.message_id == messages.c.id))
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.channel == CHANNEL,
+            messages.c.direction == "out",
+            ~delivered_for_real(messages.c.id),
+        )
+    )
+    if user_id is not None:
+        query = query.where(messages.c.user_id == user_id)
+    if to is not None:
+        query = query.where(sa.func.lower(messages.c.recipient) == to.strip().lower())
+    newest_first = [messages.c.created_at.desc(), messages.c.id.desc()]
+    return await paginate(conn, query, params, CAPTURED_FIELDS, newest_first)
 
 
 # --- activity index -------------------------------------------------------------------
@@ -229,7 +305,8 @@ HISTORY_ORDER = (messages.c.created_at, messages.c.id)
 def history_select(
     account_id: int, user_id: int | None, date_from: int | None, date_to: int | None
 ) -> sa.Select[Any]:
-    """One row per email: its first recipient's row stands for the group."""
+    """One row per email: its first recipient's row stands for the group. The
+    platform's own mail (`source = "system"`) is not the customer's and is left out."""
     query = (
         sa.select(messages, users.c.username.label("username"), message_payloads.c.payload)
         .select_from(
@@ -242,6 +319,7 @@ def history_select(
             messages.c.channel == CHANNEL,
             messages.c.direction == "out",
             messages.c.group_id.is_(None),
+            messages.c.source.is_distinct_from(SYSTEM_SOURCE),
         )
     )
     if user_id is not None:

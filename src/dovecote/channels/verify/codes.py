@@ -184,9 +184,10 @@ async def send_code(
 ) -> SentCode:
     """Mail a fresh code to `email`, replacing any earlier one of this account's.
 
-    Raises UndeliverableAddress for a malformed or suppressed address and RateLimited past
-    `otp_sends_per_address_per_hour`. The code leaves in the same transaction that files
-    it: if the send fails, no code is stored.
+    Raises UndeliverableAddress for a malformed or suppressed address, RateLimited past
+    `otp_sends_per_address_per_hour`, and whatever `mail.send` refuses (an account that
+    may not send, the account's hourly cap on system mail). The code leaves in the same
+    transaction that files it: if the send fails, no code is stored.
     """
     moment = time.time() if now is None else now
     address = normalize_address(email)
@@ -196,12 +197,6 @@ async def send_code(
     account_id = principal.account.id
     if await mail.suppressed(conn, account_id, key):
         raise UndeliverableAddress("The address is on the suppression list", field="email")
-    await _hit(
-        limiter,
-        f"{settings.otp_sends_per_address_per_hour}/hour",
-        ("otp-send", str(account_id), key),
-        "Too many codes sent to this address - please try again later",
-    )
     rules = policy(settings, principal.account)
     code = new_code(rules.code_length)
     letter = otp_email.render(code=code, brand=rules.brand_name, ttl_seconds=rules.ttl_seconds)
@@ -219,6 +214,15 @@ async def send_code(
         api_key_id=None if principal.api_key_id is None else str(principal.api_key_id),
         originating_ip=originating_ip,
         now=moment,
+    )
+    # Counted after `mail.send`, which refuses an account that may not send: such an
+    # account gets that refusal, never a 429. Raising rolls the transaction back, email
+    # included.
+    await _hit(
+        limiter,
+        f"{settings.otp_sends_per_address_per_hour}/hour",
+        ("otp-send", str(account_id), key),
+        "Too many codes sent to this address - please try again later",
     )
     expires_at = moment + rules.ttl_seconds
     verification_id = await store.replace(
