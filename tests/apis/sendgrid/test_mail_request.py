@@ -10,7 +10,6 @@ import pytest
 
 from dovecote.apis.sendgrid.mail_request import (
     MAX_MESSAGE_BYTES,
-    AddressIn,
     Body,
     ContentIn,
     MailRequest,
@@ -18,7 +17,7 @@ from dovecote.apis.sendgrid.mail_request import (
     build,
     content_body,
 )
-from dovecote.channels.email.compose import AttachmentIn, Tracking
+from dovecote.channels.email.compose import AddressIn, AttachmentIn, Tracking
 from dovecote.channels.email.mime import Mailbox
 from dovecote.core.errors import InvalidInput
 from dovecote.core.templating import render_variables

@@ -14,7 +14,7 @@ from dovecote.apis.clicksend import email_request as email_domain
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip, link_base
-from dovecote.channels.email import compose as pipeline
+from dovecote.channels.email import compose as email_channel
 from dovecote.channels.email import history as email_history
 from dovecote.channels.email.history import EmailSummary
 from dovecote.core.csvfile import csv_stream
@@ -34,8 +34,8 @@ class RecipientIn(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     name: str | None = Field(default=None, max_length=200)
 
-    def to_domain(self) -> email_domain.RecipientIn:
-        return email_domain.RecipientIn(self.email, self.name)
+    def to_domain(self) -> email_channel.AddressIn:
+        return email_channel.AddressIn(self.email, self.name)
 
 
 class FromIn(BaseModel):
@@ -80,7 +80,9 @@ class EmailIn(BaseModel):
             subject=self.subject,
             body=self.body,
             attachments=[
-                pipeline.AttachmentIn(a.content, a.filename, a.type, a.disposition, a.content_id)
+                email_channel.AttachmentIn(
+                    a.content, a.filename, a.type, a.disposition, a.content_id
+                )
                 for a in self.attachments or ()
             ],
             schedule=self.schedule,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.accounts import service as accounts
 from dovecote.channels.email import store
 from dovecote.channels.email.compose import (
+    AddressIn,
     AttachmentIn,
     Email,
     Mailbox,
@@ -35,22 +36,16 @@ from dovecote.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
-class RecipientIn:
-    email: str | None
-    name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class EmailRequest:
     """ClickSend's email as the client sent it (already type-checked by the API layer)."""
 
-    to: Sequence[RecipientIn]
+    to: Sequence[AddressIn]
     email_address_id: int | str | None
     subject: str | None
     body: str | None
     from_name: str | None = None
-    cc: Sequence[RecipientIn] = ()
-    bcc: Sequence[RecipientIn] = ()
+    cc: Sequence[AddressIn] = ()
+    bcc: Sequence[AddressIn] = ()
     attachments: Sequence[AttachmentIn] = ()
     schedule: int | float | str | None = None
     custom_string: str | None = None
@@ -77,7 +72,7 @@ async def sender_mailbox(
 async def compose(
     conn: AsyncConnection, principal: Principal, request: EmailRequest, *, now: float
 ) -> Email:
-    def boxes(items: Sequence[RecipientIn], name: str) -> list[Mailbox]:
+    def boxes(items: Sequence[AddressIn], name: str) -> list[Mailbox]:
         return [
             mailbox(item.email, item.name, f"{name}[{i}].email") for i, item in enumerate(items)
         ]

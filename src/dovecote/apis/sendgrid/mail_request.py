@@ -31,6 +31,10 @@ from dovecote.accounts import service as accounts
 from dovecote.channels.email import addresses_store as address_store
 from dovecote.channels.email import templates as email_templates
 from dovecote.channels.email.compose import (
+    HEADER_NAME,
+    MAX_CATEGORIES,
+    MAX_SUBJECT,
+    AddressIn,
     AttachmentIn,
     Email,
     InsufficientCredit,
@@ -54,12 +58,10 @@ PERMISSION: Final = "access_email"
 UNVERIFIED_FROM_SETTING: Final = "sendgrid_unverified_from"  # accounts.settings switch
 MAX_PERSONALIZATIONS: Final = 1000
 MAX_RECIPIENTS: Final = 1000  # to + cc + bcc over the whole request
-MAX_CATEGORIES: Final = 10
 MAX_CATEGORY: Final = 255
 MAX_CUSTOM_ARGS_BYTES: Final = 10_000  # merged, per personalization, as JSON
 MAX_CUSTOM_ARG_KEY: Final = 255  # Dovecote's: the Email Activity index keys on it
 MAX_TEMPLATE_ID: Final = 64  # Dovecote's: the Email Activity column's width
-MAX_SUBJECT: Final = 998
 MAX_SCHEDULE_AHEAD: Final = 72 * 3600  # SendGrid schedules at most 72 hours ahead
 MAX_GROUPS_TO_DISPLAY: Final = 25
 # SendGrid's cap on one email: its text, HTML and subject with substitutions applied,
@@ -74,7 +76,6 @@ _INT32: Final = 2**31 - 1  # Dovecote's template ids are 32-bit integers
 RESERVED: Final = frozenset(
     {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "x-message-id"} | RESERVED_HEADERS
 )
-_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # printable ASCII but ":" (as email._check)
 UNVERIFIED_SENDER: Final = (
     "The from address does not match a verified Sender Identity. Mail cannot be sent until "
     "this error is resolved. Add the address with POST /v3/email/addresses and verify it "
@@ -84,12 +85,6 @@ UNVERIFIED_SENDER: Final = (
 
 
 # --- the request, as the API layer hands it over ------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AddressIn:
-    email: str | None
-    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,7 +588,7 @@ def _check_args(args: Mapping[str, str], field: str) -> None:
 
 def _check_headers(headers: Mapping[str, str], field: str) -> None:
     for name in headers:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             raise _invalid(
                 field,
                 "Header keys cannot contain non-ASCII characters and empty spaces "

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, client_ip
 from dovecote.apis.sendgrid import mail_request as domain
-from dovecote.channels.email import compose as pipeline
+from dovecote.channels.email import compose as email_channel
 from dovecote.core.errors import InvalidInput
 from dovecote.pipeline.pricing import PriceBook
 
@@ -102,11 +102,11 @@ class AddressIn(_In):
     email: str | None = None
     name: str | None = None
 
-    def to_domain(self) -> domain.AddressIn:
-        return domain.AddressIn(self.email, self.name)
+    def to_domain(self) -> email_channel.AddressIn:
+        return email_channel.AddressIn(self.email, self.name)
 
 
-def _addresses(items: list[AddressIn] | None) -> list[domain.AddressIn]:
+def _addresses(items: list[AddressIn] | None) -> list[email_channel.AddressIn]:
     return [item.to_domain() for item in items or ()]
 
 
@@ -198,7 +198,9 @@ class MailIn(_In):
             subject=self.subject,
             content=[domain.ContentIn(c.type, c.value) for c in self.content or ()],
             attachments=[
-                pipeline.AttachmentIn(a.content, a.filename, a.type, a.disposition, a.content_id)
+                email_channel.AttachmentIn(
+                    a.content, a.filename, a.type, a.disposition, a.content_id
+                )
                 for a in self.attachments or ()
             ],
             reply_to=self.reply_to.to_domain() if self.reply_to else None,

@@ -60,17 +60,24 @@ TEST_ADDRESSES: Final = frozenset(
     {"test@test.com", "test1@test.com", "test2@test.com", "test3@test.com"}
 )
 DROPPED: Final = "DROPPED"  # Outbound status of a suppressed recipient (never queued)
-MAX_SUBJECT = 998  # RFC 5322 line limit; folding makes longer legal, but nobody reads it
-MAX_CATEGORIES = 10  # SendGrid's limit
+# Rules every adapter shares (ClickSend's /email/send, SendGrid's mail/send): defined
+# once here, worded by each adapter in its own API's language.
+MAX_SUBJECT: Final = 998  # RFC 5322 line limit; folding makes longer legal, but nobody reads it
+MAX_CATEGORIES: Final = 10  # SendGrid's limit
 RecipientKind = Literal["to", "cc", "bcc"]
-_HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 ftext: printable ASCII but ":"
+HEADER_NAME: Final = re.compile(r"[!-9;-~]{1,76}")  # RFC 5322 ftext: printable ASCII but ":"
 # C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 __all__ = [
     "CHANNEL",
+    "HEADER_NAME",
+    "MAX_CATEGORIES",
+    "MAX_SUBJECT",
     "TEST_ADDRESSES",
+    "AddressIn",
     "Attachment",
+    "AttachmentIn",
     "Email",
     "InsufficientCredit",
     "Mailbox",
@@ -108,6 +115,15 @@ def _switch(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressIn:
+    """An address as a client sent it, before `mailbox()` checks it; ClickSend's and
+    SendGrid's request shapes share it."""
+
+    email: str | None
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +291,7 @@ def _check(email: Email, settings: Settings) -> None:
     if len(email.categories) > MAX_CATEGORIES:
         raise InvalidInput(f"at most {MAX_CATEGORIES} categories.", field="categories")
     for name in email.headers:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             raise InvalidInput(f"headers: {name!r} is not a valid header name.", field="headers")
 
 
