@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.storage.tables import messages, users
+from dovecote.storage.tables import SYSTEM_SOURCE, messages, users
 
 
 async def usage_by_user(
@@ -31,6 +31,7 @@ async def usage_by_user(
             messages.c.created_at >= start,
             messages.c.created_at < end,
             messages.c.status != "cancelled",
+            messages.c.source.is_distinct_from(SYSTEM_SOURCE),  # the platform's, not theirs
         )
         .group_by(messages.c.channel, messages.c.user_id, users.c.username, users.c.notes)
         .order_by(messages.c.user_id)

@@ -14,6 +14,7 @@ from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.email import captured
 from dovecote.channels.sms import inbound
+from dovecote.storage.tables import SYSTEM_SOURCE
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 
@@ -56,7 +57,7 @@ def _captured_email(row: Mapping[str, Any]) -> dict[str, Any]:
         "subject": row["subject"],
         "status": row["status"],
         # Dovecote's own mail: sender verification, one-time codes, export links.
-        "system": row["source"] == captured.SYSTEM_SOURCE,
+        "system": row["source"] == SYSTEM_SOURCE,
         "date_added": row["created_at"],
         "_eml_url": f"/sandbox/email/{row['id']}.eml",
     }

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+# `messages.source` of Dovecote's own mail (sender verification, one-time codes, export
+# links): not the customer's traffic, so never in its email history nor its usage.
+SYSTEM_SOURCE = "system"
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -124,6 +128,7 @@ messages = sa.Table(
     sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("currency", sa.String(3), nullable=False, server_default="USD"),
     sa.Column("custom_string", sa.Text, nullable=True),
+    # Who queued it; SYSTEM_SOURCE marks Dovecote's own mail (not the account's traffic).
     sa.Column("source", sa.String(100), nullable=True),
     sa.Column("from_email", sa.String(320), nullable=True),
     sa.Column("list_id", sa.Integer, nullable=True),

@@ -111,7 +111,8 @@ async def test_a_username_with_a_colon_is_refused_by_name_and_changes_nothing(
 
 
 def _seed_usage(database_url: str, username: str, year: int, month: int) -> None:
-    """Two SMS parts, one email and one cancelled SMS for `username` in that month."""
+    """Two SMS parts, one email, one cancelled SMS and one system email (a verification
+    link: the platform's mail, not the account's) for `username` in that month."""
 
     async def seed() -> None:
         engine = create_engine(database_url)
@@ -127,6 +128,7 @@ def _seed_usage(database_url: str, username: str, year: int, month: int) -> None
                     "direction": "out",
                     "created_at": at,
                     "updated_at": at,
+                    "source": None,  # every row names the same columns (one executemany)
                 }
                 await conn.execute(
                     messages.insert(),
@@ -148,6 +150,16 @@ def _seed_usage(database_url: str, username: str, year: int, month: int) -> None
                             "parts": 1,
                             "price_micros": 10_000,
                             "status": "sent",
+                        },
+                        {
+                            **common,
+                            "id": str(uuid.uuid4()).upper(),
+                            "channel": "email",
+                            "recipient": "verify-me@example.com",
+                            "parts": 1,
+                            "price_micros": 0,
+                            "status": "sent",
+                            "source": "system",
                         },
                         {
                             **common,

@@ -26,8 +26,6 @@ from dovecote.pipeline.transports import registry
 from dovecote.settings import Settings
 from dovecote.storage.listing import ListQuery, Page
 
-SYSTEM_SOURCE = store.SYSTEM_SOURCE  # `source` of Dovecote's own mail in listed rows
-
 
 def sandbox_captures(settings: Settings) -> bool:
     """Whether email's configured transport is the email sandbox (nothing is delivered)."""

@@ -22,6 +22,7 @@ from dovecote.pipeline.transports.email_sandbox import MX_SERVER as SANDBOX_MX
 # `_condition` is listing's own filter builder: the export applies `q` exactly as pages do.
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
 from dovecote.storage.tables import (
+    SYSTEM_SOURCE,
     email_activity,
     email_activity_args,
     email_activity_categories,
@@ -39,9 +40,6 @@ CHANNEL = "email"
 # "blocked" is what a deferred message's final bounce carries once it is out of retries.
 SOFT_BOUNCE_TYPES = ("blocked", "soft")
 
-# `messages.source` of Dovecote's own mail (sender verification, one-time codes, export
-# links): not the customer's traffic, so never in its ClickSend email history.
-SYSTEM_SOURCE = "system"
 _CHUNK = 500  # bounded IN lists: SQLite caps bound parameters
 
 

@@ -16,7 +16,7 @@ Activity export link) is neither refused nor counted. Limits per recipient are t
 feature's: sender verification (`system_mail_per_address_per_hour`, in
 `addresses.send_verification`) and EmailVerify (`otp_sends_per_address_per_hour`).
 
-Every system email is queued with `source = "system"` (`store.SYSTEM_SOURCE`): it is not
+Every system email is queued with `source = "system"` (`SYSTEM_SOURCE`): it is not
 the customer's traffic, so ClickSend's email history and its export leave it out;
 Email Activity, EmailVerify's events and the sandbox's list of captured mail show it.
 """
@@ -34,7 +34,7 @@ from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import store as account_store
-from dovecote.channels.email import store, suppressions
+from dovecote.channels.email import suppressions
 from dovecote.channels.email.compose import (
     Email,
     InsufficientCredit,
@@ -48,6 +48,7 @@ from dovecote.core.models import Account, Principal
 from dovecote.pipeline import system_mail as port
 from dovecote.pipeline.events import EventLog
 from dovecote.settings import Settings
+from dovecote.storage.tables import SYSTEM_SOURCE
 
 
 class SystemMailer:
@@ -123,7 +124,7 @@ class SystemMailer:
             api_key_id=api_key_id,
             originating_ip=originating_ip,
             now=now,
-            source=store.SYSTEM_SOURCE,
+            source=SYSTEM_SOURCE,
         )
         message_id = queued.emails[0].id
         assert message_id is not None
