@@ -103,6 +103,11 @@ async def _throttle(
     candidates = [item for item in items if item.ok and not item.is_test]
     if not candidates or window <= 0:
         return
+    # Concurrent sends of the account wait here, so each sees what the others committed:
+    # on PostgreSQL two identical requests would otherwise both find nothing and both
+    # queue. The debit that follows takes the same row lock anyway, so this costs only
+    # the throttle query's time inside it. (SQLite's single writer already serializes.)
+    await store.lock_account(conn, principal.account.id)
     seen = await store.recent_pairs(
         conn, principal.account.id, (item.recipient for item in candidates), int(now) - window
     )

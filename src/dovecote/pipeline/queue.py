@@ -46,6 +46,14 @@ async def credit(conn: AsyncConnection, account_id: int, amount_micros: int) -> 
         )
 
 
+async def lock_account(conn: AsyncConnection, account_id: int) -> None:
+    """Hold the account's row lock until the transaction ends (PostgreSQL; a no-op on
+    SQLite, whose write lock serializes every writer)."""
+    if conn.dialect.name == "postgresql":
+        query = sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()
+        await conn.execute(query)
+
+
 async def balance(conn: AsyncConnection, account_id: int) -> int:
     query = sa.select(accounts.c.balance_micros).where(accounts.c.id == account_id)
     return int((await conn.execute(query)).scalar_one())

@@ -368,6 +368,28 @@ async def test_the_same_body_to_the_same_recipient_is_throttled_across_requests(
     assert await balance(app) == START_BALANCE - 3 * US_PRICE
 
 
+async def test_concurrent_identical_sends_are_throttled_to_one_and_charged_once(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # Issue #10.16: on PostgreSQL ten concurrent identical sends gave five SUCCESS, all
+    # charged; each request found nothing yet committed by the others.
+    before = await balance(app)
+    payload = {"messages": [{"to": "+61411111177", "body": "Same body", "from": "Dove"}]}
+
+    responses = await asyncio.gather(
+        *(client.post("/v3/sms/send", json=payload) for _ in range(10))
+    )
+
+    outcomes = sorted(statuses(response)[0] for response in responses)
+    assert outcomes == ["SUCCESS"] + ["THROTTLED"] * 9
+    [charged] = {
+        response.json()["data"]["total_price"]
+        for response in responses
+        if statuses(response) == ["SUCCESS"]
+    }
+    assert before - await balance(app) == round(charged * 1_000_000)  # micro-units
+
+
 async def test_a_duplicate_inside_one_request_is_throttled(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
