@@ -49,7 +49,13 @@ from dovecote.channels.email.compose import (
 from dovecote.channels.email.mime import RESERVED_HEADERS, Attachment
 from dovecote.core.errors import Forbidden, InvalidInput, NotFound
 from dovecote.core.models import Principal
-from dovecote.core.templating import TooLarge, byte_size, render_variables
+from dovecote.core.templating import (
+    RenderTimeout,
+    TemplateError,
+    TooLarge,
+    byte_size,
+    render_variables,
+)
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
@@ -137,6 +143,9 @@ class Body:
 
     text: str | None = None
     html: str | None = None
+    subject: str | None = None  # a dynamic template's, under the request's
+    template_id: str | None = None  # the dynamic template and version it came from
+    version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +394,12 @@ def build(
             )
         except TooLarge:
             raise budget.problem(where, max_total_bytes) from None
+        except TemplateError as exc:
+            raise _invalid("template_id", _template_problem(body, exc)) from None
+        except RenderTimeout:
+            raise _invalid(
+                where, "The template took too long to render with this personalization's data."
+            ) from None
         total_left -= fixed + budget.spent
         drafts.append(
             Draft(
@@ -705,6 +720,16 @@ def _tracking(request: MailRequest, account: Tracking) -> Tracking | None:
         opens=account.opens if request.open_tracking is None else request.open_tracking,
         clicks=account.clicks if request.click_tracking is None else request.click_tracking,
     )
+
+
+def _template_problem(body: Body, exc: TemplateError) -> str:
+    where = f" (line {exc.line})" if exc.line is not None else ""
+    version = (
+        f"version {body.version_id} of template {body.template_id}"
+        if body.version_id
+        else ("the template")
+    )
+    return f"The template could not be rendered: {version}{where}: {exc.message}"
 
 
 # --- substitutions and template data --------------------------------------------------------
