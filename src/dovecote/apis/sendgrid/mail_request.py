@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
 from dovecote.channels.email import addresses_store as address_store
+from dovecote.channels.email import dynamic_templates
 from dovecote.channels.email import templates as email_templates
 from dovecote.channels.email.compose import (
     HEADER_NAME,
@@ -225,7 +226,12 @@ async def compose(
 ) -> list[Email]:
     """The request's emails, each from a verified sender; raises InvalidInput (400) or
     Forbidden (403, an unverified `from`)."""
-    body = content_body(request)
+    body: Body | None
+    if _is_dynamic(request.template_id):
+        # A dynamic template supplies subject, HTML and text; `content` is not needed.
+        body = await dynamic_body(conn, principal, request.template_id or "")
+    else:
+        body = content_body(request)
     if body is None:
         body = await template_body(conn, principal, request.template_id)
     account = Tracking.for_account(principal.account.settings)
@@ -309,6 +315,30 @@ async def template_body(
     return Body(html=template.body)
 
 
+def _is_dynamic(template_id: str | None) -> bool:
+    return (template_id or "").strip().startswith("d-")
+
+
+async def dynamic_body(conn: AsyncConnection, principal: Principal, template_id: str) -> Body:
+    """The active version of the account's dynamic template `template_id`."""
+    raw = template_id.strip()
+    version = await dynamic_templates.active_for_sending(conn, principal, raw)
+    if version is None:
+        raise _invalid(
+            "template_id",
+            f"The template_id must be a valid template id for your account. You provided "
+            f"{template_id!r}, which is not one of the account's dynamic templates with an "
+            "active version (GET /v3/templates?generations=dynamic).",
+        )
+    return Body(
+        text=version.plain_content or None,
+        html=version.html_content or None,
+        subject=version.subject or None,
+        template_id=raw,
+        version_id=version.id,
+    )
+
+
 def build(
     request: MailRequest,
     body: Body,
@@ -361,6 +391,8 @@ def build(
         to, cc, bcc = _recipients(person, where)
         own_sender = person.sender is not None
         subject = person.subject if person.subject is not None else request.subject
+        if body.subject is not None:  # a dynamic template's subject wins, as in SendGrid
+            subject = body.subject
         if subject is None:
             raise _invalid(
                 "subject",
@@ -383,7 +415,7 @@ def build(
         headers = _merge_headers(request.headers, person.headers)
         fixed = attachment_bytes + sum(byte_size(k) + byte_size(v) for k, v in headers.items())
         budget = _Budget(MAX_MESSAGE_BYTES - fixed, total_left - fixed)
-        fill = _filler(person, template_id is not None)
+        fill = _filler(person, template_id is not None, always=body.version_id is not None)
         try:
             filled_subject = budget.spend(fill(subject, False, budget.left))
             filled_html = (
@@ -422,6 +454,7 @@ def build(
                     categories=categories,
                     unique_args=args,
                     template_id=template_id,
+                    template_version_id=body.version_id,
                     asm_group_id=request.asm_group_id,
                     tracking=tracking,
                 ),
@@ -768,7 +801,9 @@ class _Budget:
         )
 
 
-def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool, int], str]:
+def _filler(
+    person: PersonalizationIn, templated: bool, *, always: bool = False
+) -> Callable[[str, bool, int], str]:
     """fill(text, is_html, limit): the personalization's substitutions (literal tags,
     longest first, one pass) and, with a template_id, its dynamic_template_data; raises
     TooLarge as soon as the text grows past `limit` bytes."""
@@ -793,7 +828,7 @@ def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool, 
                 return person.substitutions[tag]
 
             text = tags.sub(substitute, text)
-        if data:
+        if data or (always and data is not None):  # a dynamic template renders even empty
             text = render_variables(text, data, escape=is_html, limit=limit)
         return text
 
