@@ -208,6 +208,21 @@ def test_rendering_stops_at_its_deadline() -> None:
         render(source, {"xs": list(range(300))}, timeout=0.05)
 
 
+def test_loops_that_write_nothing_still_stop_at_the_deadline() -> None:
+    silent = "{{#each xs}}{{#each ../xs}}{{#each ../../xs}}{{/each}}{{/each}}{{/each}}"
+    with pytest.raises(RenderTimeout):
+        render(silent, {"xs": list(range(1000))}, timeout=0.05)
+    sections = "{{#rows}}{{#cells}}{{/cells}}{{/rows}}"
+    cells = list(range(2000))
+    with pytest.raises(RenderTimeout):
+        render(sections, {"rows": [{"cells": cells}] * 2000}, timeout=0.05)
+
+
+def test_sections_loop_over_lists_and_test_values() -> None:
+    source = "{{#xs}}<{{this}}>{{/xs}}{{#flag}}on{{/flag}}{{^none}}empty{{/none}}"
+    assert render(source, {"xs": [1, 2], "flag": True, "none": []}) == "<1><2>onempty"
+
+
 def test_compiled_templates_do_not_accumulate_as_modules() -> None:
     before = len(sys.modules)
     for i in range(20):

@@ -98,6 +98,11 @@ class _Meter:
             self.size += byte_size(text)
             if self.size > self.limit:
                 raise TooLarge
+        self.tick()
+
+    def tick(self) -> None:
+        """One step of work (a string written, a loop turned); the clock is read every
+        256 steps."""
         self.ticks += 1
         if self.ticks % 256 == 0 and time.monotonic() > self.deadline:
             raise RenderTimeout
@@ -320,6 +325,48 @@ def _unless(this: Any, options: dict[str, Any], value: Any = None, *rest: Any) -
     return _branch(this, options, not _truthy(value))
 
 
+def _each(this: Any, options: dict[str, Any], context: Any = None, *rest: Any) -> Any:
+    """Handlebars' `each` over a list or an object, as pybars' own, with each turn
+    counted: loops that write nothing still stop at the deadline."""
+    meter = _meter()
+    if isinstance(context, Mapping):
+        items: list[tuple[Any, Any]] = list(context.items())
+        keyed = True
+    elif isinstance(context, list | tuple):
+        items = list(enumerate(context))
+        keyed = False
+    else:
+        items = []
+        keyed = False
+    if not items:
+        return options["inverse"](this)
+    result = _Output()
+    last = len(items) - 1
+    for index, (key, value) in enumerate(items):
+        meter.tick()
+        scope = pybars.Scope(
+            value,
+            this,
+            options["root"],
+            index=index,
+            first=index == 0,
+            last=index == last,
+            **({"key": key} if keyed else {}),
+        )
+        result.grow(options["fn"](scope))
+    return result
+
+
+def _block_helper_missing(this: Any, options: dict[str, Any], context: Any = None) -> Any:
+    """A section such as `{{#items}}…{{/items}}`: a list loops (through `_each`), a
+    true value renders once, a false one renders the inverse."""
+    if isinstance(context, list | tuple):
+        return _each(this, options, context) if context else options["inverse"](this)
+    if not _truthy(context):
+        return options["inverse"](this)
+    return options["fn"](this if context is True else context)
+
+
 def _length(this: Any, *args: Any) -> Any:
     _, values = _options(args)
     value = values[0] if values else None
@@ -438,6 +485,8 @@ def _format_date(this: Any, *args: Any, **kwargs: Any) -> Any:
 HELPERS: Final[Mapping[str, Callable[..., Any]]] = {
     "if": _if,
     "unless": _unless,
+    "each": _each,
+    "blockHelperMissing": _block_helper_missing,
     "equals": _equals,
     "notEquals": _not_equals,
     "and": _and,
@@ -542,11 +591,16 @@ def render(
 
 
 def render_variables(
-    text: str, data: Mapping[str, Any], *, escape: bool, limit: int | None = None
+    text: str,
+    data: Mapping[str, Any],
+    *,
+    escape: bool,
+    limit: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> str:
     """`text` rendered as Handlebars over `data` (see `render`); kept for callers that
     name it by what it did first. With a `limit`, raises TooLarge as soon as the output
     grows past that many bytes."""
     if limit is not None and byte_size(text) > limit:
         raise TooLarge
-    return render(text, data, escape=escape, limit=limit)
+    return render(text, data, escape=escape, limit=limit, timeout=timeout)

@@ -77,6 +77,9 @@ MAX_MESSAGE_BYTES: Final = 30 * 1024 * 1024
 # All the emails of one request together (Dovecote's: substitutions multiply a small
 # request into much larger messages). Settings.mail_send_max_total_bytes sets it.
 MAX_TOTAL_BYTES: Final = 60 * 1024 * 1024
+# Rendering every template of one request, in seconds (Dovecote's: a thousand
+# personalizations of a heavy template must not hold the server for minutes).
+MAX_RENDER_SECONDS: Final = 5.0
 _INT32: Final = 2**31 - 1  # Dovecote's template ids are 32-bit integers
 # SendGrid's reserved headers, plus those Dovecote's MIME builder owns (Date, Message-ID,
 # the Content-* of the body) and X-Message-Id, which carries each message's own id.
@@ -385,6 +388,7 @@ def build(
     attachment_bytes = sum(len(item.content) for item in attachments)
     tracking = _tracking(request, account_tracking)
     total_left = max_total_bytes
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
     drafts = []
     for i, person in enumerate(request.personalizations):
         where = f"personalizations.{i}"
@@ -415,7 +419,9 @@ def build(
         headers = _merge_headers(request.headers, person.headers)
         fixed = attachment_bytes + sum(byte_size(k) + byte_size(v) for k, v in headers.items())
         budget = _Budget(MAX_MESSAGE_BYTES - fixed, total_left - fixed)
-        fill = _filler(person, template_id is not None, always=body.version_id is not None)
+        fill = _filler(
+            person, template_id is not None, always=body.version_id is not None, deadline=deadline
+        )
         try:
             filled_subject = budget.spend(fill(subject, False, budget.left))
             filled_html = (
@@ -430,7 +436,9 @@ def build(
             raise _invalid("template_id", _template_problem(body, exc)) from None
         except RenderTimeout:
             raise _invalid(
-                where, "The template took too long to render with this personalization's data."
+                where,
+                f"Rendering the template took longer than {MAX_RENDER_SECONDS:g} seconds "
+                "(for all personalizations of the request together); it stopped at this one.",
             ) from None
         total_left -= fixed + budget.spent
         drafts.append(
@@ -802,7 +810,11 @@ class _Budget:
 
 
 def _filler(
-    person: PersonalizationIn, templated: bool, *, always: bool = False
+    person: PersonalizationIn,
+    templated: bool,
+    *,
+    always: bool = False,
+    deadline: float | None = None,
 ) -> Callable[[str, bool, int], str]:
     """fill(text, is_html, limit): the personalization's substitutions (literal tags,
     longest first, one pass) and, with a template_id, its dynamic_template_data; raises
@@ -829,7 +841,10 @@ def _filler(
 
             text = tags.sub(substitute, text)
         if data or (always and data is not None):  # a dynamic template renders even empty
-            text = render_variables(text, data, escape=is_html, limit=limit)
+            left = MAX_RENDER_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise RenderTimeout
+            text = render_variables(text, data, escape=is_html, limit=limit, timeout=left)
         return text
 
     return fill
