@@ -5,6 +5,7 @@ those documents give for it."""
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -239,3 +240,35 @@ def test_render_variables_keeps_its_contract() -> None:
 
 def test_format_date_alone() -> None:
     assert format_date("2020-06-02T16:03:09Z", "hh:mm:ss A, ddd") == "04:03:09 PM, Tue"
+
+
+LONG = "\n".join(f"<p>{'Lorem ipsum dolor sit amet ' * 3}{n}</p>" for n in range(3))
+
+
+def test_long_text_keeps_standalone_lines_and_error_lines() -> None:
+    source = "{{#each xs}}\n" + LONG + "\n{{this}}\n" + LONG + "\n{{/each}}\nend"
+    expected = "".join(f"{LONG}\n{x}\n{LONG}\n" for x in ("a", "b")) + "end"
+    assert render(source, {"xs": ["a", "b"]}) == expected
+    broken = LONG + "\n" + LONG + "\nx {{#if a}}\n" + LONG + "\n{{/each}}"
+    with pytest.raises(TemplateError) as caught:
+        compile_template(broken)
+    assert caught.value.line == 11
+    unclosed_sub = LONG + "\n{{a (b}}"
+    with pytest.raises(TemplateError) as sub:
+        compile_template(unclosed_sub)
+    assert sub.value.line == 4
+
+
+def test_a_megabyte_of_text_compiles_quickly_and_tags_are_capped() -> None:
+    source = "<p>{{name}}</p>\n" + ("<div>" + "x" * 1000 + "</div>\n") * 1000
+    started = time.monotonic()
+    assert render(source, {"name": "Ann"}).startswith("<p>Ann</p>\n<div>x")
+    assert time.monotonic() - started < 2
+    with pytest.raises(TemplateError) as caught:
+        compile_template("{{#if a}}{{/if}}\n" * 1001)
+    assert caught.value.line == 1001
+
+
+def test_a_template_of_variables_only_has_no_tag_cap() -> None:
+    source = "{{x}}, {{{x}}}; " * 10_000
+    assert render(source, {"x": "<a>"}) == "&lt;a&gt;, <a>; " * 10_000

@@ -532,10 +532,111 @@ def _long_comments(source: str) -> str:
     return _LONG_COMMENT.sub(lambda m: "{{!" + "\n" * m.group(0).count("\n") + "}}", source)
 
 
+# pybars parses character by character (about 10 µs each): a 1 MB template took 10 s to
+# compile. Only the text next to a tag matters to Handlebars (a block tag alone on its
+# line takes its line with it), so each long run of text between tags is handed to pybars
+# as one `{{{__text_N}}}` placeholder, rendered back from a table: compiling then costs
+# per tag, not per character. The placeholder keeps the run's line breaks inside the
+# tag, so errors keep their line numbers; the text on the tags' own lines stays in place.
+MAX_TAGS: Final = 2_000  # per text; each costs under a millisecond to compile
+_MIN_RUN = 64
+_TAGS = re.compile(r"\{\{\{[\s\S]*?\}\}\}|\{\{[\s\S]*?\}\}")
+_EDGE_START = re.compile(r"[^\n]*\n")  # up to the first line break
+_EDGE_END = re.compile(r"\n[^\n]*\Z")  # from the last line break
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    render: Callable[..., Any] | None  # None: `simple` renders it
+    texts: Mapping[str, str]
+    simple: list[tuple[str, bool, tuple[str, ...]]] | None = None
+
+
+def _placeholders(source: str) -> tuple[str, dict[str, str]]:
+    if "{{{{" in source or "\\{{" in source:  # raw blocks and escaped tags: as they are
+        return source, {}
+    tags = list(_TAGS.finditer(source))
+    if len(tags) > MAX_TAGS:
+        line = source.count("\n", 0, tags[MAX_TAGS].start()) + 1
+        raise TemplateError(f"A template may have at most {MAX_TAGS:,} tags", line)
+    for tag in tags:
+        inner = tag.group(0)
+        if inner.count('"') % 2 or inner.count("'") % 2:  # a string holding "}}"
+            return source, {}
+    texts: dict[str, str] = {}
+    out: list[str] = []
+    position = 0
+
+    def run(text: str) -> None:
+        if len(text) < _MIN_RUN:
+            out.append(text)
+            return
+        start = _EDGE_START.match(text)
+        end = _EDGE_END.search(text)
+        head = start.end() if start else 0
+        tail = end.start() if end else len(text)
+        if tail - head < _MIN_RUN:
+            out.append(text)
+            return
+        middle = text[head:tail]
+        name = f"__text_{len(texts)}"
+        texts[name] = middle
+        out.append(text[:head] + "{{{" + name + "\n" * middle.count("\n") + "}}}" + text[tail:])
+
+    for tag in tags:
+        run(source[position : tag.start()])
+        out.append(tag.group(0))
+        position = tag.end()
+    run(source[position:])
+    return "".join(out), texts
+
+
+_SIMPLE_TAG = re.compile(r"\{\{(\{?)\s*([A-Za-z_][\w-]*(?:[./][\w-]+)*)\s*\}?\}\}")
+
+
+def _simple(source: str) -> list[tuple[str, bool, tuple[str, ...]]] | None:
+    """A template of nothing but variables (`{{a.b}}`, `{{{raw}}}`) as (text before, raw,
+    path) steps, or None when it needs the compiler. Such a template, however many tags
+    it has, renders without pybars (and without its per-tag compile cost)."""
+    steps: list[tuple[str, bool, tuple[str, ...]]] = []
+    position = 0
+    for tag in _TAGS.finditer(source):
+        found = _SIMPLE_TAG.fullmatch(tag.group(0))
+        if found is None:
+            return None
+        raw, path = found.group(1) == "{", found.group(2)
+        if raw != tag.group(0).startswith("{{{") or (raw and not tag.group(0).endswith("}}}")):
+            return None
+        segments = tuple(re.split(r"[./]", path))
+        if segments[0] in HELPERS or segments[0] in ("else", "this"):
+            return None
+        steps.append((source[position : tag.start()], raw, segments))
+        position = tag.end()
+    steps.append((source[position:], False, ()))
+    if any("{{" in text for text, _, _ in steps):  # an unfinished tag: the compiler says
+        return None
+    return steps
+
+
+def _render_simple(steps: list[tuple[str, bool, tuple[str, ...]]], data: Any) -> str:
+    out = _Output()
+    for text, raw, path in steps:
+        if text:
+            out.append(text)
+        if path:
+            out.grow(_prepare(_resolve(data, *path), not raw))
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=_CACHE_SIZE)
-def _compiled(original: str) -> Callable[..., Any]:
+def _compiled(original: str) -> _Compiled:
+    if "{{{{" not in original and "\\{{" not in original:
+        simple = _simple(original)
+        if simple is not None:
+            return _Compiled(None, {}, simple)
     source = _long_comments(original)
     _check_blocks(source)
+    source, texts = _placeholders(source)
     before = set(sys.modules)
     try:
         with _COMPILER_LOCK:
@@ -552,7 +653,14 @@ def _compiled(original: str) -> Callable[..., Any]:
                 del sys.modules[name]
     namespace = render.__globals__
     namespace.update(resolve=_resolve, strlist=_Output, prepare=_prepare, escape=_escape)
-    return render  # type: ignore[no-any-return]
+    return _Compiled(render, texts)
+
+
+def _text_helper(text: str) -> Callable[..., str]:
+    def helper(this: Any, *args: Any, **kwargs: Any) -> str:
+        return text
+
+    return helper
 
 
 def compile_template(source: str) -> None:
@@ -576,7 +684,12 @@ def render(
     meter = _Meter(limit, time.monotonic() + timeout, escape)
     token = _METER.set(meter)
     try:
-        result = template(data, helpers=dict(HELPERS))
+        if template.simple is not None:
+            return _render_simple(template.simple, data)
+        assert template.render is not None
+        helpers = dict(HELPERS)
+        helpers.update((name, _text_helper(text)) for name, text in template.texts.items())
+        result = template.render(data, helpers=helpers)
     except (TooLarge, RenderTimeout, TemplateError):
         raise
     except pybars.PybarsError as exc:

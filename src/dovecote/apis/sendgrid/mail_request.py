@@ -18,6 +18,7 @@ Sender Identity"), unless the account setting `sendgrid_unverified_from` is on.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -238,9 +239,19 @@ async def compose(
     if body is None:
         body = await template_body(conn, principal, request.template_id)
     account = Tracking.for_account(principal.account.settings)
-    drafts = build(
-        request, body, now=now, account_tracking=account, max_total_bytes=max_total_bytes
-    )
+    if request.template_id is None:
+        drafts = build(
+            request, body, now=now, account_tracking=account, max_total_bytes=max_total_bytes
+        )
+    else:  # templates render in a thread (bounded in time): the event loop goes on
+        drafts = await asyncio.to_thread(
+            build,
+            request,
+            body,
+            now=now,
+            account_tracking=account,
+            max_total_bytes=max_total_bytes,
+        )
     return await verify_senders(conn, principal, drafts)
 
 

@@ -10,6 +10,7 @@ ClickSend's email templates.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -123,9 +124,10 @@ def parse_generations(value: str | None) -> list[str]:
     return chosen
 
 
-def _check_compiles(text: str, version: str, part: str) -> None:
+async def _check_compiles(text: str, version: str, part: str) -> None:
     try:
-        compile_template(text)
+        # In a thread: compiling a large template takes a while, the event loop goes on.
+        await asyncio.to_thread(compile_template, text)
     except TemplateError as exc:
         where = f" on line {exc.line}" if exc.line is not None else ""
         raise InvalidInput(
@@ -186,7 +188,7 @@ def plain_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _content(values: dict[str, Any], label: str) -> dict[str, Any]:
+async def _content(values: dict[str, Any], label: str) -> dict[str, Any]:
     """Checks and completes a version's fields (all present): compiles, generates text."""
     subject = values["subject"]
     if len(subject) > MAX_SUBJECT:
@@ -204,7 +206,7 @@ def _content(values: dict[str, Any], label: str) -> dict[str, Any]:
     if values["generate_plain_content"]:
         values["plain_content"] = plain_text(values["html_content"])
     for part in ("subject", "html_content", "plain_content"):
-        _check_compiles(values[part], label, part)
+        await _check_compiles(values[part], label, part)
     return values
 
 
@@ -342,7 +344,7 @@ async def create_version(
     name = _name(fields.get("name"))
     if fields.get("subject") is None:
         raise InvalidInput("subject is required", field="subject")
-    values = _content(
+    values = await _content(
         {
             "subject": fields["subject"],
             "html_content": fields.get("html_content") or "",
@@ -411,7 +413,7 @@ async def update_version(
     }
     if "plain_content" in fields and "generate_plain_content" not in fields:
         merged["generate_plain_content"] = False  # text given: it is kept as given
-    values = _content(merged, name)
+    values = await _content(merged, name)
     changes: dict[str, Any] = {**values, "name": name, "updated_at": now()}
     if "test_data" in fields:
         changes["test_data"] = _test_data(fields["test_data"])
