@@ -81,3 +81,17 @@ async def test_version_limits(app: FastAPI) -> None:
     assert long_subject.value.field == "subject"
     assert editor.value.field == "editor"
     assert unnamed.value.field == "name"
+
+
+async def test_an_account_has_at_most_300_templates(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dt, "MAX_TEMPLATES", 2)
+    engine = engine_of(app)
+    me = await owner_principal(engine)
+    async with engine.begin() as conn:
+        await dt.create_template(conn, me, name="a", generation="dynamic")
+        await dt.create_template(conn, me, name="b", generation="legacy")
+        with pytest.raises(InvalidInput) as caught:
+            await dt.create_template(conn, me, name="c", generation="dynamic")
+    assert "at most 2 templates" in caught.value.message

@@ -34,6 +34,7 @@ MAX_NAME: Final = 100
 MAX_SUBJECT: Final = 255
 MAX_CONTENT_BYTES: Final = 1024 * 1024  # SendGrid's cap on a version's HTML
 MAX_VERSIONS: Final = 300  # SendGrid's per template
+MAX_TEMPLATES: Final = 300  # SendGrid's per account
 MAX_PAGE_SIZE: Final = 200
 DYNAMIC_ID: Final = re.compile(r"d-[0-9a-f]{32}")
 EDITORS: Final = ("code", "design")
@@ -227,6 +228,8 @@ async def create_template(
     kind = generation or "legacy"
     if kind not in GENERATIONS:
         raise InvalidInput("generation must be 'legacy' or 'dynamic'", field="generation")
+    if await store.count_templates(conn, principal.account.id) >= MAX_TEMPLATES:
+        raise InvalidInput(f"An account may have at most {MAX_TEMPLATES} templates", field="name")
     # Time-ordered (UUIDv7) ids, so that ordering by (created_at, id) is creation order.
     uuid = new_id().lower()
     template_id = f"d-{uuid.replace('-', '')}" if kind == "dynamic" else uuid

@@ -21,6 +21,15 @@ async def insert_template(conn: AsyncConnection, values: dict[str, Any]) -> sa.R
     return row
 
 
+async def count_templates(conn: AsyncConnection, account_id: int) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(templates)
+        .where(templates.c.account_id == account_id)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
 async def get_template(
     conn: AsyncConnection, account_id: int, template_id: str, *, lock: bool = False
 ) -> sa.RowMapping | None:
