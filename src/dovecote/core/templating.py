@@ -69,7 +69,7 @@ def byte_size(text: str) -> int:
 # callable, so a template can only read data and call the helpers below.
 
 DEFAULT_TIMEOUT = 2.0  # seconds of rendering per text
-_CACHE_SIZE = 256
+_CACHE_SIZE = 32  # compiled templates kept; each may hold up to a few MB of code and text
 
 
 class TemplateError(Exception):
