@@ -25,8 +25,21 @@ DEFAULT_REFERENCE = REPO.parent / "shared" / "reference" / "clicksend-v3.operati
 DEFAULT_OUTPUT = REPO / "docs" / "compatibility.md"
 SENDGRID_SPEC = "sendgrid-email-activity.openapi.yaml"
 EMAILVERIFY_SPEC = "paypi-emailverify.openapi.yaml"
-# SendGrid's Mail Send is not in the Email Activity spec; the official `sendgrid` client calls it.
-SENDGRID_EXTRA = (("POST", "/v3/mail/send", "sendgrid client"),)
+# SendGrid's Mail Send and template API are not in the Email Activity spec; the official
+# `sendgrid` client calls them.
+SENDGRID_EXTRA = (
+    ("POST", "/v3/mail/send", "sendgrid client"),
+    ("POST", "/v3/templates", "sendgrid client"),
+    ("GET", "/v3/templates", "sendgrid client"),
+    ("GET", "/v3/templates/{template_id}", "sendgrid client"),
+    ("PATCH", "/v3/templates/{template_id}", "sendgrid client"),
+    ("DELETE", "/v3/templates/{template_id}", "sendgrid client"),
+    ("POST", "/v3/templates/{template_id}/versions", "sendgrid client"),
+    ("GET", "/v3/templates/{template_id}/versions/{version_id}", "sendgrid client"),
+    ("PATCH", "/v3/templates/{template_id}/versions/{version_id}", "sendgrid client"),
+    ("DELETE", "/v3/templates/{template_id}/versions/{version_id}", "sendgrid client"),
+    ("POST", "/v3/templates/{template_id}/versions/{version_id}/activate", "sendgrid client"),
+)
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 Route = tuple[str, str]  # (method, normalised path)

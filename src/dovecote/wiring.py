@@ -33,6 +33,7 @@ from dovecote.apis.clicksend import (
     subaccounts,
 )
 from dovecote.apis.sendgrid import activity, mail_send
+from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
@@ -67,7 +68,7 @@ JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retent
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
 ROOT: tuple[ModuleType, ...] = (health, sandbox, tracking, emailverify)
-SENDGRID: tuple[ModuleType, ...] = (activity, mail_send)
+SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
     subaccounts,

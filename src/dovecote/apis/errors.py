@@ -21,7 +21,7 @@ from dovecote.core.errors import DomainError, RateLimited
 
 log = logging.getLogger("dovecote.api")
 
-SENDGRID_PREFIXES = ("/v3/messages", "/v3/mail/")
+SENDGRID_PREFIXES = ("/v3/messages", "/v3/mail/", "/v3/templates")
 EMAILVERIFY_PATHS = ("/sendCode", "/checkCode", "/verifyEvents")
 
 

@@ -359,3 +359,39 @@ activity_exports = sa.Table(
     sa.Index("ix_activity_exports_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
     sa.Index("ix_activity_exports_expires", "expires_at"),
 )
+
+# --- SendGrid dynamic templates (migration 0009) ------------------------------------------
+
+# SendGrid's templates: `d-` + 32 hex for dynamic ones, a UUID for legacy ones.
+dynamic_templates = sa.Table(
+    "dynamic_templates",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("generation", sa.String(16), nullable=False),  # "dynamic" | "legacy"
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_dynamic_templates_account", "account_id", "created_at"),
+)
+
+# A template's versions; at most one is active (the one mail/send renders).
+dynamic_template_versions = sa.Table(
+    "dynamic_template_versions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("template_id", sa.String(36), nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("html_content", sa.Text, nullable=False),
+    sa.Column("plain_content", sa.Text, nullable=False),
+    sa.Column("generate_plain_content", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("editor", sa.String(16), nullable=False),
+    sa.Column("test_data", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_dynamic_template_versions_template", "template_id", "created_at"),
+)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dovecote.apis.sendgrid import mail_request
 from dovecote.apis.sendgrid.mail_request import (
     MAX_MESSAGE_BYTES,
     Body,
@@ -112,12 +113,12 @@ def test_template_data_applies_only_with_a_template_id_and_is_escaped_in_html() 
     assert templated.email.html == "<p>&lt;Ann &amp; Co&gt; <Ann & Co></p>"
 
 
-def test_variables_render_missing_values_as_nothing_and_leave_block_helpers() -> None:
+def test_variables_render_missing_values_as_nothing_and_run_block_helpers() -> None:
     text = "{{#if vip}}VIP{{else}}{{nope.deeper}}{{/if}} {{count}} {{flag}} {{list}}"
 
     rendered = render_variables(text, {"count": 3, "flag": True, "list": [1]}, escape=False)
 
-    assert rendered == "{{#if vip}}VIP{{else}}{{/if}} 3 true "
+    assert rendered == " 3 true 1"  # Handlebars prints an array as JavaScript does
 
 
 def test_tracking_set_in_the_request_keeps_the_accounts_other_switch() -> None:
@@ -293,3 +294,41 @@ def test_render_variables_stops_at_its_limit() -> None:
     with pytest.raises(Exception) as caught:
         render_variables("{{a}}", {"a": "x" * 20}, escape=False, limit=19)
     assert type(caught.value).__name__ == "TooLarge"
+
+
+def test_a_dynamic_template_renders_even_without_data_and_its_subject_wins() -> None:
+    body = Body(
+        html="<p>{{#if vip}}VIP{{else}}Guest{{/if}}</p>",
+        subject="{{insert name 'default=Hi'}}",
+        template_id="d-" + "a" * 32,
+        version_id="v-1",
+    )
+    mail = replace(request(person(subject="ignored")), template_id="d-" + "a" * 32)
+
+    [draft] = build(mail, body, now=NOW)
+
+    assert draft.email.html == "<p>Guest</p>"
+    assert draft.email.subject == "Hi"
+    assert draft.email.template_version_id == "v-1"
+
+
+def test_rendering_one_request_has_a_time_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mail_request, "MAX_RENDER_SECONDS", 0.05)
+    loops = "{{#each xs}}{{#each ../xs}}{{#each ../../xs}}{{/each}}{{/each}}{{/each}}"
+    body = Body(html=loops, subject="s", template_id="d-" + "a" * 32, version_id="v-1")
+    data = {"xs": list(range(300))}
+    mail = replace(request(person(dynamic_template_data=data)), template_id="d-" + "a" * 32)
+
+    caught = problem(mail, body)
+
+    assert caught.field == "personalizations.0"
+    assert "longer than 0.05 seconds" in caught.message
+
+
+def test_a_template_that_fails_to_render_names_its_version() -> None:
+    body = Body(html="{{shout name}}", subject="s", template_id="d-" + "a" * 32, version_id="v-9")
+    mail = replace(request(person()), template_id="d-" + "a" * 32)
+
+    caught = problem(mail, body)
+
+    assert caught.field == "template_id" and "version v-9" in caught.message

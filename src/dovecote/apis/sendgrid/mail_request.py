@@ -18,6 +18,7 @@ Sender Identity"), unless the account setting `sendgrid_unverified_from` is on.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
 from dovecote.channels.email import addresses_store as address_store
+from dovecote.channels.email import dynamic_templates
 from dovecote.channels.email import templates as email_templates
 from dovecote.channels.email.compose import (
     HEADER_NAME,
@@ -49,7 +51,13 @@ from dovecote.channels.email.compose import (
 from dovecote.channels.email.mime import RESERVED_HEADERS, Attachment
 from dovecote.core.errors import Forbidden, InvalidInput, NotFound
 from dovecote.core.models import Principal
-from dovecote.core.templating import TooLarge, byte_size, render_variables
+from dovecote.core.templating import (
+    RenderTimeout,
+    TemplateError,
+    TooLarge,
+    byte_size,
+    render_variables,
+)
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
@@ -70,6 +78,9 @@ MAX_MESSAGE_BYTES: Final = 30 * 1024 * 1024
 # All the emails of one request together (Dovecote's: substitutions multiply a small
 # request into much larger messages). Settings.mail_send_max_total_bytes sets it.
 MAX_TOTAL_BYTES: Final = 60 * 1024 * 1024
+# Rendering every template of one request, in seconds (Dovecote's: a thousand
+# personalizations of a heavy template must not hold the server for minutes).
+MAX_RENDER_SECONDS: Final = 5.0
 _INT32: Final = 2**31 - 1  # Dovecote's template ids are 32-bit integers
 # SendGrid's reserved headers, plus those Dovecote's MIME builder owns (Date, Message-ID,
 # the Content-* of the body) and X-Message-Id, which carries each message's own id.
@@ -137,6 +148,9 @@ class Body:
 
     text: str | None = None
     html: str | None = None
+    subject: str | None = None  # a dynamic template's, under the request's
+    template_id: str | None = None  # the dynamic template and version it came from
+    version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +230,28 @@ async def compose(
 ) -> list[Email]:
     """The request's emails, each from a verified sender; raises InvalidInput (400) or
     Forbidden (403, an unverified `from`)."""
-    body = content_body(request)
+    body: Body | None
+    if _is_dynamic(request.template_id):
+        # A dynamic template supplies subject, HTML and text; `content` is not needed.
+        body = await dynamic_body(conn, principal, request.template_id or "")
+    else:
+        body = content_body(request)
     if body is None:
         body = await template_body(conn, principal, request.template_id)
     account = Tracking.for_account(principal.account.settings)
-    drafts = build(
-        request, body, now=now, account_tracking=account, max_total_bytes=max_total_bytes
-    )
+    if request.template_id is None:
+        drafts = build(
+            request, body, now=now, account_tracking=account, max_total_bytes=max_total_bytes
+        )
+    else:  # templates render in a thread (bounded in time): the event loop goes on
+        drafts = await asyncio.to_thread(
+            build,
+            request,
+            body,
+            now=now,
+            account_tracking=account,
+            max_total_bytes=max_total_bytes,
+        )
     return await verify_senders(conn, principal, drafts)
 
 
@@ -300,6 +329,30 @@ async def template_body(
     return Body(html=template.body)
 
 
+def _is_dynamic(template_id: str | None) -> bool:
+    return (template_id or "").strip().startswith("d-")
+
+
+async def dynamic_body(conn: AsyncConnection, principal: Principal, template_id: str) -> Body:
+    """The active version of the account's dynamic template `template_id`."""
+    raw = template_id.strip()
+    version = await dynamic_templates.active_for_sending(conn, principal, raw)
+    if version is None:
+        raise _invalid(
+            "template_id",
+            f"The template_id must be a valid template id for your account. You provided "
+            f"{template_id!r}, which is not one of the account's dynamic templates with an "
+            "active version (GET /v3/templates?generations=dynamic).",
+        )
+    return Body(
+        text=version.plain_content or None,
+        html=version.html_content or None,
+        subject=version.subject or None,
+        template_id=raw,
+        version_id=version.id,
+    )
+
+
 def build(
     request: MailRequest,
     body: Body,
@@ -346,12 +399,15 @@ def build(
     attachment_bytes = sum(len(item.content) for item in attachments)
     tracking = _tracking(request, account_tracking)
     total_left = max_total_bytes
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
     drafts = []
     for i, person in enumerate(request.personalizations):
         where = f"personalizations.{i}"
         to, cc, bcc = _recipients(person, where)
         own_sender = person.sender is not None
         subject = person.subject if person.subject is not None else request.subject
+        if body.subject is not None:  # a dynamic template's subject wins, as in SendGrid
+            subject = body.subject
         if subject is None:
             raise _invalid(
                 "subject",
@@ -374,7 +430,9 @@ def build(
         headers = _merge_headers(request.headers, person.headers)
         fixed = attachment_bytes + sum(byte_size(k) + byte_size(v) for k, v in headers.items())
         budget = _Budget(MAX_MESSAGE_BYTES - fixed, total_left - fixed)
-        fill = _filler(person, template_id is not None)
+        fill = _filler(
+            person, template_id is not None, always=body.version_id is not None, deadline=deadline
+        )
         try:
             filled_subject = budget.spend(fill(subject, False, budget.left))
             filled_html = (
@@ -385,6 +443,14 @@ def build(
             )
         except TooLarge:
             raise budget.problem(where, max_total_bytes) from None
+        except TemplateError as exc:
+            raise _invalid("template_id", _template_problem(body, exc)) from None
+        except RenderTimeout:
+            raise _invalid(
+                where,
+                f"Rendering the template took longer than {MAX_RENDER_SECONDS:g} seconds "
+                "(for all personalizations of the request together); it stopped at this one.",
+            ) from None
         total_left -= fixed + budget.spent
         drafts.append(
             Draft(
@@ -407,6 +473,7 @@ def build(
                     categories=categories,
                     unique_args=args,
                     template_id=template_id,
+                    template_version_id=body.version_id,
                     asm_group_id=request.asm_group_id,
                     tracking=tracking,
                 ),
@@ -707,6 +774,16 @@ def _tracking(request: MailRequest, account: Tracking) -> Tracking | None:
     )
 
 
+def _template_problem(body: Body, exc: TemplateError) -> str:
+    where = f" (line {exc.line})" if exc.line is not None else ""
+    version = (
+        f"version {body.version_id} of template {body.template_id}"
+        if body.version_id
+        else ("the template")
+    )
+    return f"The template could not be rendered: {version}{where}: {exc.message}"
+
+
 # --- substitutions and template data --------------------------------------------------------
 
 
@@ -743,7 +820,13 @@ class _Budget:
         )
 
 
-def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool, int], str]:
+def _filler(
+    person: PersonalizationIn,
+    templated: bool,
+    *,
+    always: bool = False,
+    deadline: float | None = None,
+) -> Callable[[str, bool, int], str]:
     """fill(text, is_html, limit): the personalization's substitutions (literal tags,
     longest first, one pass) and, with a template_id, its dynamic_template_data; raises
     TooLarge as soon as the text grows past `limit` bytes."""
@@ -768,8 +851,11 @@ def _filler(person: PersonalizationIn, templated: bool) -> Callable[[str, bool, 
                 return person.substitutions[tag]
 
             text = tags.sub(substitute, text)
-        if data:
-            text = render_variables(text, data, escape=is_html, limit=limit)
+        if data or (always and data is not None):  # a dynamic template renders even empty
+            left = MAX_RENDER_SECONDS if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise RenderTimeout
+            text = render_variables(text, data, escape=is_html, limit=limit, timeout=left)
         return text
 
     return fill

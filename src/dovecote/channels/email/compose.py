@@ -160,6 +160,7 @@ class Email:
     categories: Sequence[str] = ()
     unique_args: Mapping[str, str] = field(default_factory=dict)
     template_id: str | None = None
+    template_version_id: str | None = None  # the dynamic template version it rendered
     asm_group_id: int | None = None  # SendGrid unsubscribe group
     custom_string: str | None = None
     from_email_address_id: int | None = None
@@ -549,6 +550,7 @@ def _processed(
         "recipient_kind": item.extra["kind"],
         "subject": email.subject,
         "template_id": email.template_id,
+        "template_version_id": email.template_version_id,
         "asm_group_id": email.asm_group_id,
         "api_key_id": api_key_id,
         "originating_ip": originating_ip,
