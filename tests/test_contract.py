@@ -145,8 +145,8 @@ CLICKSEND_ERRORS = {
     "405": "NOT_FOUND",
     "429": "TOO_MANY_REQUESTS",
 }
-# Path parameters the spec types as `number` or `string` that are whole numbers: SDK
-# 6.0.2 types each as `int` (SDK models decide, per the reference README).
+# Path parameters the spec types as `number` or `string` that are whole numbers (see
+# `clicksend_spec`).
 CLICKSEND_INTEGER_IDS = {
     "email_address_id",
     "template_id",
@@ -165,8 +165,10 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
       they are the plain paths, and those placeholders are optional query parameters
       (declared `in: path`, hence required, by mistake; SDK 6.0.2 sends them only when
       given).
-    - Ids in paths are whole numbers, not `number`s or free strings (SDK 6.0.2 types them
-      `int`); as floats or words they are refused, which negative mode checks.
+    - Ids in paths (`email_address_id`, `template_id`, `category_id`, `subaccount_id`)
+      are whole numbers: the spec types them `number` or `string`, yet its own examples are
+      all digits ('1', '4', '25'), and SDK 6.0.2 sends the digits of an `int` id. As
+      fractions or words they are refused, which negative mode checks.
     - Only a few operations declare `security`: the harness sends the owner's Basic
       credentials with every request, and each operation is called once without them
       (a 401), so security is not generated. `/countries` is public, as ClickSend serves it.
