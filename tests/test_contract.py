@@ -27,6 +27,7 @@ import asyncio
 import base64
 import copy
 import importlib.util
+import inspect
 import re
 import sys
 import time
@@ -155,6 +156,42 @@ CLICKSEND_INTEGER_IDS = {
 }
 
 
+def sdk6_response_models() -> dict[tuple[str, str], str]:
+    """(method, path with parameter names erased) → the model SDK 6.0.2 reads a 200 of
+    that operation into, from the generated client itself (each operation's
+    `_<name>_serialize` names its method and path, the operation its 200 model)."""
+    import clicksend
+
+    found: dict[tuple[str, str], str] = {}
+    for api_name in dir(clicksend):
+        api = getattr(clicksend, api_name)
+        if not (api_name.endswith("Api") and isinstance(api, type)):
+            continue
+        for name in dir(api):
+            serialize = getattr(api, f"_{name}_serialize", None)
+            if name.startswith("_") or serialize is None:
+                continue
+            request = inspect.getsource(serialize)
+            method = re.search(r"method='(\w+)'", request)
+            path = re.search(r"resource_path='([^']+)'", request)
+            model = re.search(r"""'200': "(\w+)",""", inspect.getsource(getattr(api, name)))
+            if method and path and model:
+                key = (method.group(1), compat_table.normalise(path.group(1)))
+                found[key] = model.group(1)
+    return found
+
+
+def _sdk6_schemas(model: str) -> dict[str, Any]:
+    """The JSON schema of SDK 6.0.2's `model` and of the models it holds, by name."""
+    import clicksend
+
+    schema = getattr(clicksend, model).model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    held: dict[str, Any] = schema.pop("$defs", {})
+    return {**held, model: schema}
+
+
 def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
     """The published ClickSend spec, cut to the operations Dovecote routes, corrected:
 
@@ -175,7 +212,9 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
     - Each operation declares only its 200, with no schema. The spec's introduction
       documents the envelope (`http_code`, `response_code`, `response_msg`, `data`) and
       the statuses 400, 401, 403, 404, 405 and 429: every operation declares them, with
-      the envelope as the schema of each answer.
+      the envelope as the schema of each answer. A 200 must also be what SDK 6.0.2 reads
+      it into, where SDK 6.0.2 has the operation (the JSON schema of its response model:
+      where the SDK's models and the spec disagree, the SDK decides, says the README).
     - `/sms/send` and `/sms/price` list one message's fields at the top level; the body is
       `{"messages": [message, …]}` (the spec's own example, and both SDKs). A message
       needs a `body` (SDK 6.0.2).
@@ -194,6 +233,8 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
     """
     spec = _load("clicksend-v3.openapi.yaml")
     routed = {(method, compat_table.normalise(path)) for method, path in routes}
+    sdk6_models = sdk6_response_models()
+    schemas: dict[str, Any] = spec["components"].setdefault("schemas", {})
     paths: dict[str, dict[str, Any]] = {}
     for raw_path, item in spec["paths"].items():
         path, _, _query = raw_path.partition("?")
@@ -208,11 +249,13 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
                     parameter["required"] = False
                 elif parameter.get("in") == "path" and parameter["name"] in CLICKSEND_INTEGER_IDS:
                     parameter["schema"] = {"type": "integer"}
+            ok: dict[str, Any] = ENVELOPE
+            model = sdk6_models.get((method.upper(), compat_table.normalise("/v3" + path)))
+            if model is not None:
+                ok = {"allOf": [ENVELOPE, {"$ref": f"#/components/schemas/{model}"}]}
+                schemas.update(_sdk6_schemas(model))
             responses: dict[str, Any] = {
-                "200": {
-                    "description": "OK",
-                    "content": {"application/json": {"schema": ENVELOPE}},
-                }
+                "200": {"description": "OK", "content": {"application/json": {"schema": ok}}}
             }
             for status, code in CLICKSEND_ERRORS.items():
                 responses[status] = {
