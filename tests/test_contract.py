@@ -43,6 +43,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from activity_rows import VISIBLE, insert_messages, make_world
 from apis.test_emailverify import adapted_spec as paypi_adapted_spec
 from conftest import OWNER, OWNER_KEY, OWNER_PASSWORD, LiveServer
 from dovecote.settings import Settings
@@ -642,7 +643,8 @@ def contract_settings(sqlite_template: Path, tmp_path: Path) -> Settings:
 
 def prepare(settings: Settings) -> None:
     """What the generated requests should find: Email Activity's extended history (CSV
-    downloads) and a verified sender for mail/send."""
+    downloads), a verified sender for mail/send, and Email Activity messages of every
+    kind (tests/activity_rows.py)."""
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
@@ -659,6 +661,9 @@ def prepare(settings: Settings) -> None:
                     .values(settings={"email_activity_extended": True})
                 )
             await add_address(engine, row.account_id, row.id, SENDER)
+            # Email Activity rows of every kind (bounces, deferrals, opens, clicks, …).
+            world = await make_world(engine, OWNER_KEY)
+            await insert_messages(engine, world, time.time())
         finally:
             await engine.dispose()
 
@@ -768,17 +773,21 @@ def test_the_server_conforms_to_its_three_contracts(
             continue
         response = call_without_credentials(contract_server.url, operation)
         assert response.status_code == 401, (family, operation.path, response.text)
-    _check_seeded_message(contract_server.url, owner, msg_id)
+    _check_messages(contract_server.url, owner, [msg_id, *sorted(VISIBLE)])
 
 
-def _check_seeded_message(base_url: str, owner: Owner, msg_id: str) -> None:
-    """A real message's detail against the adapted schema: the generated ids find none."""
+def _check_messages(base_url: str, owner: Owner, msg_ids: list[str]) -> None:
+    """Real messages' details against the adapted schema (generated ids find none): the
+    one sent through mail/send and delivered, and those of tests/activity_rows.py."""
     import schemathesis
     from schemathesis.checks import response_schema_conformance, status_code_conformance
 
     schema = schemathesis.openapi.from_dict(sendgrid_spec())
     operation = schema["/v3/messages/{msg_id}"]["GET"]
-    case = operation.Case(path_parameters={"msg_id": msg_id})
-    response = case.call(base_url=base_url, headers=owner.bearer())
-    assert response.status_code == 200, response.text
-    case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
+    for msg_id in msg_ids:
+        case = operation.Case(path_parameters={"msg_id": msg_id})
+        response = case.call(base_url=base_url, headers=owner.bearer())
+        assert response.status_code == 200, (msg_id, response.text)
+        case.validate_response(
+            response, checks=[status_code_conformance, response_schema_conformance]
+        )
