@@ -431,9 +431,9 @@ def sendgrid_spec() -> dict[str, Any]:
       recent messages without it (sendgrid/sendgrid-python#1082 shows such a call), as
       Dovecote does.
     - An event lists `bounce_type`, `http_user_agent` and `mx_server` as required, yet each
-      belongs to one kind of event (bounces; opens and clicks; deliveries) — the spec's own
-      example has no `url` or `reason` on most events either: only `event_name` and
-      `processed` are required.
+      describes one kind of event only (bounces; opens and clicks; deliveries), as its own
+      description says of `bounce_type` ("to distinguish between types of bounces"): a
+      `processed` event has none of them. Only `event_name` and `processed` are required.
     - `asm_group_id` (an integer ≥ 1) and `api_key_id` (at least 3 characters) are
       required, yet a message sent without an unsubscribe group has no group id, and one
       sent without an API key (a password login, Dovecote's own mail) has no key id: there
