@@ -7,6 +7,7 @@ Another account's message is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.activity import query as ql
 from dovecote.activity import retention, store
+from dovecote.activity.key_ids import public_key_id
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.settings import Settings
@@ -27,6 +29,12 @@ MAX_LIMIT = 1000
 EVENT_DETAILS = ("reason", "attempt_num", "url", "bounce_type", "http_user_agent", "mx_server")
 # The Event Webhook's bounce `type` → Email Activity's `bounce_type` (soft | hard).
 _BOUNCE_TYPES = {"bounce": "hard", "blocked": "soft", "hard": "hard", "soft": "soft"}
+# The address a message left from when nothing more is known: this host. The sandbox
+# delivers here, and Dovecote's own mail (export links) originates here.
+THIS_HOST = "127.0.0.1"
+OUTBOUND_IP_TYPES = ("dedicated", "shared")
+MAX_ATTEMPT_NUM = 10
+MAX_REASON = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +58,27 @@ class ActivityEvent:
 
 @dataclass(frozen=True, slots=True)
 class MessageDetail:
+    """One message as the API shows it. `asm_group_id` and `api_key_id` are None when the
+    message has none (SendGrid's types leave no value for "none"); the addresses and the
+    IP type always have one (see `detail`)."""
+
     summary: MessageSummary
     template_id: str | None
     asm_group_id: int | None
     teammate: str | None
     api_key_id: str | None
-    originating_ip: str | None
-    outbound_ip: str | None
-    outbound_ip_type: str | None
+    originating_ip: str
+    outbound_ip: str
+    outbound_ip_type: str
     categories: list[str]
     unique_args: dict[str, Any]
     events: list[ActivityEvent]
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
+    # `limit=` is no number either: SendGrid's 1 to 1000, or left out for the default.
     try:
         number = float(raw)
     except ValueError:
@@ -137,19 +150,43 @@ def summary(row: RowMapping) -> MessageSummary:
 
 
 def detail(row: RowMapping, events: list[ActivityEvent]) -> MessageDetail:
+    group = row["asm_group_id"]
+    ip_type = row["outbound_ip_type"]
     return MessageDetail(
         summary=summary(row),
         template_id=row["template_id"],
-        asm_group_id=row["asm_group_id"],
+        asm_group_id=group if group is not None and group >= 1 else None,
         teammate=row["teammate"],
-        api_key_id=row["api_key_id"],
-        originating_ip=row["originating_ip"],
-        outbound_ip=row["outbound_ip"],
-        outbound_ip_type=row["outbound_ip_type"],
+        api_key_id=public_key_id(row["api_key_id"]),  # rows written before the sink did it
+        originating_ip=row["originating_ip"] or THIS_HOST,
+        outbound_ip=ipv4(row["outbound_ip"]) or relay_ipv4(events) or THIS_HOST,
+        outbound_ip_type=ip_type if ip_type in OUTBOUND_IP_TYPES else "shared",
         categories=[str(c) for c in row["categories"] or ()],
         unique_args=dict(row["unique_args"] or {}),
         events=events,
     )
+
+
+def ipv4(value: str | None) -> str | None:
+    """`value` as an IPv4 address (an IPv4-mapped IPv6 one too), or None."""
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(address.ipv4_mapped) if address.ipv4_mapped else None
+    return str(address)
+
+
+def relay_ipv4(events: list[ActivityEvent]) -> str | None:
+    """The relay the message was last handed to, when the transport named it by an IPv4
+    address (`mx_server` is `host:port` for the SMTP transport)."""
+    for event in reversed(events):
+        server = str(event.details.get("mx_server", ""))
+        host = server.rpartition(":")[0] if server.count(":") == 1 else server
+        if found := ipv4(host):
+            return found
+    return None
 
 
 def activity_event(row: RowMapping) -> ActivityEvent:
@@ -164,6 +201,12 @@ def activity_event(row: RowMapping) -> ActivityEvent:
             details["attempt_num"] = int(float(details["attempt_num"]))
         except (ValueError, OverflowError):
             del details["attempt_num"]
+        else:
+            # SendGrid counts attempts "out of 10" (1 to 10); a later one is no such count.
+            if not 1 <= details["attempt_num"] <= MAX_ATTEMPT_NUM:
+                del details["attempt_num"]
+    if "reason" in details:
+        details["reason"] = details["reason"][:MAX_REASON]  # SendGrid's 1024 at most
     if "bounce_type" in details:
         bounce_type = _BOUNCE_TYPES.get(str(details["bounce_type"]).lower())
         if bounce_type is None:

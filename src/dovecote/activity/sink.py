@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.activity.key_ids import public_key_id
 from dovecote.channels.email import store, suppressions
 from dovecote.pipeline.events import Event
 
@@ -94,7 +95,8 @@ def _activity(row: Event, data: dict[str, Any]) -> dict[str, Any]:
         "status": "processed",
         "template_id": data.get("template_id"),
         "asm_group_id": data.get("asm_group_id"),
-        "api_key_id": data.get("api_key_id"),
+        # The public id: what the API shows is what a query on api_key_id compares.
+        "api_key_id": public_key_id(data.get("api_key_id")),
         "originating_ip": data.get("originating_ip"),
         "categories": list(dict.fromkeys(data.get("categories") or ())),
         "unique_args": dict(data.get("unique_args") or {}),

@@ -205,3 +205,22 @@ def test_the_sdk_reads_and_marks_inbound_into_its_models(
     assert after.data is not None and after.data.total == 0
     assert isinstance(test, clicksend.CreateTestInboundSms)
     assert test.data is not None and test.data.var_from == "+61468460249"
+
+
+async def test_a_date_before_that_is_no_number_marks_nothing_read(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Found by the contract run (tests/test_contract.py): `{"date_before": true}` was taken
+    # for 1 and `null` for "everything", both with a 200.
+    me = await owner(client, settings)
+    await insert(engine_of(app), messages, reply(me.account_id, me.user_id, created_at=1000))
+
+    values: list[Any] = [True, None, "1500", [], {}]
+    for value in values:
+        response = await client.put("/v3/sms/inbound-read", json={"date_before": value})
+        assert response.status_code == 400, value
+        assert "date_before" in response.json()["response_msg"]
+
+    assert (await client.get("/v3/sms/inbound")).json()["data"]["total"] == 1
+    assert (await client.put("/v3/sms/inbound-read", json={"date_before": 1500})).status_code == 200
+    assert (await client.get("/v3/sms/inbound")).json()["data"]["total"] == 0

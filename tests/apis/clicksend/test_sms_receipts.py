@@ -287,3 +287,22 @@ async def test_a_slow_test_webhook_never_holds_the_database_from_other_callers(
                     assert "did not answer" in refused.json()["response_msg"]
     finally:
         server.close()
+
+
+async def test_a_date_before_that_is_no_number_marks_nothing_read(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Found by the contract run (tests/test_contract.py): `{"date_before": true}` was taken
+    # for 1 and `null` for "everything", both with a 200.
+    me = await owner(client, settings)
+    message = sms(me.account_id, me.user_id)
+    await insert(engine_of(app), messages, message)
+    await insert(engine_of(app), events, receipt(message))
+
+    values: list[Any] = [True, None, "1500", [], {}]
+    for value in values:
+        response = await client.put("/v3/sms/receipts-read", json={"date_before": value})
+        assert response.status_code == 400, value
+        assert "date_before" in response.json()["response_msg"]
+
+    assert (await client.get("/v3/sms/receipts")).json()["data"]["total"] == 1

@@ -19,10 +19,12 @@ from python_http_client.exceptions import (
     NotFoundError,
 )
 
-from activity_rows import VISIBLE, World, insert_messages, make_world, set_extended
+from activity_rows import VISIBLE, Msg, World, ev, insert_messages, make_world, set_extended
+from dovecote.activity.key_ids import public_key_id
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
+from email_support import add_address, owner_principal
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 SUMMARY_KEYS = {
@@ -96,7 +98,8 @@ async def test_bad_queries_and_limits_are_sendgrid_400s(
             {"field": "query", "message": "invalid syntax: 'bad_field' is not a known field"}
         ]
     }
-    for limit in ("0", "1001", "abc", "2.5", "-1"):
+    # "" came from the contract run (tests/test_contract.py): `limit=` was the default.
+    for limit in ("0", "1001", "abc", "2.5", "-1", "", " "):
         response = await client.get("/v3/messages", params={"limit": limit})
         assert response.status_code == 400, limit
         assert "limit" in response.json()["errors"][0]["message"]
@@ -143,10 +146,91 @@ async def test_it_reports_bounces_deferrals_and_empty_fields(
     assert deferred["events"][1]["attempt_num"] == 1
     assert deferred["events"][1]["reason"] == "421 try later"
     assert deferred["template_id"] == ""
-    assert deferred["asm_group_id"] is None
+    assert "asm_group_id" not in deferred  # no group: SendGrid's integer ≥ 1 has no "none"
     assert deferred["unique_args"] == '{"customer": "43"}'
     # m16 was processed 50 hours ago: only its recent open is inside the window.
     assert [e["event_name"] for e in slow["events"]] == ["opened"]
+
+
+async def test_fields_the_spec_types_strictly_always_hold_such_values(
+    client: httpx.AsyncClient, world: World, app: FastAPI
+) -> None:
+    # The contract run (tests/test_contract.py) found "" for outbound_ip (format ipv4) and
+    # outbound_ip_type (dedicated | shared), and null for asm_group_id (integer ≥ 1).
+    relayed = Msg(
+        "m90",
+        "alice@shop.test",
+        "zoe@example.com",
+        "Relayed",
+        "delivered",
+        (
+            ev("processed", 60),
+            ev("deferred", 50, reason="4" * 2000, attempt_num=11, mx_server="192.0.2.25:587"),
+            ev("delivered", 40, mx_server="192.0.2.25:587"),
+        ),
+        asm_group_id=0,
+    )
+    await insert_messages(app.state.runtime.engine, world, time.time(), (relayed,))
+
+    chosen = (await client.get("/v3/messages/m01")).json()
+    nothing = (await client.get("/v3/messages/m02")).json()
+    via_relay = (await client.get("/v3/messages/m90")).json()
+
+    # What was recorded is shown as it was.
+    assert (chosen["outbound_ip"], chosen["outbound_ip_type"]) == ("192.0.2.10", "dedicated")
+    assert (chosen["originating_ip"], chosen["asm_group_id"]) == ("10.0.0.1", 7)
+    # Nothing recorded: this host, on a shared address; no group, no field.
+    assert (nothing["outbound_ip"], nothing["outbound_ip_type"]) == ("127.0.0.1", "shared")
+    assert nothing["originating_ip"] == "127.0.0.1"
+    assert "asm_group_id" not in nothing
+    # A relay named by its IPv4 address is where the message left; group 0 is no group.
+    assert (via_relay["outbound_ip"], via_relay["outbound_ip_type"]) == ("192.0.2.25", "shared")
+    assert "asm_group_id" not in via_relay and "api_key_id" not in via_relay
+    deferral = via_relay["events"][1]
+    assert "attempt_num" not in deferral  # SendGrid counts 1 to 10
+    assert deferral["reason"] == "4" * 1024  # at most 1024 characters
+
+
+async def test_the_api_key_id_is_a_public_stable_name_for_the_key(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    # The contract run found "api_key_id": "1", the key's row id (SendGrid: 3 to 50
+    # letters and digits naming the key).
+    engine = app.state.runtime.engine
+    me = await owner_principal(engine)
+    await add_address(engine, me.account.id, me.user.id, "news@shop.example")
+    assert settings.owner_api_key is not None
+    sent = await client.post(
+        "/v3/mail/send",
+        headers=bearer(settings.owner_api_key),
+        json={
+            "personalizations": [{"to": [{"email": "ann@example.net"}]}],
+            "from": {"email": "news@shop.example"},
+            "subject": "Hello",
+            "content": [{"type": "text/plain", "value": "Hello"}],
+        },
+    )
+    assert sent.status_code == 202, sent.text
+    msg_id = sent.headers["X-Message-Id"]
+
+    first = (await client.get(f"/v3/messages/{msg_id}")).json()
+    again = (await client.get(f"/v3/messages/{msg_id}")).json()
+    key_id = first["api_key_id"]
+
+    async with engine.connect() as conn:
+        row_id = (
+            await conn.execute(
+                sa.select(tables.api_keys.c.id).where(tables.api_keys.c.user_id == me.user.id)
+            )
+        ).scalar_one()
+    assert re.fullmatch(r"dk[0-9a-f]{20}", key_id)
+    assert key_id == again["api_key_id"] == public_key_id(str(row_id))
+    assert settings.owner_api_key.lower().replace("-", "") not in key_id
+    # What the API shows is what a query compares.
+    found = await client.get("/v3/messages", params={"query": f'api_key_id="{key_id}"'})
+    assert [m["msg_id"] for m in found.json()["messages"]] == [msg_id]
+    assert public_key_id(key_id) == key_id  # shown as it is once public
+    assert public_key_id("key1") == "key1" and public_key_id(None) is None
 
 
 async def test_unknown_foreign_and_expired_messages_are_not_found(

@@ -42,6 +42,7 @@ from sendgrid.helpers.mail import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatch_support import dispatcher as build_dispatcher
+from dovecote.activity.key_ids import public_key_id
 from dovecote.channels.email import templates as email_templates
 from dovecote.pipeline import dispatcher as dispatcher_module
 from dovecote.settings import Settings
@@ -188,7 +189,7 @@ def test_the_official_client_sends_mail_that_activity_finds_and_the_sandbox_deli
     assert response.status_code == 202
     assert response.body == b""
     msg_id = response.headers["X-Message-Id"]
-    key_id = with_engine(settings, owner_key_id)
+    key_id = public_key_id(with_engine(settings, owner_key_id))  # as Email Activity names it
 
     def search(query: str) -> set[str]:
         found = sg.client.messages.get(query_params={"query": query, "limit": 100})

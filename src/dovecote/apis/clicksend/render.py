@@ -28,6 +28,7 @@ def subaccount(user: User, api_key: str | None = None) -> dict[str, Any]:
         "share_campaigns": int(user.share_campaigns),
         "notes": user.notes,
         "is_main": int(user.is_main),
+        "sign_up_type": None,  # SDK 6.0.2's Subaccount: "if applicable"; it never is here
     }
 
 
@@ -63,6 +64,13 @@ def account(account: Account, user: User, prices: PriceBook) -> dict[str, Any]:
         "balance_commission": "0.000000",
         "timezone": account.timezone,
         "private_uploads": int(settings.get("private_uploads", 0)),
+        # Fields of SDK 6.0.2's Account (fax_quality also in the spec's example) that have
+        # one value here: no fax, one price list, no trials.
+        "fax_quality": 0,
+        "price_rate": 0,
+        "pricing_variant": 0,
+        "on_trial": 0,
+        "trial_expiry": None,
         "setting_sms_hide_your_number": int(settings.get("setting_sms_hide_your_number", 0)),
         "setting_sms_hide_business_name": int(settings.get("setting_sms_hide_business_name", 0)),
         "_currency": prices.currency_info(account.currency),

@@ -61,12 +61,14 @@ class Event(BaseModel):
 
 class Message(AbbreviatedMessage):
     """One message in full. Missing text fields are "" rather than null (the spec types
-    them as strings and lists them as required); `asm_group_id` has no empty integer."""
+    them as strings and lists them as required). `asm_group_id` (an integer ≥ 1) and
+    `api_key_id` (3 to 50 characters) have no value for "none": a message sent without an
+    unsubscribe group or without an API key has no such field."""
 
     template_id: str
     asm_group_id: int | None
     teammate: str
-    api_key_id: str
+    api_key_id: str | None
     events: list[Event]
     originating_ip: str
     categories: list[str]
@@ -81,17 +83,18 @@ class Message(AbbreviatedMessage):
             template_id=message.template_id or "",
             asm_group_id=message.asm_group_id,
             teammate=message.teammate or "",
-            api_key_id=message.api_key_id or "",
+            api_key_id=message.api_key_id or None,
             events=[Event.of(e) for e in message.events],
-            originating_ip=message.originating_ip or "",
+            originating_ip=message.originating_ip,
             categories=message.categories,
             unique_args=json.dumps(message.unique_args),
-            outbound_ip=message.outbound_ip or "",
-            outbound_ip_type=message.outbound_ip_type or "",
+            outbound_ip=message.outbound_ip,
+            outbound_ip_type=message.outbound_ip_type,
         )
 
     def wire(self) -> dict[str, Any]:
         # Event fields appear only where they apply, as in SendGrid's responses.
-        data = self.model_dump(exclude={"events"})
+        absent = {name for name in ("asm_group_id", "api_key_id") if getattr(self, name) is None}
+        data = self.model_dump(exclude={"events", *absent})
         data["events"] = [event.model_dump(exclude_none=True) for event in self.events]
         return data

@@ -1,0 +1,676 @@
+"""Every ClickSend operation Dovecote implements, through the official SDKs that have it.
+
+SDK 6.0.2 (`clicksend`) deserializes each answer into strict pydantic models and raises
+when a field has the wrong type, so a call that returns is an answer the SDK can read;
+the tests then check that the fields a client relies on are there, with their types.
+SDK 5.0.91 (`clicksend_client`) returns its answers as text: they are read back and
+checked the same way. Both runs end by checking they called every implemented operation
+their SDK has (docs/compatibility.md's sources), so a new route needs a line here.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import importlib
+import importlib.util
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import clicksend
+import httpx
+import pytest
+
+from dovecote.settings import Settings
+from dovecote.storage.db import create_engine
+from email_support import add_address, owner_principal
+from emailverify_support import deliver
+
+ROOT = Path(__file__).resolve().parents[3]
+SDK5_PATH = ROOT / ".venv" / "sdk5"
+SENDER = "news@shop.example"
+
+
+def _compat_table() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "compat_table", ROOT / "scripts" / "compat_table.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def implemented_by(sdk: str) -> set[tuple[str, str]]:
+    """(method, path with parameter names erased) of each implemented operation `sdk`
+    calls, by docs/compatibility.md's rules."""
+    compat = _compat_table()
+    routed = {(method, compat.normalise(path)) for method, path in compat.app_routes()}
+    union = compat.read_union(compat.DEFAULT_REFERENCE)
+    return {op.key for op in union if sdk in op.sources.split(",") and op.key in routed}
+
+
+def normalised(method: str, path: str) -> tuple[str, str]:
+    compat = sys.modules.get("compat_table") or _compat_table()
+    full = path if path.startswith("/v3") else "/v3" + path
+    return (method.upper(), compat.normalise(full))
+
+
+@dataclass
+class World:
+    """What the calls need to find: a verified sender, a sent SMS with its receipt and a
+    reply, a scheduled SMS to cancel, a sent email."""
+
+    address_id: int
+    delivered_sms: str
+    scheduled_sms: list[str]
+    reply_id: str
+
+
+def prepare(url: str, settings: Settings) -> World:
+    async def sender() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            me = await owner_principal(engine)
+            return await add_address(engine, me.account.id, me.user.id, SENDER)
+        finally:
+            await engine.dispose()
+
+    async def dispatch() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            for _ in range(2):  # send, then settle: the sandbox's receipt
+                await deliver(engine, settings)
+        finally:
+            await engine.dispose()
+
+    address_id = asyncio.run(sender())
+    later = int(time.time()) + 3600
+    with httpx.Client(
+        base_url=url, auth=(str(settings.owner_username), str(settings.owner_api_key))
+    ) as http:
+        sent = http.post(
+            "/v3/sms/send",
+            json={
+                "messages": [
+                    {"to": "+12025550100", "body": "Now"},
+                    {"to": "+12025550101", "body": "Later", "schedule": later},
+                    {"to": "+12025550102", "body": "Later too", "schedule": later},
+                ]
+            },
+        )
+        assert sent.status_code == 200, sent.text
+        ids = [m["message_id"] for m in sent.json()["data"]["messages"]]
+        asyncio.run(dispatch())
+        reply = http.post(
+            "/sandbox/sms/inbound", json={"from": "+12025550100", "to": "Dovecote", "body": "Hi"}
+        )
+        assert reply.status_code == 200, reply.text
+    return World(address_id, ids[0], ids[1:], reply.json()["data"]["message_id"])
+
+
+def value(obj: Any, path: str) -> Any:
+    """`a.b.0.c`: attributes of SDK 6 models or keys of SDK 5 answers; numbers index lists."""
+    for part in path.split("."):
+        if part.isdigit():
+            obj = obj[int(part)]
+        else:
+            obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def expect(answer: Any, **fields: type | tuple[type, ...]) -> None:
+    """Each field is there, with its type: `data__0__code=str` is `data[0].code`."""
+    for name, kind in fields.items():
+        path = name.replace("__", ".")
+        found = value(answer, path)
+        assert isinstance(found, kind), f"{path} is {found!r}, not {kind}"
+
+
+# --- SDK 6.0.2 ------------------------------------------------------------------------------
+
+
+class Recorder:
+    """The (method, resource path) of every request an SDK client builds."""
+
+    def __init__(self) -> None:
+        self.called: set[tuple[str, str]] = set()
+
+    def sdk6(self, client: clicksend.ApiClient) -> clicksend.ApiClient:
+        serialize = client.param_serialize
+
+        def recording(method: str, resource_path: str, *args: Any, **kwargs: Any) -> Any:
+            self.called.add(normalised(method, resource_path))
+            return serialize(method, resource_path, *args, **kwargs)
+
+        client.param_serialize = recording  # type: ignore[method-assign]
+        return client
+
+    def sdk5(self, client: Any) -> Any:
+        call_api = client.call_api
+
+        def recording(resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
+            self.called.add(normalised(method, resource_path))
+            return call_api(resource_path, method, *args, **kwargs)
+
+        client.call_api = recording
+        return client
+
+
+def test_sdk6_reads_every_implemented_operation_into_its_models(
+    live_server: Any, settings: Settings
+) -> None:
+    world = prepare(live_server.url, settings)
+    recorder = Recorder()
+    config = clicksend.Configuration(
+        host=live_server.url, username=settings.owner_username, password=settings.owner_api_key
+    )
+    client = recorder.sdk6(clicksend.ApiClient(config))
+    management = clicksend.ManagementApi(client)
+    email = clicksend.EmailApi(client)
+    sms = clicksend.SmsApi(client)
+    subaccounts = clicksend.SubaccountsApi(client)
+    countries = clicksend.InternationalMessagingApi(client)
+
+    def check(model: type, answer: Any, **fields: type | tuple[type, ...]) -> None:
+        assert isinstance(answer, model), type(answer)
+        assert (value(answer, "http_code"), value(answer, "response_code")) == (200, "SUCCESS")
+        expect(answer, **fields)
+
+    # Account, usage and reference data.
+    account = management.view_account_details()
+    check(
+        clicksend.ViewAccountDetails,
+        account,
+        data__user_id=int,
+        data__username=str,
+        data__balance=str,
+        data__active=int,
+        data__date_sign_up=int,
+        data__fax_quality=int,
+        data__timezone=str,
+        data__currency__currency_name_short=str,
+        data__subaccount__subaccount_id=int,
+        data__subaccount__is_main=int,
+    )
+    now = time.gmtime()
+    usage = management.view_account_usage(year=str(now.tm_year), month=str(now.tm_mon))
+    check(clicksend.ViewAccountUsage, usage)
+    check(clicksend.Timezones, countries.timezones(), data=list)
+    listed_countries = countries.view_countries()
+    check(clicksend.ViewCountries, listed_countries, data__0__code=str, data__0__value=str)
+
+    # Allowed email addresses: list, one, add one, mail its token, verify (a wrong token
+    # is a 400, which the SDK raises), delete.
+    check(
+        clicksend.ViewAllowedEmailAddresses,
+        email.view_allowed_email_addresses(),
+        data__data__0__email_address_id=int,
+        data__data__0__email_address=str,
+        data__data__0__verified=int,
+    )
+    check(
+        clicksend.ViewAllowedEmailAddress,
+        email.view_allowed_email_address(email_address_id=str(world.address_id)),
+        data__email_address_id=int,
+        data__date_added=str,
+    )
+    added = email.create_allowed_email_address(
+        create_allowed_email_address_request=clicksend.CreateAllowedEmailAddressRequest(
+            email_address="other@shop.example"
+        )
+    )
+    check(clicksend.CreateAllowedEmailAddress, added, data__email_address_id=int)
+    other = str(value(added, "data.email_address_id"))
+    check(
+        clicksend.SendEmailVerificationToken,
+        email.send_email_verification_token(email_address_id=other),
+    )
+    with pytest.raises(clicksend.exceptions.BadRequestException):
+        email.verify_allowed_email_address(email_address_id=other, activation_token="WRONG")
+
+    # Master templates and their categories.
+    masters = email.view_master_email_templates()
+    check(
+        clicksend.ViewMasterEmailTemplates,
+        masters,
+        data__0__template_id_master=int,
+        data__0__template_name=str,
+    )
+    master_id = value(masters, "data.0.template_id_master")
+    check(
+        clicksend.ViewMasterEmailTemplate,
+        email.view_master_email_template(template_id=str(master_id)),
+        data__template_id_master=int,
+        data__body=str,
+    )
+    categories = email.view_template_categories()
+    check(
+        clicksend.ViewTemplateCategories,
+        categories,
+        data__0__category_id=(int, float),
+        data__0__category_name=str,
+    )
+    category = str(int(value(categories, "data.0.category_id")))
+    check(
+        clicksend.ViewTemplateCategory,
+        email.view_template_category(category_id=category),
+        data__category_id=(int, float),
+        data__name=str,
+    )
+    check(
+        clicksend.ViewTemplatesInCategory,
+        email.view_templates_in_category(category_id=category),
+        data__0__template_id_master=int,
+    )
+
+    # The account's email templates.
+    created = email.create_email_template(
+        create_email_template_request=clicksend.CreateEmailTemplateRequest(
+            template_name="Welcome", template_id_master=master_id
+        )
+    )
+    check(clicksend.CreateEmailTemplate, created, data__template_id=int, data__body=str)
+    template_id = str(value(created, "data.template_id"))
+    check(
+        clicksend.ViewEmailTemplates,
+        email.view_email_templates(),
+        data__data__0__template_id=int,
+        data__data__0__template_name=str,
+    )
+    check(
+        clicksend.ViewEmailTemplate,
+        email.view_email_template(template_id=template_id),
+        data__template_id=int,
+    )
+    check(
+        clicksend.UpdateEmailTemplate,
+        email.update_email_template(
+            template_id=template_id,
+            update_email_template_request=clicksend.UpdateEmailTemplateRequest(body="<p>Hi</p>"),
+        ),
+        data__template_id=int,
+    )
+
+    # Transactional email: price, send, history, export.
+    mail = {
+        "to": [clicksend.SendEmailRequestToInner(email="ann@example.net", name="Ann")],
+        "var_from": clicksend.SendEmailRequestFrom(email_address_id=str(world.address_id)),
+        "subject": "Hello",
+        "body": "<p>Hello</p>",
+    }
+    check(
+        clicksend.CalculateEmailPrice,
+        email.calculate_email_price(
+            calculate_email_price_request=clicksend.CalculateEmailPriceRequest(**mail)
+        ),
+    )
+    sent = email.send_email(send_email_request=clicksend.SendEmailRequest(**mail))
+    check(
+        clicksend.SendEmail,
+        sent,
+        data__message_id=str,
+        data__to__0__email=str,
+        data__status=str,
+        data__date_added=int,
+    )
+    check(clicksend.ViewEmailHistory, email.view_email_history(), data__total=int)
+    check(clicksend.ExportEmailHistory, email.export_email_history(), data__url=str)
+
+    # SMS: price, send, history and its export, cancel.
+    message = clicksend.SendSmsRequestMessagesInner(body="Hello", to="+12025550103")
+    priced = sms.calculate_sms_price(
+        calculate_sms_price_request=clicksend.CalculateSmsPriceRequest(
+            messages=[
+                clicksend.CalculateSmsPriceRequestMessagesInner(body="Hello", to="+12025550103")
+            ]
+        )
+    )
+    check(
+        clicksend.CalculateSmsPrice,
+        priced,
+        data__total_price=(int, float),
+        data__messages__0__message_price=str,
+        data__messages__0__status=str,
+    )
+    check(
+        clicksend.SendSms,
+        sms.send_sms(send_sms_request=clicksend.SendSmsRequest(messages=[message])),
+        data__total_price=(int, float),
+        data__queued_count=int,
+        data__messages__0__message_id=str,
+        data__messages__0__var_date=int,
+        data__messages__0__message_parts=int,
+    )
+    check(
+        clicksend.ViewSmsHistory,
+        sms.view_sms_history(),
+        data__total=int,
+        data__data__0__message_id=str,
+        data__data__0__message_price=str,
+    )
+    check(clicksend.ExportSmsHistory, sms.export_sms_history(filename="sms.csv"), data__url=str)
+    check(clicksend.CancelSms, sms.cancel_sms(message_id=world.scheduled_sms[0]))
+    check(
+        clicksend.CancelAllSms,
+        sms.cancel_all_sms(cancel_all_sms_request=clicksend.CancelAllSmsRequest()),
+        data__count=int,
+    )
+
+    # Delivery receipts.
+    check(
+        clicksend.ViewSpecificSmsReceipt,
+        sms.view_specific_sms_receipt(message_id=world.delivered_sms),
+        data__message_id=str,
+        data__status_code=int,
+        data__timestamp=int,
+    )
+    check(
+        clicksend.ViewSmsReceipts,
+        sms.view_sms_receipts(),
+        data__total=int,
+        data__data__0__message_id=str,
+    )
+    check(
+        clicksend.CreateTestSmsReceipt,
+        sms.create_test_sms_receipt(
+            create_test_sms_receipt_request=clicksend.CreateTestSmsReceiptRequest(url="poll")
+        ),
+        data__message_id=str,
+    )
+    check(
+        clicksend.MarkSmsReceiptAsRead,
+        sms.mark_sms_receipt_as_read(
+            mark_sms_receipt_as_read_request=clicksend.MarkSmsReceiptAsReadRequest(date_before=1)
+        ),
+    )
+
+    # Inbound SMS.
+    check(
+        clicksend.ViewInboundSms,
+        sms.view_inbound_sms(),
+        data__total=int,
+        data__data__0__message_id=str,
+        data__data__0__timestamp=int,
+    )
+    check(
+        clicksend.ViewASpecificInboundSmsMessage,
+        sms.view_a_specific_inbound_sms_message(original_message_id=world.delivered_sms),
+        data__message_id=str,
+        data__original_message_id=str,
+    )
+    check(
+        clicksend.CreateTestInboundSms,
+        sms.create_test_inbound_sms(
+            create_test_inbound_sms_request=clicksend.CreateTestInboundSmsRequest(url="poll")
+        ),
+        data__message_id=str,
+        data__timestamp_send=int,
+    )
+    check(
+        clicksend.MarkSpecificInboundSmsMessageAsRead,
+        sms.mark_specific_inbound_sms_message_as_read(message_id=world.reply_id),
+    )
+    check(
+        clicksend.MarkInboundSmsAsRead,
+        sms.mark_inbound_sms_as_read(
+            mark_sms_receipt_as_read_request=clicksend.MarkSmsReceiptAsReadRequest(date_before=1)
+        ),
+    )
+
+    # SMS templates.
+    template = sms.create_sms_template(
+        create_sms_template_request=clicksend.CreateSmsTemplateRequest(
+            template_name="Reminder", body="See you"
+        )
+    )
+    check(clicksend.CreateSmsTemplate, template, data__template_id=int, data__body=str)
+    sms_template_id = str(value(template, "data.template_id"))
+    check(
+        clicksend.ViewSmsTemplates,
+        sms.view_sms_templates(),
+        data__total=int,
+        data__data__0__template_id=int,
+    )
+    check(
+        clicksend.ViewASpecificSmsTemplate,
+        sms.view_a_specific_sms_template(template_id=sms_template_id),
+        data__template_name=str,
+    )
+    check(
+        clicksend.UpdateSmsTemplate,
+        sms.update_sms_template(
+            template_id=sms_template_id,
+            create_sms_template_request=clicksend.CreateSmsTemplateRequest(
+                template_name="Reminder", body="See you soon"
+            ),
+        ),
+        data__body=str,
+    )
+
+    # Subaccounts: create, list, read, update, new key, delete.
+    new = subaccounts.create_subaccount(
+        create_subaccount_request=clicksend.CreateSubaccountRequest(
+            api_username="sdk6-models",
+            password="a-long-password",
+            email="sdk6@example.com",
+            phone_number="+61411111111",
+            first_name="Six",
+            last_name="Models",
+        )
+    )
+    check(clicksend.CreateSubaccount, new, data__subaccount_id=int, data__api_key=str)
+    sub_id = str(value(new, "data.subaccount_id"))
+    check(
+        clicksend.ViewSubaccounts,
+        subaccounts.view_subaccounts(),
+        data__total=int,
+        data__data__0__api_username=str,
+    )
+    check(
+        clicksend.ViewSpecificSubaccount,
+        subaccounts.view_specific_subaccount(subaccount_id=sub_id),
+        data__access_sms=int,
+        data__is_main=int,
+    )
+    check(
+        clicksend.UpdateSubaccount,
+        subaccounts.update_subaccount(
+            subaccount_id=sub_id,
+            update_subaccount_request=clicksend.UpdateSubaccountRequest(email="six@example.com"),
+        ),
+        data__email=str,
+    )
+    check(
+        clicksend.GenerateNewApiKey,
+        subaccounts.generate_new_api_key(subaccount_id=sub_id),
+        data__api_key=str,
+    )
+
+    # Deletes last.
+    check(clicksend.DeleteSubaccount, subaccounts.delete_subaccount(subaccount_id=sub_id))
+    check(clicksend.DeleteSmsTemplate, sms.delete_sms_template(template_id=sms_template_id))
+    check(clicksend.DeleteEmailTemplate, email.delete_email_template(template_id=template_id))
+    check(
+        clicksend.DeleteAllowedEmailAddress,
+        email.delete_allowed_email_address(email_address_id=other),
+    )
+
+    assert recorder.called == implemented_by("sdk6")
+
+
+# --- SDK 5.0.91 -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sdk5() -> ModuleType:
+    if not SDK5_PATH.is_dir():
+        pytest.fail(
+            f"SDK 5.0.91 is missing: pip install --no-deps --target {SDK5_PATH} "
+            "clicksend-client==5.0.91 (make test does it)"
+        )
+    if str(SDK5_PATH) not in sys.path:
+        sys.path.insert(0, str(SDK5_PATH))
+    return importlib.import_module("clicksend_client")
+
+
+def read5(raw: Any, **fields: type | tuple[type, ...]) -> dict[str, Any]:
+    """SDK 5 declares its answers as `str` and returns `str(dict)` of the parsed JSON."""
+    assert isinstance(raw, str)
+    answer: dict[str, Any] = ast.literal_eval(raw)
+    assert (answer["http_code"], answer["response_code"]) == (200, "SUCCESS"), answer
+    expect(answer, **fields)
+    return answer
+
+
+def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
+    live_server: Any, settings: Settings, sdk5: ModuleType
+) -> None:
+    world = prepare(live_server.url, settings)
+    recorder = Recorder()
+    config = sdk5.Configuration()
+    config.host = live_server.url + "/v3"
+    config.username = settings.owner_username
+    config.password = settings.owner_api_key
+    client = recorder.sdk5(sdk5.ApiClient(config))
+    api: Callable[[str], Any] = lambda name: getattr(sdk5, name)(client)  # noqa: E731
+    account, sms, subaccounts = api("AccountApi"), api("SMSApi"), api("SubaccountApi")
+    addresses, masters = api("EmailMarketingApi"), api("MasterEmailTemplatesApi")
+    transactional, templates = api("TransactionalEmailApi"), api("UserEmailTemplatesApi")
+
+    read5(account.account_get(), data__user_id=int, data__balance=str, data__fax_quality=int)
+    now = time.gmtime()
+    read5(account.account_useage_by_subaccount_get(now.tm_year, now.tm_mon), data=dict)
+    read5(api("CountriesApi").countries_get(), data__0__code=str)
+    read5(api("TimezonesApi").timezones_get(), data=list)
+
+    read5(addresses.allowed_email_address_get(), data__data__0__email_address_id=int)
+    read5(
+        addresses.specific_allowed_email_address_get(world.address_id),
+        data__email_address=str,
+    )
+    added = read5(
+        addresses.allowed_email_address_post(
+            email_address=sdk5.EmailAddress(email_address="other@shop.example")
+        ),
+        data__email_address_id=int,
+    )
+    other = added["data"]["email_address_id"]
+    read5(addresses.send_verification_token_get(other))
+    with pytest.raises(sdk5.rest.ApiException) as wrong:
+        addresses.verify_allowed_email_address_get(other, "WRONG")
+    assert wrong.value.status == 400
+
+    listed = read5(masters.master_email_templates_get(), data__0__template_id_master=int)
+    master_id = listed["data"][0]["template_id_master"]
+    read5(masters.master_email_template_get(master_id), data__body=str)
+    categories = read5(masters.master_email_template_categories_get(), data__0__name=str)
+    category = categories["data"][0]["category_id"]
+    read5(masters.master_email_template_category_get(category), data__name=str)
+    read5(masters.master_email_templates_in_category_get(category), data=list)
+
+    created = read5(
+        templates.email_template_post(
+            sdk5.EmailTemplateNew(template_name="Welcome", template_id_master=master_id)
+        ),
+        data__template_id=int,
+    )
+    template_id = created["data"]["template_id"]
+    read5(templates.email_templates_get(), data__data__0__template_id=int)
+    read5(templates.email_template_get(template_id), data__template_name=str)
+    read5(
+        templates.email_template_put(
+            template_id, sdk5.EmailTemplateUpdate(template_name="Welcome", body="<p>Hi</p>")
+        ),
+        data__body=str,
+    )
+
+    mail = sdk5.Email(
+        to=[sdk5.EmailRecipient(email="ann@example.net", name="Ann")],
+        _from=sdk5.EmailFrom(email_address_id=world.address_id, name="News"),
+        subject="Hello",
+        body="<p>Hello</p>",
+    )
+    read5(transactional.email_price_post(mail), data=dict)
+    read5(transactional.email_send_post(mail), data__message_id=str, data__status=str)
+    read5(transactional.email_history_get(), data__total=int)
+    read5(transactional.email_history_export_get("email.csv"), data__url=str)
+
+    batch = sdk5.SmsMessageCollection(
+        messages=[sdk5.SmsMessage(source="sdk5", body="Hello", to="+12025550104")]
+    )
+    read5(sms.sms_price_post(batch), data__total_price=(int, float))
+    read5(sms.sms_send_post(batch), data__messages__0__message_id=str)
+    read5(sms.sms_history_get(), data__data__0__message_id=str)
+    read5(sms.sms_history_export_get("sms.csv"), data__url=str)
+    read5(sms.sms_cancel_by_message_id_put(world.scheduled_sms[0]))
+    read5(sms.sms_cancel_all_put(), data__count=int)
+
+    read5(sms.sms_receipts_by_message_id_get(world.delivered_sms), data__status_code=int)
+    read5(sms.sms_receipts_get(), data__total=int)
+    read5(sms.sms_receipts_post(sdk5.Url(url="poll")), data__message_id=str)
+    read5(sms.sms_receipts_read_put(date_before=sdk5.DateBefore(date_before=1)))
+
+    read5(sms.sms_inbound_get(), data__data__0__message_id=str)
+    read5(sms.sms_inbound_post(sdk5.Url(url="poll")), data__message_id=str)
+    read5(sms.sms_inbound_read_by_message_id_put(world.reply_id))
+    read5(sms.sms_inbound_read_put(date_before=sdk5.DateBefore(date_before=1)))
+
+    template = read5(
+        sms.sms_templates_post(sdk5.SmsTemplate(template_name="Reminder", body="See you")),
+        data__template_id=int,
+    )
+    sms_template_id = template["data"]["template_id"]
+    read5(sms.sms_templates_get(), data__data__0__template_name=str)
+    read5(
+        sms.sms_templates_by_template_id_put(
+            sms_template_id, sdk5.SmsTemplate(template_name="Reminder", body="Soon")
+        ),
+        data__body=str,
+    )
+
+    new = read5(
+        subaccounts.subaccounts_post(
+            sdk5.Subaccount(
+                api_username="sdk5-models",
+                password="a-long-password",
+                email="sdk5@example.com",
+                phone_number="+61411111111",
+                first_name="Five",
+                last_name="Models",
+            )
+        ),
+        data__subaccount_id=int,
+        data__api_key=str,
+    )
+    sub_id = new["data"]["subaccount_id"]
+    read5(subaccounts.subaccounts_get(), data__data__0__api_username=str)
+    read5(subaccounts.subaccounts_by_subaccount_id_get(sub_id), data__access_sms=int)
+    read5(
+        subaccounts.subaccounts_by_subaccount_id_put(
+            sub_id,
+            sdk5.Subaccount(
+                api_username="sdk5-models",
+                password="another-long-password",
+                email="five@example.com",
+                phone_number="+61411111112",
+                first_name="Five",
+                last_name="Models",
+            ),
+        ),
+        data__email=str,
+    )
+    read5(subaccounts.subaccounts_regen_api_key_by_subaccount_id_put(sub_id), data__api_key=str)
+
+    read5(subaccounts.subaccounts_by_subaccount_id_delete(sub_id))
+    read5(sms.sms_templates_by_template_id_delete(sms_template_id))
+    read5(templates.email_template_delete(template_id))
+    read5(addresses.specific_allowed_email_address_delete(other))
+
+    assert recorder.called == implemented_by("sdk5")
