@@ -95,12 +95,7 @@ ACCEPTED_NEGATIVE: dict[tuple[str, str], str] = {
 # Defects this run found in modules others are changing: each has an example test marked
 # xfail(strict=True), and its check is lifted here until that test passes. Remove the
 # entry with the xfail mark.
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("PUT", "/v3/subaccounts/{subaccount_id}"): (
-        "issue #10: a null access flag is taken for a missing one (200); "
-        "tests/apis/clicksend/test_subaccounts.py::test_a_null_access_flag_is_refused"
-    ),
-}
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 # --- the references, adapted -----------------------------------------------------------
 
@@ -480,15 +475,6 @@ class Tally:
         self.statuses.setdefault(key, Counter())[status] += 1
 
 
-def sqlite_cannot_find(username: str) -> bool:
-    """Issue #10: logins compare SQL `lower(username)` with Python's `str.lower()`, and
-    SQLite's lower() folds ASCII only, so on SQLite a name with a non-ASCII capital
-    (`Ëve`) is accepted and can never log in again. Example test (xfail):
-    tests/apis/clicksend/test_account.py::test_a_renamed_owner_logs_in_with_the_new_name"""
-    ascii_only = "".join(c.lower() if c.isascii() else c for c in username)
-    return ascii_only != username.lower()
-
-
 @dataclass
 class Owner:
     """The owner's credentials as the run changes them: a `PUT /v3/account` may rename
@@ -526,10 +512,7 @@ class Owner:
         if self.session.get(url, headers=self._basic(username)).status_code == 200:
             self.username = username
             return
-        if sqlite_cannot_find(username):
-            self.tally.known_defects["issue #10: a non-ASCII capital in a username"] += 1
-        else:
-            self.tally.failures.append(f"PUT /v3/account: renamed to {username!r}, cannot log in")
+        self.tally.failures.append(f"PUT /v3/account: renamed to {username!r}, cannot log in")
         # The key still works as a Bearer token: take the old name back and go on.
         restored = self.session.put(url, headers=self.bearer(), json={"username": self.username})
         assert restored.status_code == 200, restored.text

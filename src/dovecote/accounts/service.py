@@ -120,16 +120,20 @@ async def create_account(
 
 
 def validate_username(value: str, field: str) -> str:
-    """A username as stored: trimmed, 1 to 100 characters, and no `:`.
+    """A username as stored: trimmed, 1 to 100 printable ASCII characters, and no `:`.
 
     Basic authorization splits `username:secret` at the first colon, so a name holding
-    one could never log in; it is refused wherever a username is set.
+    one could never log in. ASCII because names match case-insensitively, and SQLite's
+    lower() folds ASCII letters only: "Ëve" would be stored and never found again there
+    (and look-alike letters could pass for another user's name anywhere).
     """
     username = value.strip()
     if not username or len(username) > 100:
         raise InvalidInput(f"{field} must be 1 to 100 characters", field=field)
     if ":" in username:
         raise InvalidInput(f"{field} must not contain ':'", field=field)
+    if not all(" " <= char <= "~" for char in username):
+        raise InvalidInput(f"{field} must be printable ASCII characters", field=field)
     return username
 
 

@@ -384,10 +384,6 @@ async def test_concurrent_creates_of_one_username_in_different_cases_make_one_us
     assert account.json()["data"]["username"] == winner["api_username"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #10: a null access flag is taken for a missing one (200, not 400)",
-)
 async def test_a_null_access_flag_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
     # Found by the contract run (tests/test_contract.py): PUT /v3/subaccounts/1 with
     # {"access_settings": null} answered 200. A flag is 0 or 1 (the spec's number, SDK

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from dovecote.accounts import service as accounts
 from dovecote.accounts.store import user_from_row
@@ -44,6 +44,15 @@ class SubaccountFields(BaseModel):
     access_reseller: Flag = None
     access_global_sending: Flag = None
     access_mms: Flag = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _flags_are_not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Left out, a flag keeps its value (or gets the default); sent, it is 0 or 1 —
+        # an explicit null is neither, and must not pass for "not given".
+        if value is None and info.field_name is not None and info.field_name.startswith("access_"):
+            raise ValueError("must be 0 or 1, not null")
+        return value
 
 
 class CreateSubaccount(SubaccountFields):
