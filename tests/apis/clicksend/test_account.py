@@ -244,3 +244,17 @@ async def test_a_username_outside_printable_ascii_is_refused_and_a_renamed_owner
     for login in ("Eve-2", "eve-2", "EVE-2"):
         response = await client.get("/v3/account", auth=(login, str(settings.owner_api_key)))
         assert response.status_code == 200, login
+
+
+async def test_a_null_field_is_refused_by_name_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    # Found by the contract run: {"user_first_name": null} answered 200. Left out, a field
+    # keeps its value; null is not a value.
+    before = (await client.get("/v3/account")).json()["data"]
+
+    refused = await client.put("/v3/account", json={"user_first_name": None, "country": "AU"})
+
+    assert refused.status_code == 400, refused.text
+    assert "user_first_name" in refused.json()["response_msg"]
+    assert (await client.get("/v3/account")).json()["data"] == before

@@ -6,20 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dovecote.accounts import service as accounts
 from dovecote.accounts import usage
 from dovecote.apis.clicksend import render
+from dovecote.apis.clicksend.bodies import UpdateBody
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 
 router = APIRouter(tags=["Account"])
 
 
-class UpdateAccount(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class UpdateAccount(UpdateBody):
     # Lengths are the columns' (storage/tables.py): PostgreSQL refuses longer values.
     username: str | None = Field(default=None, min_length=1, max_length=100)
     password: str | None = Field(default=None, max_length=200)

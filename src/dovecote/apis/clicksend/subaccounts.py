@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from dovecote.accounts import service as accounts
 from dovecote.accounts.store import user_from_row
 from dovecote.apis.clicksend import render
+from dovecote.apis.clicksend.bodies import UpdateBody
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal
@@ -21,9 +22,7 @@ SubaccountId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Flag = Annotated[int | None, Field(default=None, ge=0, le=1)]
 
 
-class SubaccountFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class SubaccountFields(UpdateBody):
     password: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone_number: str | None = Field(default=None, max_length=32)
@@ -44,15 +43,6 @@ class SubaccountFields(BaseModel):
     access_reseller: Flag = None
     access_global_sending: Flag = None
     access_mms: Flag = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _flags_are_not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        # Left out, a flag keeps its value (or gets the default); sent, it is 0 or 1 —
-        # an explicit null is neither, and must not pass for "not given".
-        if value is None and info.field_name is not None and info.field_name.startswith("access_"):
-            raise ValueError("must be 0 or 1, not null")
-        return value
 
 
 class CreateSubaccount(SubaccountFields):
