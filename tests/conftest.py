@@ -47,6 +47,16 @@ BACKENDS = [
 ]
 
 
+async def pg_admin(sql: str) -> None:
+    """Run one statement on the PostgreSQL server outside a transaction (CREATE DATABASE)."""
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(sql))
+    finally:
+        await engine.dispose()
+
+
 def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
@@ -68,17 +78,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_template() -> Iterator[str]:
     name = f"dovecote_tpl_{os.getpid()}"
 
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(sa.text(sql))
-        finally:
-            await engine.dispose()
-
     async def build() -> None:
-        await admin(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin(f'CREATE DATABASE "{name}"')
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        await pg_admin(f'CREATE DATABASE "{name}"')
         engine = create_engine(_pg_url(name))
         await upgrade(engine)
         await engine.dispose()
@@ -88,7 +90,7 @@ def pg_template() -> Iterator[str]:
     except OSError as exc:  # refused connection: CI must not silently skip PostgreSQL
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     yield name
-    _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _pg_url(name: str) -> str:
@@ -106,17 +108,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     template = request.getfixturevalue("pg_template")
     name = f"dovecote_t_{uuid.uuid4().hex[:12]}"
 
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(sa.text(sql))
-        finally:
-            await engine.dispose()
-
-    _run(admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    _run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield _pg_url(name)
-    _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts import store as account_store
 from dovecote.core.models import Principal
+from dovecote.settings import Settings
 from dovecote.storage.tables import email_addresses, events, messages, users
 
 OWNER = "owner"
@@ -177,3 +178,16 @@ async def until(predicate: Any, seconds: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+def with_smtp(settings: Settings, relay: Relay, **changes: Any) -> Settings:
+    """`settings` with email delivered for real through `relay` (plain SMTP on loopback)."""
+    return settings.model_copy(
+        update={
+            "email_transport": "smtp",
+            "smtp_host": relay.host,
+            "smtp_port": relay.port,
+            "smtp_tls": "none",
+            **changes,
+        }
+    )

@@ -8,30 +8,20 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import OWNER, OWNER_KEY, PG_ADMIN_URL
+from conftest import OWNER, OWNER_KEY, PG_ADMIN_URL, pg_admin
 from dovecote import bootstrap, wiring
 from dovecote.settings import Settings
 from dovecote.storage.tables import users
-
-
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(sql))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
 async def empty_postgresql() -> AsyncIterator[str]:
     """A fresh PostgreSQL database with nothing in it: not even Alembic's table."""
     name = f"dovecote_boot_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
+    await pg_admin(f'CREATE DATABASE "{name}"')
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_three_replicas_starting_at_once_all_come_up_with_one_owner(

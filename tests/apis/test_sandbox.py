@@ -15,7 +15,7 @@ from dovecote.app import create_app
 from dovecote.channels.sms.inbound import record_inbound
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
-from email_support import Relay, add_address, email_rows, smtp_relay, until
+from email_support import add_address, email_rows, smtp_relay, until, with_smtp
 from emailverify_support import deliver
 from sms_support import T0, as_caller, insert, other_account, owner, sms, subaccount
 
@@ -173,17 +173,6 @@ async def test_the_exact_mime_of_an_email_can_be_read_back_by_its_account_only(
     assert parsed["Subject"] == "Your code is 424242"
     assert theirs.status_code == 404
     assert unknown.status_code == 404
-
-
-def with_smtp(settings: Settings, relay: Relay) -> Settings:
-    return settings.model_copy(
-        update={
-            "email_transport": "smtp",
-            "smtp_host": relay.host,
-            "smtp_port": relay.port,
-            "smtp_tls": "none",
-        }
-    )
 
 
 @asynccontextmanager

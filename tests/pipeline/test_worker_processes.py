@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from conftest import pg_admin
 from dovecote import bootstrap, wiring
 from dovecote.accounts import service as account_service
 from dovecote.pipeline import outbound
@@ -56,22 +56,13 @@ app(["worker"])
 # --- databases ------------------------------------------------------------------------------
 
 
-async def _admin(sql: str) -> None:
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture
 def pg_database_url(pg_template: str) -> Iterator[str]:
     """A fresh PostgreSQL database copied from the session's migrated template."""
     name = f"dovecote_w_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

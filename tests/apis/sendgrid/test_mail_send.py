@@ -59,6 +59,7 @@ from email_support import (
     select,
     smtp_relay,
     until,
+    with_smtp,
 )
 
 SENDER = "news@example.com"
@@ -534,14 +535,7 @@ async def test_a_real_smtp_relay_receives_the_mail(settings: Settings) -> None:
     from dovecote.app import create_app
 
     with smtp_relay() as relay:
-        configured = settings.model_copy(
-            update={
-                "email_transport": "smtp",
-                "smtp_host": relay.host,
-                "smtp_port": relay.port,
-                "smtp_tls": "none",
-            }
-        )
+        configured = with_smtp(settings, relay)
         application = create_app(configured)
         async with application.router.lifespan_context(application):
             engine = engine_of(application)

@@ -32,6 +32,7 @@ from email_support import (
     select,
     smtp_relay,
     until,
+    with_smtp,
 )
 
 SENDER = "news@example.com"
@@ -349,14 +350,7 @@ async def test_an_order_confirmation_reaches_a_real_smtp_relay(settings: Setting
         ("cy@example.net", None, [("A", 1, "1"), ("B", 1, "2"), ("C", 3, "3")], None),
     ]
     with smtp_relay() as relay:
-        configured = settings.model_copy(
-            update={
-                "email_transport": "smtp",
-                "smtp_host": relay.host,
-                "smtp_port": relay.port,
-                "smtp_tls": "none",
-            }
-        )
+        configured = with_smtp(settings, relay)
         application = create_app(configured)
         async with application.router.lifespan_context(application):
             engine = engine_of(application)
