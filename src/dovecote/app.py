@@ -11,16 +11,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from dovecote import bootstrap, wiring
 from dovecote.apis import errors
 from dovecote.apis.limits import BodySizeLimit
+from dovecote.apis.metrics import RequestTimer
+from dovecote.pipeline.metrics import Metrics
 from dovecote.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> FastAPI:
     settings = settings or Settings()
     with_worker = settings.worker_enabled if run_worker is None else run_worker
+    metrics = Metrics()  # made here: the request timer needs it before the runtime exists
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = wiring.build_runtime(settings)
+        runtime = wiring.build_runtime(settings, metrics=metrics)
         app.state.runtime = runtime
         await bootstrap.prepare(runtime)
         worker = None
@@ -44,6 +47,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     wiring.mount(app)
     # The last added is the outermost: CORS wraps the body limit, so its refusals carry
     # CORS headers like every other answer.
+    if settings.metrics_token:
+        # Innermost: it sees the route the router matched, and costs nothing unless asked.
+        app.add_middleware(RequestTimer, metrics=metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.pipeline.events import EventLog
+from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
@@ -29,6 +30,7 @@ class Runtime:
     credentials: CredentialCache
     events: EventLog
     system_mail: SystemMail
+    metrics: Metrics
 
     async def close(self) -> None:
         await self.engine.dispose()

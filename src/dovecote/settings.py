@@ -87,6 +87,9 @@ class Settings(BaseSettings):
             "DOVECOTE_WEBHOOK_ALLOW_PRIVATE",
         ),
     )
+    # Prometheus metrics at /metrics, for `Authorization: Bearer <this token>` only; unset:
+    # no /metrics route answers (404) and requests are not timed.
+    metrics_token: str | None = None
     # Seconds a server-side fetch may wait for each step; the whole call gets twice this.
     fetch_timeout: float = Field(5.0, gt=0, le=60)
 

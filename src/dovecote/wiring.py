@@ -17,7 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, health, sandbox, tracking
+from dovecote.apis import emailverify, health, metrics, sandbox, tracking
 from dovecote.apis.clicksend import (
     account,
     email,
@@ -42,6 +42,7 @@ from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
 from dovecote.pipeline.jobs import JobContext, JobFactory
+from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
@@ -67,7 +68,7 @@ JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retent
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, sandbox, tracking, emailverify)
+ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
@@ -94,7 +95,9 @@ def mount(app: FastAPI) -> None:
         app.include_router(module.router, prefix="/v3")
 
 
-def build_runtime(settings: Settings, *, sinks: Sequence[EventSink] = SINKS) -> Runtime:
+def build_runtime(
+    settings: Settings, *, sinks: Sequence[EventSink] = SINKS, metrics: Metrics | None = None
+) -> Runtime:
     events = EventLog(sinks)
     limiter = rate_limiter(settings)
     return Runtime(
@@ -104,6 +107,7 @@ def build_runtime(settings: Settings, *, sinks: Sequence[EventSink] = SINKS) -> 
         prices=PriceBook.load(settings.prices_file),
         credentials=CredentialCache(settings.auth_cache_seconds),
         events=events,
+        metrics=metrics or Metrics(),
         system_mail=SystemMailer(settings, events, limiter),
     )
 
@@ -123,6 +127,7 @@ def build_worker(
         {channel.name: channel for channel in channels},
         registry.build(channels, transports, settings),
         runtime.events,
+        runtime.metrics,
     )
     context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
     return Worker(dispatcher, [job(settings) for job in jobs], context)

@@ -22,6 +22,7 @@ from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.events import EventLog
+from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.outcomes import OutcomeBatch, Phase, Retry
 from dovecote.pipeline.transports.base import Job, Outcome, Transport
 from dovecote.settings import Settings
@@ -37,6 +38,7 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         transports: Mapping[str, Transport],
         events: EventLog,
+        metrics: Metrics | None = None,
     ) -> None:
         """`transports` maps each channel name to the transport that delivers it."""
         missing = sorted(set(channels) - set(transports))
@@ -47,6 +49,7 @@ class Dispatcher:
         self.channels = channels
         self.transports = transports
         self.events = events
+        self.metrics = metrics
         self.retry = Retry(
             settings.worker_max_attempts,
             settings.worker_backoff_base,
@@ -68,6 +71,8 @@ class Dispatcher:
             )
             if not rows:
                 return 0
+            if self.metrics is not None:
+                self.metrics.batch_size.observe(len(rows))
             # Two batched reads, not one per message: payloads and built content (MIME).
             ids = [row["id"] for row in rows]
             payloads = await store.payloads(conn, ids)
@@ -84,7 +89,13 @@ class Dispatcher:
             phase: Phase = "settle" if row["status"] == st.SENT else "send"
             groups.setdefault((job.channel, phase), []).append(job)
         for (channel, phase), jobs in groups.items():
-            outcomes = await _call(self.transports[channel], phase, jobs)
+            transport = self.transports[channel]
+            started = time.perf_counter()
+            outcomes = await _call(transport, phase, jobs)
+            if self.metrics is not None:
+                self.metrics.transport_seconds.labels(transport.name, phase).observe(
+                    time.perf_counter() - started
+                )
             for job, outcome in zip(jobs, outcomes, strict=True):
                 batch.apply(job, outcome, phase, time.time())
         async with self.engine.begin() as conn:
@@ -95,8 +106,12 @@ class Dispatcher:
                 held = await store.hold_leases(conn, self.owner, ids)
                 if len(held) < len(ids):
                     log.warning("lease lost on %d of %d messages", len(ids) - len(held), len(ids))
+                    if self.metrics is not None:
+                        self.metrics.lease_losses.inc(len(ids) - len(held))
                     batch.keep(held)
             await batch.write(conn, self.events)
+        if self.metrics is not None:
+            self.metrics.count_outcomes(batch.kinds)
         return len(rows)
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -64,6 +65,7 @@ class OutcomeBatch:
         self.updates: list[dict[str, Any]] = []
         self.events: list[Event] = []
         self.replies: list[tuple[Channel, Job, Reply]] = []
+        self._kind_of: dict[str, tuple[str, str]] = {}  # message id → (channel, outcome)
 
     def channel(self, name: str) -> Channel:
         try:
@@ -124,6 +126,12 @@ class OutcomeBatch:
             Event(job.id, job.account_id, job.user_id, job.channel, channel.events[kind], now, data)
         )
         self.updates.append(update)
+        self._kind_of[job.id] = (job.channel, kind)
+
+    @property
+    def kinds(self) -> Counter[tuple[str, str]]:
+        """How many of the kept outcomes were of each (channel, outcome)."""
+        return Counter(self._kind_of[update["_id"]] for update in self.updates)
 
     def keep(self, ids: set[str]) -> None:
         """Drop everything about rows outside `ids` (their lease was lost)."""

@@ -141,6 +141,7 @@ async def send_email(
         prices=prices,
         originating_ip=client_ip(request),
     )
+    runtime.metrics.accepted.labels("email").inc(len(queued.recipients))
     data = transactional_email(
         email_history.summary_of(queued, principal), prices.currency_info(queued.currency)
     )

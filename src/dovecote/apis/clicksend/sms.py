@@ -124,6 +124,7 @@ async def send_sms(
     body: SendSmsIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
     accepted = await _accept(body, principal, conn, runtime, dry_run=False)
+    runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
     messages = [_message(item, principal, now) for item in accepted.items]
     data = _summary(accepted, runtime.prices, messages)

@@ -256,6 +256,8 @@ async def send_mail(
         prices=prices,
         originating_ip=client_ip(request),
     )
+    if sent.queued is not None:
+        runtime.metrics.accepted.labels("email").inc(len(sent.queued.message_ids))
     if sent.message_id is None:
         return Response(status_code=200)
     return Response(status_code=202, headers={"X-Message-Id": sent.message_id})
