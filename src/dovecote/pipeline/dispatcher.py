@@ -15,6 +15,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from time import perf_counter  # apart from `time`: tests replace the module's clock
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -90,11 +91,11 @@ class Dispatcher:
             groups.setdefault((job.channel, phase), []).append(job)
         for (channel, phase), jobs in groups.items():
             transport = self.transports[channel]
-            started = time.perf_counter()
+            started = perf_counter()
             outcomes = await _call(transport, phase, jobs)
             if self.metrics is not None:
                 self.metrics.transport_seconds.labels(transport.name, phase).observe(
-                    time.perf_counter() - started
+                    perf_counter() - started
                 )
             for job, outcome in zip(jobs, outcomes, strict=True):
                 batch.apply(job, outcome, phase, time.time())
