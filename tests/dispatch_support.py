@@ -32,3 +32,12 @@ def dispatcher(
     else:
         chosen = {name: transports.get(name) or transports["default"] for name in channels}
     return Dispatcher(engine, settings, channels, chosen, event_log())
+
+
+async def deliver(engine: AsyncEngine, settings: Settings) -> int:
+    """One dispatcher pass, as the worker would run it (the test settings disable the worker)."""
+    once = dispatcher(engine, settings)
+    try:
+        return await once.run_once()
+    finally:
+        await once.close()

@@ -15,8 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dispatch_support import dispatcher as build_dispatcher
-from dovecote.settings import Settings
 from dovecote.storage.tables import email_verifications, events, message_content
 
 CODE = re.compile(r"verification code is:\s*(\d{4,10})\b")
@@ -45,15 +43,6 @@ def code_in(raw: bytes) -> str:
     code = match.group(1)
     assert code in texts["text/html"]
     return code
-
-
-async def deliver(engine: AsyncEngine, settings: Settings) -> int:
-    """One dispatcher pass, as the worker would run it (the test settings disable the worker)."""
-    dispatcher = build_dispatcher(engine, settings)
-    try:
-        return await dispatcher.run_once()
-    finally:
-        await dispatcher.close()
 
 
 async def verification(conn: AsyncConnection, account_id: int, address: str) -> Any:

@@ -46,11 +46,11 @@ import sqlalchemy as sa
 from activity_rows import VISIBLE, insert_messages, make_world
 from apis.test_emailverify import adapted_spec as paypi_adapted_spec
 from conftest import OWNER, OWNER_KEY, OWNER_PASSWORD, LiveServer
+from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, users
 from email_support import add_address
-from emailverify_support import deliver
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -45,27 +46,21 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     )
     errors.install(app)
     wiring.mount(app)
-    # The last added is the outermost: CORS wraps the body limit, so its refusals carry
-    # CORS headers like every other answer.
     if settings.metrics_token:
         # Innermost: it sees the route the router matched, and costs nothing unless asked.
         app.add_middleware(RequestTimer, metrics=metrics)
+    # The last added is the outermost: CORS wraps the body limit, so its refusals carry
+    # CORS headers like every other answer.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            allow_credentials=True,
-        )
+        cors: dict[str, Any] = {
+            "allow_origins": settings.cors_origins,
+            "allow_methods": ["*"],
+            "allow_headers": ["*"],
+            "allow_credentials": True,
+        }
+        app.add_middleware(CORSMiddleware, **cors)
         # A 500 is sent by Starlette's ServerErrorMiddleware, outside every middleware
         # added here; the 500 handler adds the same headers with this (errors.with_cors).
-        app.state.cors = CORSMiddleware(
-            app,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            allow_credentials=True,
-        )
+        app.state.cors = CORSMiddleware(app, **cors)
     return app

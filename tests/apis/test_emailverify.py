@@ -15,13 +15,14 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from dispatch_support import deliver
 from dovecote.accounts import service as accounts
 from dovecote.app import create_app
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
 from email_support import smtp_relay, until
-from emailverify_support import code_in, deliver, sent_code, verification, verify_events
+from emailverify_support import code_in, sent_code, verification, verify_events
 
 SENT = b'{"success":true,"message":"Verification email sent"}'
 SEND_FAILED = (

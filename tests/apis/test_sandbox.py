@@ -11,12 +11,12 @@ import httpx
 from fastapi import FastAPI
 
 from conftest import OWNER, OWNER_KEY
+from dispatch_support import deliver
 from dovecote.app import create_app
 from dovecote.channels.sms.inbound import record_inbound
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
 from email_support import add_address, email_rows, smtp_relay, until, with_smtp
-from emailverify_support import deliver
 from sms_support import T0, as_caller, insert, other_account, owner, sms, subaccount
 
 

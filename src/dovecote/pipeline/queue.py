@@ -229,17 +229,14 @@ class StoredJob:
 
 
 async def load_job(conn: AsyncConnection, message_id: str) -> StoredJob | None:
-    """One message as a transport saw it, for outcomes that arrive out of band."""
+    """One message, for an outcome that arrives out of band: the row alone (one query).
+    Applying an outcome needs no payload and no content — an email's MIME can be
+    megabytes — so the job carries neither."""
     query = sa.select(*CLAIMED_COLUMNS, messages.c.lease_owner).where(messages.c.id == message_id)
     row = (await conn.execute(query)).mappings().first()
     if row is None:
         return None
-    job = job_from_row(
-        row,
-        (await payloads(conn, [message_id])).get(message_id),
-        (await contents(conn, [message_id])).get(message_id),
-    )
-    return StoredJob(job, row["status"], row["lease_owner"] is not None)
+    return StoredJob(job_from_row(row), row["status"], row["lease_owner"] is not None)
 
 
 async def finish_unleased(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> bool:

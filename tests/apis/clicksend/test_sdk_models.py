@@ -26,10 +26,10 @@ import clicksend
 import httpx
 import pytest
 
+from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from email_support import add_address, owner_principal
-from emailverify_support import deliver
 
 ROOT = Path(__file__).resolve().parents[3]
 SDK5_PATH = ROOT / ".venv" / "sdk5"

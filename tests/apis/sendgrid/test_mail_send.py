@@ -3,13 +3,11 @@ delivery (sandbox and a real SMTP relay), schedules, and refusals that queue not
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
-from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -41,15 +39,13 @@ from sendgrid.helpers.mail import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch_support import dispatcher as build_dispatcher
+from dispatch_support import deliver
 from dovecote.activity.key_ids import public_key_id
 from dovecote.channels.email import templates as email_templates
 from dovecote.pipeline import dispatcher as dispatcher_module
 from dovecote.settings import Settings
 from dovecote.storage import tables
-from dovecote.storage.db import create_engine
 from email_support import (
-    add_address,
     balance,
     email_events,
     email_rows,
@@ -61,26 +57,16 @@ from email_support import (
     until,
     with_smtp,
 )
+from sendgrid_support import SENDER, bearer, verified_sender, with_engine
 
-SENDER = "news@example.com"
 PDF = b"%PDF-1.4 not really a pdf \x00\xff"
 PNG = b"\x89PNG\r\n\x1a\n tiny"
-T = TypeVar("T")
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # SendGrid's 6/minute on Email Activity would stop these tests reading it back.
     return settings.model_copy(update={"activity_rate_limit": "10000/second"})
-
-
-def bearer(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {settings.owner_api_key}"}
-
-
-async def verified_sender(engine: AsyncEngine, address: str = SENDER, **kw: Any) -> int:
-    me = await owner_principal(engine)
-    return await add_address(engine, me.account.id, me.user.id, address, **kw)
 
 
 def b64(data: bytes) -> str:
@@ -105,14 +91,6 @@ async def post(http: httpx.AsyncClient, settings: Settings, body: Any) -> httpx.
     return await http.post("/v3/mail/send", json=body, headers=bearer(settings))
 
 
-async def deliver(engine: AsyncEngine, settings: Settings) -> int:
-    dispatcher = build_dispatcher(engine, settings)
-    try:
-        return await dispatcher.run_once()
-    finally:
-        await dispatcher.close()
-
-
 async def content_of(engine: AsyncEngine, message_id: str) -> bytes:
     query = sa.select(tables.message_content.c.content).where(
         tables.message_content.c.message_id == message_id
@@ -126,20 +104,6 @@ async def owner_key_id(engine: AsyncEngine) -> str:
     query = sa.select(tables.api_keys.c.id).where(tables.api_keys.c.user_id == me.user.id)
     [row] = await select(engine, query)
     return str(row["id"])
-
-
-def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run `work` on an engine of its own (for the synchronous tests beside a live server:
-    a pooled connection must not outlive its event loop)."""
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 async def set_account(engine: AsyncEngine, **values: Any) -> None:

@@ -4,11 +4,9 @@ rendered mail through a real SMTP relay."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -17,63 +15,28 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from python_http_client.exceptions import BadRequestsError, NotFoundError
 from sendgrid.helpers.mail import Mail, To
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dispatch_support import dispatcher as build_dispatcher
+from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage import tables
-from dovecote.storage.db import create_engine
 from email_support import (
-    add_address,
     email_events,
     engine_of,
-    owner_principal,
     parse,
     select,
     smtp_relay,
     until,
     with_smtp,
 )
+from sendgrid_support import SENDER, bearer, verified_sender, with_engine
 
-SENDER = "news@example.com"
 DYNAMIC_ID = re.compile(r"d-[0-9a-f]{32}")
-T = TypeVar("T")
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # SendGrid's 6/minute on Email Activity would stop these tests reading it back.
     return settings.model_copy(update={"activity_rate_limit": "10000/second"})
-
-
-def bearer(settings: Settings) -> dict[str, str]:
-    return {"Authorization": f"Bearer {settings.owner_api_key}"}
-
-
-async def verified_sender(engine: AsyncEngine) -> int:
-    me = await owner_principal(engine)
-    return await add_address(engine, me.account.id, me.user.id, SENDER)
-
-
-async def deliver(engine: AsyncEngine, settings: Settings) -> int:
-    dispatcher = build_dispatcher(engine, settings)
-    try:
-        return await dispatcher.run_once()
-    finally:
-        await dispatcher.close()
-
-
-def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """`work` on an engine of its own, beside a live server in another thread."""
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 ORDER_HTML = """<html><body>

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 
-from dispatch_support import dispatcher as build_dispatcher
-from dispatch_support import event_log
+from dispatch_support import deliver, event_log
 from dovecote.channels.email import compose as email_domain
 from dovecote.channels.email import history
 from dovecote.channels.email.mime import Mailbox
@@ -46,11 +45,7 @@ async def test_a_soft_bounce_after_the_last_retry_counts_as_soft_as_in_email_act
         queued = await email_domain.queue_emails(
             conn, me, [mail], settings=settings, events=event_log(), prices=None
         )
-    dispatcher = build_dispatcher(engine, settings)
-    try:
-        assert await dispatcher.run_once() == 4
-    finally:
-        await dispatcher.close()
+    assert await deliver(engine, settings) == 4
 
     bounce_types = {}
     for message_id in queued.message_ids:
