@@ -1,0 +1,1 @@
+"""Automation rules: what happens when an inbound message or a receipt arrives."""

@@ -1,0 +1,1 @@
+"""The address book: contact lists, contacts, opt-outs and imports."""

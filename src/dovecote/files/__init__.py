@@ -1,0 +1,1 @@
+"""Stored files: one interface for uploads, renders and exports, local or S3-compatible."""
