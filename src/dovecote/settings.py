@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # (a shared volume when API processes and workers run on several machines).
     activity_download_rate_limit: str = "1 per 12 hours"
     activity_export_dir: str = "exports/activity"
+    # Stored files (uploads, converted media, sandbox renders): a local directory, shared
+    # when several machines run Dovecote.
+    files_dir: str = "data/files"
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"
