@@ -56,6 +56,29 @@ async def check_public(target: httpx.URL, field: str = "url") -> str:
     return str(addresses[0])
 
 
+async def pin(
+    target: httpx.URL, *, allow_private: bool, field: str = "url"
+) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """The URL to connect to, the headers and the httpx extensions for `target`.
+
+    Unless private addresses are allowed, the request goes to the address `check_public`
+    checked; the Host header and TLS (SNI and the certificate's name) still use the URL's
+    host name.
+    """
+    headers: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+    if not allow_private:
+        pinned = await check_public(target, field)
+        headers["Host"] = target.netloc.decode("ascii")
+        extensions["sni_hostname"] = target.host
+        target = target.copy_with(host=pinned)
+    return target, headers, extensions
+
+
+def tls() -> ssl.SSLContext:
+    return _tls()
+
+
 # httpx's own timeout (per connect/read/write), not a deadline for the whole call.
 async def post_json(
     url: str,
@@ -71,16 +94,7 @@ async def post_json(
     address while `allow_private` is off, or cannot be reached within `timeout` seconds,
     so an API caller gets a 400 that says why. `transport` is httpx's, for tests.
     """
-    target = check_url(url)
-    headers: dict[str, str] = {}
-    extensions: dict[str, Any] = {}
-    if not allow_private:
-        pinned = await check_public(target)
-        # The request goes to the checked address; the Host header and TLS (SNI and the
-        # certificate's name) still use the URL's host name.
-        headers["Host"] = target.netloc.decode("ascii")
-        extensions["sni_hostname"] = target.host
-        target = target.copy_with(host=pinned)
+    target, headers, extensions = await pin(check_url(url), allow_private=allow_private)
     try:
         # httpx's timeout bounds each read, not the call: a receiver that dribbles a
         # byte every few seconds would hold it forever. The outer deadline bounds it all.
