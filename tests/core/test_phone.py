@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from unittest import mock
 
 import phonenumbers
@@ -12,6 +13,7 @@ from dovecote.core.phone import (
     Recipient,
     is_test_number,
     parse_recipient,
+    region_and_validity,
 )
 
 
@@ -89,10 +91,7 @@ def test_test_numbers_are_accepted_even_if_phonenumbers_calls_them_invalid(
     # then comes from the calling code, not from the default.
     phone._parse_cached.cache_clear()
     try:
-        with (
-            mock.patch.object(phonenumbers, "is_valid_number", return_value=False),
-            mock.patch.object(phonenumbers, "region_code_for_number", return_value=None),
-        ):
+        with mock.patch.object(phone, "region_and_validity", return_value=(None, False)):
             assert parse_recipient(number, "NZ") == Recipient(number, country)
             with pytest.raises(InvalidRecipient):
                 parse_recipient("+61412345678", None)
@@ -115,3 +114,35 @@ def test_a_non_geographic_number_takes_the_default_country(
     default_country: str | None, country: str
 ) -> None:
     assert parse_recipient("+800 1234 5678", default_country) == Recipient("+80012345678", country)
+
+
+def _numbers_to_compare() -> list[phonenumbers.PhoneNumber]:
+    rng = random.Random(20261130)  # fixed: the same sample on every run
+    numbers: list[phonenumbers.PhoneNumber] = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(example)
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for _ in range(60):
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 15)))
+            try:
+                numbers.append(phonenumbers.parse(f"+{code}{digits}", None))
+            except phonenumbers.NumberParseException:
+                continue
+    return numbers
+
+
+def test_the_fast_validation_gives_phonenumbers_own_verdicts() -> None:
+    numbers = _numbers_to_compare()
+    assert len(numbers) > 12_000
+    valid = 0
+    for number in numbers:
+        expected = (
+            phonenumbers.region_code_for_number(number),
+            phonenumbers.is_valid_number(number),
+        )
+        assert region_and_validity(number) == expected, number
+        valid += expected[1]
+    assert valid > 1_500  # the sample exercises both verdicts

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 # ClickSend's documented test numbers: the API reports success, but nothing is
 # sent and nothing is charged.
@@ -77,13 +80,7 @@ def _parse_cached(raw: str, region: str | None) -> Recipient | str:
         return f"{raw!r} {_parse_error(exc.error_type, raw, region)}"
 
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    # region_code_for_number is the costly step (for +1 it tries each of ~25 NANPA
-    # regions); is_valid_number would repeat it internally, so find the region once and
-    # validate against it: ~30% less per number, same verdicts.
-    region_of_number = phonenumbers.region_code_for_number(number)
-    valid = region_of_number is not None and phonenumbers.is_valid_number_for_region(
-        number, region_of_number
-    )
+    region_of_number, valid = region_and_validity(number)
     # Test numbers are accepted even if a future metadata update declares
     # them invalid: clients rely on them to exercise the API for free.
     if not (valid or is_test_number(e164)):
@@ -114,3 +111,107 @@ def _country_of(number: phonenumbers.PhoneNumber, country: str | None, region: s
     if country in _NO_REGION:
         return region or ""
     return country
+
+
+# Validation, exactly as phonenumbers decides it, in one regular-expression call per
+# region instead of one Python call chain per number type.
+#
+# `is_valid_number` finds the number's region (for +1 by trying each of ~25 NANPA
+# regions in turn) and then asks whether the national significant number is of any
+# type in that region: it matches the general pattern, and then the premium-rate,
+# toll-free, …, fixed-line or mobile pattern, each only if the number's length is one
+# that type allows. That is ten pattern matches per region tried, each through four
+# Python calls, ~15 µs of the ~30 µs a new recipient costs. The same question, asked
+# of one precompiled alternation of the patterns whose types allow the number's
+# length, costs one C-level match. The verdicts are phonenumbers' own: a test compares
+# both on every region's example numbers and a fixed-seed sample of random ones.
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+_MAX_NSN = 17  # phonenumbers' _MAX_LENGTH_FOR_NSN
+
+Validator = Callable[[str], bool]
+
+
+def region_and_validity(number: phonenumbers.PhoneNumber) -> tuple[str | None, bool]:
+    """`(region_code_for_number(number), is_valid_number(number))`, computed once."""
+    country_code = number.country_code or 0
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if regions is None:
+        return None, False
+    nsn = phonenumbers.national_significant_number(number)
+    if len(regions) == 1:
+        return regions[0], _validator(country_code, regions[0])(nsn)
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            # phonenumbers takes the region on its leading digits alone, then validates.
+            if _leading_digits(metadata.leading_digits).match(nsn):
+                return region, _validator(country_code, region)(nsn)
+        elif _validator(country_code, region)(nsn):
+            return region, True
+    return None, False
+
+
+@cache
+def _leading_digits(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+@cache
+def _validator(country_code: int, region: str) -> Validator:
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return _never
+    if region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY and (
+        phonenumbers.country_code_for_valid_region(region) != country_code
+    ):
+        return _never
+    general = metadata.general_desc
+    if general is None or not general.national_number_pattern:
+        return _never
+    general_pattern = re.compile(general.national_number_pattern)
+    general_lengths = frozenset(general.possible_length or ())
+    names = [
+        name
+        for name in _TYPE_DESCS
+        # With the same fixed-line and mobile patterns phonenumbers never asks the mobile
+        # description (whose possible lengths could differ); neither may we.
+        if not (name == "mobile" and metadata.same_mobile_and_fixed_line_pattern)
+    ]
+    by_length: dict[int, re.Pattern[str] | None] = {}
+    for length in range(_MAX_NSN + 1):
+        patterns = []
+        for name in names:
+            desc = getattr(metadata, name)
+            if desc is None or not desc.national_number_pattern:
+                continue
+            if desc.possible_length and length not in desc.possible_length:
+                continue
+            patterns.append(f"(?:{desc.national_number_pattern})")
+        by_length[length] = re.compile("|".join(patterns)) if patterns else None
+
+    def valid(nsn: str) -> bool:
+        if general_lengths and len(nsn) not in general_lengths:
+            return False
+        if not general_pattern.fullmatch(nsn):
+            return False
+        typed = by_length.get(len(nsn))
+        return typed is not None and typed.fullmatch(nsn) is not None
+
+    return valid
+
+
+def _never(nsn: str) -> bool:
+    return False
