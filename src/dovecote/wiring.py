@@ -20,6 +20,8 @@ from dovecote.activity.sink import email_activity_sink
 from dovecote.apis import emailverify, health, metrics, sandbox, tracking
 from dovecote.apis.clicksend import (
     account,
+    automations,
+    delivery_issues,
     email,
     email_addresses,
     email_templates,
@@ -83,6 +85,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    automations,
+    delivery_issues,
 )
 
 
