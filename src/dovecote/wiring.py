@@ -36,6 +36,7 @@ from dovecote.apis.clicksend import (
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
+from dovecote.automations import actions as automation_actions
 from dovecote.automations import webhook_sender
 from dovecote.automations.sink import automation_sink
 from dovecote.channels.email.channel import EMAIL
@@ -73,6 +74,7 @@ JOBS: tuple[JobFactory, ...] = (
     activity_export.job,
     event_retention.job,
     webhook_sender.job,
+    automation_actions.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before

@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from dispatch_support import deliver
+from dovecote import wiring
 from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.pipeline import webhook_queue
 from dovecote.settings import Settings
-from dovecote.storage.tables import webhook_deliveries
+from dovecote.storage.tables import messages, webhook_deliveries
 from email_support import engine_of, select, until
 from sms_support import as_caller, dribble, other_account
 from webhook_support import Clock, Received, receiver
@@ -321,3 +322,30 @@ async def test_deliveries_and_secrets_are_the_accounts_own_and_need_access_setti
         ] != await secret(client)
     mine = (await client.get("/dovecote/webhooks/deliveries")).json()["data"]
     assert [d["delivery_id"] for d in mine["data"]] == [row["id"]]
+
+
+async def test_the_wired_worker_delivers_webhooks_and_runs_actions_on_its_own(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    worker = wiring.build_worker(app.state.runtime)
+    with receiver() as peer:
+        await make_rule(client, "sms/inbound", **YES_RULE, action_address=peer.url)
+        await make_rule(
+            client, "sms/inbound", **{**YES_RULE, "action": "AUTO_REPLY"}, action_address="Hi!"
+        )
+        worker.start()
+        try:
+            await inbound(client, "yes", sender="+61412345678")
+            await until(lambda: bool(peer.delivered()))
+            await until_async(app)
+        finally:
+            await worker.stop()
+
+
+async def until_async(app: FastAPI, seconds: float = 5.0) -> None:
+    """Until the auto-reply SMS has been queued by the worker's action job."""
+    deadline = time.monotonic() + seconds
+    query = sa.select(messages.c.id).where(messages.c.source == "automation")
+    while not await select(engine_of(app), query):
+        assert time.monotonic() < deadline, "the auto-reply was never sent"
+        await asyncio.sleep(0.02)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.automations import kinds as k
@@ -29,7 +30,11 @@ from dovecote.pipeline import status as st
 from dovecote.pipeline import webhook_queue
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.events import Event, EventSink
-from dovecote.storage.tables import automation_actions
+from dovecote.storage.tables import SYSTEM_SOURCE, automation_actions, messages
+
+# Messages Dovecote sent itself: an automation's SMS or email, platform mail. Their
+# receipts never fire rules, or a rule answering receipts by SMS would feed itself.
+QUIET_SOURCES = frozenset({"automation", SYSTEM_SOURCE})
 
 INBOUND_EVENT = "inbound"
 FORM = "application/x-www-form-urlencoded"
@@ -134,6 +139,15 @@ def _fire(
     }
 
 
+async def _quiet(conn: AsyncConnection, message_ids: Sequence[str]) -> set[str]:
+    if not message_ids:
+        return set()
+    query = sa.select(messages.c.id).where(
+        messages.c.id.in_(sorted(set(message_ids))), messages.c.source.in_(QUIET_SOURCES)
+    )
+    return {str(r) for r in (await conn.execute(query)).scalars()}
+
+
 def automation_sink(channels: Sequence[Channel]) -> EventSink:
     receipts = _receipt_types(channels)
 
@@ -160,10 +174,13 @@ def automation_sink(channels: Sequence[Channel]) -> EventSink:
             by_owner.setdefault((int(row["account_id"]), row["kind"]), []).append(
                 rule_from_row(row)
             )
+        quiet = await _quiet(conn, [e.message_id for e, _, _ in wanted if e.type != INBOUND_EVENT])
         now = time.time()
         deliveries: list[dict[str, Any]] = []
         actions: list[dict[str, Any]] = []
         for event, kind_name, success in wanted:
+            if event.message_id in quiet:
+                continue
             for rule in by_owner.get((event.account_id, kind_name), ()):
                 if event.type == INBOUND_EVENT:
                     data = event.data
