@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote import wiring
 from dovecote.pipeline.channel import Channel, ChannelError, check
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.outbound import Outbound, accept
 from dovecote.pipeline.transports.base import Job, Reply
 from dovecote.pipeline.worker import Worker
@@ -27,7 +28,7 @@ from email_support import owner_principal
 replies: list[tuple[str, str]] = []
 
 
-async def _land(conn: AsyncConnection, job: Job, reply: Reply) -> None:
+async def _land(conn: AsyncConnection, events: EventLog, job: Job, reply: Reply) -> None:
     replies.append((job.id, reply.body))
 
 

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # Prometheus metrics at /metrics, for `Authorization: Bearer <this token>` only; unset:
     # no /metrics route answers (404) and requests are not timed.
     metrics_token: str | None = None
+    # A URL automation rule is paused (with its reason) after this many of its webhook
+    # deliveries in a row were dead-lettered (each after ~24 h of retries).
+    webhook_pause_after: PositiveInt = 5
     # Seconds a server-side fetch may wait for each step; the whole call gets twice this.
     fetch_timeout: float = Field(5.0, gt=0, le=60)
 

@@ -17,9 +17,11 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, health, metrics, sandbox, tracking
+from dovecote.apis import emailverify, health, metrics, sandbox, tracking, webhooks
 from dovecote.apis.clicksend import (
     account,
+    automations,
+    delivery_issues,
     email,
     email_addresses,
     email_templates,
@@ -34,6 +36,9 @@ from dovecote.apis.clicksend import (
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
+from dovecote.automations import actions as automation_actions
+from dovecote.automations import webhook_sender
+from dovecote.automations.sink import automation_sink
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
@@ -61,14 +66,20 @@ TRANSPORTS: dict[str, str] = {
 }
 
 # Run, in this order, in the transaction of every event written.
-SINKS: tuple[EventSink, ...] = (email_activity_sink,)
+SINKS: tuple[EventSink, ...] = (email_activity_sink, automation_sink(CHANNELS))
 
 # Periodic jobs every worker runs.
-JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retention.job)
+JOBS: tuple[JobFactory, ...] = (
+    retention.job,
+    activity_export.job,
+    event_retention.job,
+    webhook_sender.job,
+    automation_actions.job,
+)
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify)
+ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify, webhooks)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
@@ -83,6 +94,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    automations,
+    delivery_issues,
 )
 
 

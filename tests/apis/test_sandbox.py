@@ -14,6 +14,7 @@ from conftest import OWNER, OWNER_KEY
 from dispatch_support import deliver
 from dovecote.app import create_app
 from dovecote.channels.sms.inbound import record_inbound
+from dovecote.pipeline.events import EventLog
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
 from email_support import add_address, email_rows, smtp_relay, until, with_smtp
@@ -115,6 +116,7 @@ async def test_record_inbound_is_lenient_for_transports_and_returns_the_new_id(
     async with engine_of(app).begin() as conn:
         threaded = await record_inbound(
             conn,
+            EventLog(),
             account_id=me.account_id,
             user_id=me.user_id,
             sender="+61411111111",
@@ -125,6 +127,7 @@ async def test_record_inbound_is_lenient_for_transports_and_returns_the_new_id(
         )
         odd = await record_inbound(
             conn,
+            EventLog(),
             account_id=me.account_id,
             user_id=me.user_id,
             sender="SHORTCODE",

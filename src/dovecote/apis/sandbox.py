@@ -34,10 +34,11 @@ class SimulatedInbound(BaseModel):
 
 @router.post("/sms/inbound", summary="Simulate an inbound SMS (a recipient's reply)")
 async def simulate_inbound(
-    body: SimulatedInbound, principal: CurrentPrincipal, conn: Conn
+    body: SimulatedInbound, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
 ) -> JSONResponse:
     message = await inbound.simulate_inbound(
         conn,
+        runtime.events,
         principal,
         sender=body.sender,
         recipient=body.to,

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.transports.base import Job, Outcome, OutcomeKind, Reply
 
 
@@ -29,7 +30,9 @@ class Final:
 
 
 FinalData = Callable[[Job, Outcome, Final], dict[str, Any]]
-ReplyHandler = Callable[[AsyncConnection, Job, Reply], Awaitable[None]]
+# (transaction, the event log — a reply is an event too, automations fire on it —, the
+# message replied to, the reply)
+ReplyHandler = Callable[[AsyncConnection, EventLog, Job, Reply], Awaitable[None]]
 
 
 def receipt_data(job: Job, outcome: Outcome, final: Final) -> dict[str, Any]:

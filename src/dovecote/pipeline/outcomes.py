@@ -148,7 +148,7 @@ class OutcomeBatch:
                     "reply to %s message %s dropped: the channel takes none", job.channel, job.id
                 )
                 continue
-            await channel.on_reply(conn, job, reply)
+            await channel.on_reply(conn, events, job, reply)
 
 
 def _final(job: Job, outcome: Outcome, kind: str, now: float) -> Final:
@@ -189,5 +189,5 @@ async def apply_outcome(
     await events.record(conn, batch.events)
     for channel, source, reply in batch.replies:
         if channel.on_reply is not None:
-            await channel.on_reply(conn, source, reply)
+            await channel.on_reply(conn, events, source, reply)
     return True

@@ -395,3 +395,129 @@ dynamic_template_versions = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Index("ix_dynamic_template_versions_template", "template_id", "created_at"),
 )
+
+# --- Automations and webhooks (migration 0010) --------------------------------------------
+
+# ClickSend's automation rules, every kind in one table (`kind`: "sms_inbound",
+# "sms_receipt", "email_receipt", "voice_receipt", "fax_inbound", "fax_receipt"). Inbound
+# rules use the search fields and `dedicated_number`; receipt rules use `match_type`.
+automation_rules = sa.Table(
+    "automation_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("rule_name", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("action_address", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("webhook_type", sa.String(8), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("match_type", sa.Integer, nullable=True),
+    sa.Column("message_search_type", sa.Integer, nullable=True),
+    sa.Column("message_search_term", sa.String(255), nullable=True),
+    sa.Column("dedicated_number", sa.String(64), nullable=True),
+    # A URL rule whose endpoint keeps failing is paused (enabled off) with the reason;
+    # `failures` counts consecutive failed deliveries and resets on any success.
+    sa.Column("paused_reason", sa.Text, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_automation_rules_account_kind", "account_id", "kind", "id"),
+)
+
+# `POST /v3/delivery-issues`: a customer's report of a delivery problem, for the operator.
+delivery_issues = sa.Table(
+    "delivery_issues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),
+    sa.Column("client_comments", sa.Text, nullable=True),
+    sa.Column("support_comments", sa.Text, nullable=True),
+    sa.Column("status", sa.String(32), nullable=True),
+    sa.Column("resolved", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_delivery_issues_account", "account_id", "id"),
+)
+
+# The account's Standard Webhooks signing secret; the previous one keeps signing (beside
+# the new one) until `previous_until`, so receivers can roll over without a gap.
+webhook_secrets = sa.Table(
+    "webhook_secrets",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.Integer,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("secret", sa.String(80), nullable=False),
+    sa.Column("previous_secret", sa.String(80), nullable=True),
+    sa.Column("previous_until", sa.Float, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+# Webhooks queued like messages: the event sink inserts them in the event's transaction,
+# the worker claims due rows with a lease and POSTs them. `id` orders them (per rule and
+# message, a delivery waits for the earlier ones); `webhook_id` is the Standard Webhooks
+# `webhook-id`, the same on every retry so receivers can deduplicate.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("webhook_id", sa.String(40), nullable=False, unique=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("rule_id", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | dead
+    sa.Column("due_at", sa.Float, nullable=True),  # NULL once delivered or dead
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status", sa.Integer, nullable=True),  # the receiver's last HTTP status
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sa.Index("ix_webhook_deliveries_account", "account_id", "id"),
+    sa.Index("ix_webhook_deliveries_order", "rule_id", "message_id", "id"),
+)
+
+# Rule actions other than URL (an email, an auto-reply SMS): queued by the sink in the
+# event's transaction and run by the worker, which charges and queues them in its own.
+automation_actions = sa.Table(
+    "automation_actions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("rule_id", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | done | failed
+    sa.Column("due_at", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("result", sa.Text, nullable=True),  # the message id queued, or why not
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_automation_actions_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+)

@@ -39,6 +39,7 @@ async def add_test_inbound(
 ) -> JSONResponse:
     message = await inbound.send_test_inbound(
         runtime.engine,
+        runtime.events,
         principal,
         body.url,
         allow_private=runtime.settings.fetch_allow_private,

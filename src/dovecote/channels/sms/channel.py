@@ -6,13 +6,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.sms.inbound import record_inbound
 from dovecote.pipeline.channel import Channel, check
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.transports.base import Job, Reply
 
 
-async def _reply(conn: AsyncConnection, job: Job, reply: Reply) -> None:
+async def _reply(conn: AsyncConnection, events: EventLog, job: Job, reply: Reply) -> None:
     # A reply (a carrier MO, a sandbox auto-reply) is threaded to the message it answers.
     await record_inbound(
         conn,
+        events,
         account_id=job.account_id,
         user_id=job.user_id,
         sender=reply.sender,

@@ -23,10 +23,13 @@ from dovecote.core.models import Principal
 from dovecote.core.phone import InvalidRecipient, parse_recipient
 from dovecote.pipeline import status as delivery_status
 from dovecote.pipeline import webhooks
+from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.scope import Scope, scope_for
 from dovecote.storage.listing import ListQuery, Page
 
 POLL = "poll"
+# The event every inbound SMS writes: automation rules (and later statistics) read it.
+INBOUND_EVENT = "inbound"
 MAX_PARTS = 255  # the most a concatenated SMS can have; inbound bodies are never cut
 
 
@@ -82,6 +85,7 @@ def payload(inbound: Inbound) -> dict[str, Any]:
 
 async def record_inbound(
     conn: AsyncConnection,
+    events: EventLog,
     *,
     account_id: int,
     user_id: int,
@@ -96,7 +100,9 @@ async def record_inbound(
     Called by transports (carrier MOs, sandbox auto-replies) inside their own
     transaction, so it is lenient: an unparseable `sender` is kept as given, and an
     `original_message_id` the account does not own is dropped rather than refused.
-    Without one, the reply is threaded to the account's latest SMS to `sender`.
+    Without one, the reply is threaded to the account's latest SMS to `sender`. Writes
+    an `inbound` event carrying ClickSend's inbound document, so every sink (the
+    automation rules) sees a reply whichever way it arrived.
     """
     created = int(time.time()) if now is None else now
     try:
@@ -131,11 +137,34 @@ async def record_inbound(
             "updated_at": created,
         },
     )
+    document = payload(
+        Inbound(
+            message_id=message_id,
+            user_id=user_id,
+            sender=sender,
+            recipient=recipient,
+            body=body,
+            original_message_id=original["id"] if original else None,
+            original_body=original["body"] if original else None,
+            custom_string=original["custom_string"] if original else None,
+            timestamp=created,
+            read_at=None,
+        )
+    )
+    await events.record(
+        conn,
+        [
+            Event(
+                message_id, account_id, user_id, store.SMS, INBOUND_EVENT, float(created), document
+            )
+        ],
+    )
     return message_id
 
 
 async def simulate_inbound(
     conn: AsyncConnection,
+    events: EventLog,
     principal: Principal,
     *,
     sender: str,
@@ -168,6 +197,7 @@ async def simulate_inbound(
         original = await store.latest_outbound_to(conn, account_id, number.e164)
     message_id = await record_inbound(
         conn,
+        events,
         account_id=account_id,
         user_id=int(original["user_id"]) if original else principal.user.id,
         sender=number.e164,
@@ -229,6 +259,7 @@ def sample(principal: Principal, now: int) -> Inbound:
 
 async def send_test_inbound(
     engine: AsyncEngine,
+    events: EventLog,
     principal: Principal,
     url: str,
     *,
@@ -246,6 +277,7 @@ async def send_test_inbound(
         async with engine.begin() as conn:
             message_id = await record_inbound(
                 conn,
+                events,
                 account_id=principal.account.id,
                 user_id=principal.user.id,
                 sender=test.sender,

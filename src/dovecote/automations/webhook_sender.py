@@ -1,0 +1,185 @@
+"""The worker side of webhooks: claim due deliveries, POST them, record each attempt.
+
+Each claimed delivery is POSTed in its own task (up to `concurrency` at once), so a
+receiver that answers slowly holds one slot for at most the 10 s timeout and never the
+others; finished attempts are written back in one transaction per pass. The periodic
+job (`job`, in `dovecote.wiring.JOBS`) only starts passes and returns, so the worker
+loop (and message dispatch) never waits on a receiver.
+
+Rules whose endpoint keeps failing are paused: after `settings.webhook_pause_after`
+dead-lettered deliveries in a row the rule is disabled with the reason; updating it with
+`enabled: 1` resumes it. Any delivered webhook resets the count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dovecote.automations import secrets
+from dovecote.pipeline import webhook_queue as queue
+from dovecote.pipeline.jobs import JobContext, PeriodicJob
+from dovecote.pipeline.webhook_queue import Attempt, Delivery
+from dovecote.settings import Settings
+from dovecote.storage.tables import automation_rules as rules
+
+log = logging.getLogger("dovecote.webhooks")
+LEASE = 60.0  # longer than the 10 s attempt timeout by far
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    delivery: Delivery
+    attempt: Attempt
+    at: float
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        concurrency: int = 200,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = queue.TIMEOUT,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.owner = f"webhooks-{os.getpid()}-{id(self):x}"
+        self._client = client
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[_Done] = []
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = queue.client(limit=self.concurrency)
+        return self._client
+
+    async def start_pass(self) -> int:
+        """Write finished attempts, claim what free slots allow, start POSTing; returns
+        how many deliveries were started."""
+        await self.flush()
+        free = self.concurrency - len(self._tasks)
+        if free <= 0:
+            return 0
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            claimed = await queue.claim(conn, owner=self.owner, now=now, lease=LEASE, limit=free)
+            if not claimed:
+                return 0
+            keys = await secrets.in_use(conn, sorted({d.account_id for d in claimed}), now)
+        for delivery in claimed:
+            task = asyncio.create_task(self._send(delivery, keys[delivery.account_id]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def _send(self, delivery: Delivery, signing: list[str]) -> None:
+        attempt = await queue.post(
+            self.client,
+            delivery,
+            signing,
+            allow_private=self.settings.fetch_allow_private,
+            # The signed timestamp is always the wall clock: receivers check it against
+            # theirs. `self.clock` (movable in tests) only decides what is due.
+            now=time.time(),
+            timeout=self.timeout,
+        )
+        self._done.append(_Done(delivery, attempt, self.clock()))
+
+    async def flush(self) -> int:
+        done, self._done = self._done, []
+        if not done:
+            return 0
+        async with self.engine.begin() as conn:
+            for item in done:
+                status = await queue.finish(
+                    conn, item.delivery, item.attempt, owner=self.owner, now=item.at
+                )
+                if status == queue.DELIVERED:
+                    await conn.execute(
+                        rules.update()
+                        .where(rules.c.id == item.delivery.rule_id, rules.c.failures != 0)
+                        .values(failures=0)
+                    )
+                elif status == queue.DEAD:
+                    await self._count_failure(conn, item)
+        return len(done)
+
+    async def _count_failure(self, conn: AsyncConnection, item: _Done) -> None:
+        threshold = self.settings.webhook_pause_after
+        result = await conn.execute(
+            rules.update()
+            .where(rules.c.id == item.delivery.rule_id)
+            .values(failures=rules.c.failures + 1)
+            .returning(rules.c.failures, rules.c.enabled)
+        )
+        row = result.mappings().one_or_none()
+        if row is None or not row["enabled"] or int(row["failures"]) < threshold:
+            return
+        last = item.attempt.error or f"HTTP {item.attempt.status}"
+        reason = (
+            f"Paused after {row['failures']} webhook deliveries in a row were dead-lettered "
+            f"(last: {last}). Update the rule with enabled=1 to resume it."
+        )
+        await conn.execute(
+            rules.update()
+            .where(rules.c.id == item.delivery.rule_id)
+            .values(enabled=False, paused_reason=reason[:2000])
+        )
+        log.warning("rule %s paused: %s", item.delivery.rule_id, reason)
+
+    async def drain(self) -> int:
+        """Run passes until nothing is due and nothing is in flight (tests, benchmarks);
+        returns how many attempts were made."""
+        made = 0
+        while True:
+            started = await self.start_pass()
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            made += await self.flush()
+            if not started and not self._tasks:
+                return made
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.flush()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+def job(settings: Settings) -> PeriodicJob:
+    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
+    holder: dict[str, WebhookSender] = {}
+
+    async def run(context: JobContext) -> int:
+        sender = holder.get("sender")
+        if sender is None:
+            sender = holder["sender"] = WebhookSender(context.engine, context.settings)
+        return await sender.start_pass()
+
+    async def close() -> None:
+        sender = holder.pop("sender", None)
+        if sender is not None:
+            await sender.close()
+
+    return PeriodicJob(
+        name="webhooks", interval=settings.worker_poll_interval, run=run, close=close
+    )
