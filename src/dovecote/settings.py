@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     # Stored files (uploads, converted media, sandbox renders): a local directory, shared
     # when several machines run Dovecote.
     files_dir: str = "data/files"
+    # `s3://bucket/prefix`: keep stored files in an S3-compatible bucket instead of
+    # files_dir. Endpoint unset: AWS; credentials unset: boto3's chain (AWS_* variables).
+    storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"
