@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # Seconds an upload (`POST /v3/uploads`) and its link stay; ClickSend's example: 7 days.
+    upload_ttl: int = Field(7 * 24 * 3600, ge=60)
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"

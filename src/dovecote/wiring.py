@@ -17,7 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, health, metrics, sandbox, tracking
+from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking
 from dovecote.apis.clicksend import (
     account,
     email,
@@ -31,13 +31,16 @@ from dovecote.apis.clicksend import (
     sms_receipts,
     sms_templates,
     subaccounts,
+    uploads,
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
+from dovecote.files.store import open_store
 from dovecote.pipeline import retention as event_retention
+from dovecote.pipeline import uploads as upload_expiry
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -64,11 +67,16 @@ TRANSPORTS: dict[str, str] = {
 SINKS: tuple[EventSink, ...] = (email_activity_sink,)
 
 # Periodic jobs every worker runs.
-JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retention.job)
+JOBS: tuple[JobFactory, ...] = (
+    retention.job,
+    activity_export.job,
+    event_retention.job,
+    upload_expiry.job,
+)
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify)
+ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify, files)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
@@ -83,6 +91,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    uploads,
 )
 
 
@@ -109,6 +118,7 @@ def build_runtime(
         events=events,
         metrics=metrics or Metrics(),
         system_mail=SystemMailer(settings, events, limiter),
+        files=open_store(settings),
     )
 
 
