@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     worker_receipt_timeout: float = Field(72 * 3600, gt=0)
     # Days each channel's events are kept (email's follow the Email Activity window).
     retention_days: dict[str, PositiveInt] = Field(
-        default_factory=lambda: {"sms": 400, "verify": 90}
+        default_factory=lambda: {"sms": 400, "mms": 400, "verify": 90}
     )
 
     # SMS composition.

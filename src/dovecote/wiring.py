@@ -24,6 +24,9 @@ from dovecote.apis.clicksend import (
     email_addresses,
     email_templates,
     master_templates,
+    mms,
+    mms_history,
+    mms_receipts,
     reference,
     sms,
     sms_history,
@@ -37,6 +40,7 @@ from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.channels.mms.channel import MMS
 from dovecote.channels.sms.channel import SMS
 from dovecote.files.store import open_store
 from dovecote.pipeline import retention as event_retention
@@ -54,7 +58,7 @@ from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -91,6 +95,9 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    mms_receipts,
+    mms_history,
+    mms,
     uploads,
 )
 
