@@ -433,3 +433,14 @@ def test_sdk5_sends_and_polls_receipts(live_server: Any, settings: Settings) -> 
     assert marked["response_code"] == "SUCCESS"
     history = sdk5_result(api.mms_history_get())
     assert history["data"]["data"][0]["subject"] == "SDK 5"
+
+
+async def test_the_same_mms_twice_is_throttled_but_an_sms_with_its_text_is_not(
+    client: httpx.AsyncClient, files: FileServer
+) -> None:
+    url = files.serve("/a.jpg", image("JPEG"), "image/jpeg")
+    await client.post("/v3/sms/send", json={"messages": [{"to": US, "body": "Look at this"}]})
+    first = await client.post("/v3/mms/send", json=request(url, msg()))
+    again = await client.post("/v3/mms/send", json=request(url, msg()))
+    assert first.json()["data"]["messages"][0]["status"] == "SUCCESS"
+    assert again.json()["data"]["messages"][0]["status"] == "THROTTLED"

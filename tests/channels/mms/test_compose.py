@@ -8,6 +8,7 @@ from dovecote.channels.mms.compose import MAX_GSM_CHARS, MAX_UNICODE_CHARS, MmsR
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Account
 from dovecote.core.money import to_micros
+from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
 
 NOW = 1_700_000_000.0
@@ -98,3 +99,13 @@ def test_a_request_holds_one_to_a_thousand_messages() -> None:
     with pytest.raises(InvalidInput) as refused:
         compose([one()] * 1001, account(), PRICES, now=NOW)
     assert refused.value.code == "TOO_MANY_RECIPIENTS"
+
+
+def test_the_throttle_tells_mms_from_sms_and_one_picture_from_another() -> None:
+    [a, b] = compose([one(), one()], account(), PRICES, now=NOW, media_key="mms/1.jpg")
+    [c] = compose([one()], account(), PRICES, now=NOW, media_key="mms/2.jpg")
+    [d] = compose([one(subject="Other")], account(), PRICES, now=NOW, media_key="mms/1.jpg")
+    assert a.body_hash == b.body_hash
+    assert len({a.body_hash, c.body_hash, d.body_hash}) == 3
+    sms = Outbound(channel="sms", recipient=a.recipient, body=a.body)
+    assert sms.body_hash != a.body_hash

@@ -114,6 +114,7 @@ async def _accept(
         principal.account,
         runtime.prices,
         now=now,
+        media_key=found.key,
     )
     if not dry_run:
         await media.store_for(items, found, runtime.files)

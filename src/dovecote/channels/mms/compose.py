@@ -41,10 +41,21 @@ class MmsRequest:
 
 
 def compose(
-    requests: Sequence[MmsRequest], account: Account, prices: PriceBook, *, now: float
+    requests: Sequence[MmsRequest],
+    account: Account,
+    prices: PriceBook,
+    *,
+    now: float,
+    media_key: str = "",
 ) -> list[Outbound]:
+    """`media_key` (the stored media's content-addressed key) joins the subject in what
+    makes two MMS identical for the throttle: the same text with another picture is
+    another message, and an SMS never throttles an MMS."""
     check_count(requests)
-    return [_compose_one(request, account, prices, now) for request in requests]
+    items = [_compose_one(request, account, prices, now) for request in requests]
+    for item in items:
+        item.fingerprint = f"{CHANNEL}\x00{item.subject}\x00{media_key}"
+    return items
 
 
 def truncate(body: str) -> tuple[str, str]:
