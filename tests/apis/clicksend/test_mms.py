@@ -433,6 +433,8 @@ def test_sdk5_sends_and_polls_receipts(live_server: Any, settings: Settings) -> 
     assert marked["response_code"] == "SUCCESS"
     history = sdk5_result(api.mms_history_get())
     assert history["data"]["data"][0]["subject"] == "SDK 5"
+    exported = sdk5_result(api.mms_history_export_get("sdk5.csv"))
+    assert "filename=sdk5.csv" in exported["data"]["url"]
 
 
 async def test_the_same_mms_twice_is_throttled_but_an_sms_with_its_text_is_not(

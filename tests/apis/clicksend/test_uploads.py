@@ -24,7 +24,16 @@ from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage.tables import uploads
 from files_support import ACCESS_KEY, SECRET_KEY, S3Server, s3_server
-from media_support import image, load_sdk5, pdf, sdk5_client, sdk5_result, sdk6_client
+from media_support import (
+    bomb_png,
+    encrypted_pdf,
+    image,
+    load_sdk5,
+    pdf,
+    sdk5_client,
+    sdk5_result,
+    sdk6_client,
+)
 
 
 def b64(data: bytes) -> str:
@@ -93,6 +102,9 @@ async def test_without_convert_the_file_is_stored_as_sent(
         ({"convert": "telex"}, b64(image("PNG")), "BAD_REQUEST", "convert"),
         ({"convert": "mms"}, "***not base64***", "BAD_REQUEST", "base64"),
         ({"convert": "csv"}, b64(image("GIF")), "BAD_REQUEST", "CSV"),
+        ({"convert": "mms"}, b64(bomb_png()), "INVALID_MEDIA_FILE", "megapixels"),
+        ({"convert": "post"}, b64(bomb_png(7000)), "BAD_REQUEST", "7000 × 7000"),
+        ({"convert": "fax"}, b64(encrypted_pdf()), "BAD_REQUEST", "encrypted"),
     ],
 )
 async def test_a_file_that_cannot_be_converted_is_a_clear_400_and_nothing_is_kept(
