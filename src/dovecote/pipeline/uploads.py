@@ -56,16 +56,19 @@ def decode(content: str) -> bytes:
         raise InvalidInput("content: not valid base64.", field="content") from None
 
 
-def parse_target(raw: str | None) -> conversions.Target | None:
-    if raw is None or not raw.strip():
-        return None
-    value = raw.strip().lower()
+def parse_target(raw: str | None) -> conversions.Target:
+    """The conversion asked for; the spec requires one (`postcard`, which SDK 6's docs
+    list, converts as `post` does)."""
+    value = (raw or "").strip().lower()
+    if value == "postcard":
+        return "post"
     for target in conversions.TARGETS:
         if value == target:
             return target
-    raise InvalidInput(
-        f"convert: {raw!r} is not one of {', '.join(conversions.TARGETS)}.", field="convert"
-    )
+    choices = ", ".join(conversions.TARGETS)
+    if not value:
+        raise InvalidInput(f"convert is required: one of {choices}.", field="convert")
+    raise InvalidInput(f"convert: {raw!r} is not one of {choices}.", field="convert")
 
 
 async def create_upload(

@@ -83,14 +83,24 @@ async def test_convert_may_come_in_the_body_as_sdk_6_sends_it(client: httpx.Asyn
     assert response.json()["data"]["file_name"].endswith(".pdf")
 
 
-async def test_without_convert_the_file_is_stored_as_sent(
+async def test_a_pdf_for_fax_is_stored_as_sent(
     client: httpx.AsyncClient, anon: httpx.AsyncClient
 ) -> None:
     document = pdf(pages=2)
-    response = await client.post("/v3/uploads", json={"content": b64(document)})
+    response = await client.post("/v3/uploads?convert=fax", json={"content": b64(document)})
     served = await anon.get(local(response.json()["data"]["_url"]))
     assert served.content == document
     assert served.headers["content-type"] == "application/pdf"
+
+
+async def test_convert_is_required_and_postcard_converts_as_post(client: httpx.AsyncClient) -> None:
+    missing = await client.post("/v3/uploads", json={"content": b64(image("PNG"))})
+    assert missing.status_code == 400
+    assert "convert is required" in missing.json()["response_msg"]
+    postcard = await client.post(
+        "/v3/uploads", params={"convert": "postcard"}, json={"content": b64(image("PNG"))}
+    )
+    assert postcard.json()["data"]["file_name"].endswith(".pdf")
 
 
 @pytest.mark.parametrize(
@@ -130,14 +140,14 @@ async def test_a_missing_content_is_a_400(client: httpx.AsyncClient) -> None:
 
 
 async def test_uploads_need_credentials(anon: httpx.AsyncClient) -> None:
-    response = await anon.post("/v3/uploads", json={"content": b64(image("PNG"))})
+    response = await anon.post("/v3/uploads?convert=mms", json={"content": b64(image("PNG"))})
     assert response.status_code == 401
 
 
 async def test_an_altered_or_expired_link_serves_nothing(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, settings: Settings
 ) -> None:
-    response = await client.post("/v3/uploads", json={"content": b64(image("GIF"))})
+    response = await client.post("/v3/uploads?convert=mms", json={"content": b64(image("GIF"))})
     url = response.json()["data"]["_url"]
     key = urlsplit(url).path.removeprefix(links.PATH)
     other = local(url).replace(key, "uploads/ABCDEF.gif")
@@ -156,7 +166,9 @@ async def test_an_altered_or_expired_link_serves_nothing(
 async def test_expired_uploads_are_deleted_with_their_files(
     app: FastAPI, client: httpx.AsyncClient, anon: httpx.AsyncClient, settings: Settings
 ) -> None:
-    kept = (await client.post("/v3/uploads", json={"content": b64(image("GIF"))})).json()["data"]
+    kept = (
+        await client.post("/v3/uploads?convert=mms", json={"content": b64(image("GIF"))})
+    ).json()["data"]
     runtime = app.state.runtime
     context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
 

@@ -38,7 +38,7 @@ def _upload(upload: Upload, url: str) -> dict[str, Any]:
     }
 
 
-@router.post("/uploads", summary="Upload a file (optionally converted for fax, MMS, post, CSV)")
+@router.post("/uploads", summary="Upload a file converted for fax, MMS, post or CSV")
 async def upload_file(
     request: Request,
     body: UploadIn,
