@@ -114,9 +114,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
+        files_dir=str(tmp_path / "files"),  # stored files never land in the checkout
         owner_username=OWNER,
         owner_password=OWNER_PASSWORD,
         owner_api_key=OWNER_KEY,

@@ -14,6 +14,7 @@ from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.credential_cache import CredentialCache
+from dovecote.files.store import FileStore
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
@@ -31,6 +32,8 @@ class Runtime:
     events: EventLog
     system_mail: SystemMail
     metrics: Metrics
+    # Uploads, converted media, sandbox renders: the local directory or a bucket.
+    files: FileStore
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     worker_receipt_timeout: float = Field(72 * 3600, gt=0)
     # Days each channel's events are kept (email's follow the Email Activity window).
     retention_days: dict[str, PositiveInt] = Field(
-        default_factory=lambda: {"sms": 400, "verify": 90}
+        default_factory=lambda: {"sms": 400, "mms": 400, "verify": 90}
     )
 
     # SMS composition.
@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     # Stored files (uploads, converted media, sandbox renders): a local directory, shared
     # when several machines run Dovecote.
     files_dir: str = "data/files"
+    # `s3://bucket/prefix`: keep stored files in an S3-compatible bucket instead of
+    # files_dir. Endpoint unset: AWS; credentials unset: boto3's chain (AWS_* variables).
+    storage_url: str | None = Field(None, pattern=r"^s3://[^/]+(/.*)?$")
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # Seconds an upload (`POST /v3/uploads`) and its link stay; ClickSend's example: 7 days.
+    upload_ttl: int = Field(7 * 24 * 3600, ge=60)
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"

@@ -17,7 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, health, metrics, sandbox, tracking, webhooks
+from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking, webhooks
 from dovecote.apis.clicksend import (
     account,
     automations,
@@ -26,6 +26,9 @@ from dovecote.apis.clicksend import (
     email_addresses,
     email_templates,
     master_templates,
+    mms,
+    mms_history,
+    mms_receipts,
     reference,
     sms,
     sms_history,
@@ -33,6 +36,7 @@ from dovecote.apis.clicksend import (
     sms_receipts,
     sms_templates,
     subaccounts,
+    uploads,
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
@@ -41,8 +45,11 @@ from dovecote.automations import webhook_sender
 from dovecote.automations.sink import automation_sink
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.channels.mms.channel import MMS
 from dovecote.channels.sms.channel import SMS
+from dovecote.files.store import open_store
 from dovecote.pipeline import retention as event_retention
+from dovecote.pipeline import uploads as upload_expiry
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -56,7 +63,7 @@ from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -75,11 +82,12 @@ JOBS: tuple[JobFactory, ...] = (
     event_retention.job,
     webhook_sender.job,
     automation_actions.job,
+    upload_expiry.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify, webhooks)
+ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify, webhooks, files)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
@@ -96,6 +104,10 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email,
     automations,
     delivery_issues,
+    mms_receipts,
+    mms_history,
+    mms,
+    uploads,
 )
 
 
@@ -122,6 +134,7 @@ def build_runtime(
         events=events,
         metrics=metrics or Metrics(),
         system_mail=SystemMailer(settings, events, limiter),
+        files=open_store(settings),
     )
 
 

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 from typing import Protocol
 
+from dovecote.files.keys import FileMissing, check_key
+from dovecote.files.s3 import S3FileStore, parse_url
 from dovecote.settings import Settings
 
-# Letters, digits, `._-` per segment; no empty, `.` or `..` segment: a key can never
-# leave the store's root, whatever a caller passes.
-_KEY = re.compile(r"^(?!.*(?:^|/)\.{1,2}(?:/|$))[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*$")
-
-
-class FileMissing(LookupError):
-    """No file is stored under this key."""
+__all__ = ["FileMissing", "FileStore", "LocalFileStore", "check_key", "open_store"]
 
 
 class FileStore(Protocol):
@@ -41,12 +36,6 @@ class FileStore(Protocol):
         ...
 
     async def exists(self, key: str) -> bool: ...
-
-
-def check_key(key: str) -> str:
-    if len(key) > 512 or not _KEY.match(key):
-        raise ValueError(f"invalid file key {key!r}")
-    return key
 
 
 class LocalFileStore:
@@ -86,5 +75,14 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def open_store(settings: Settings) -> FileStore:
-    """The store the settings name (`DOVECOTE_FILES_DIR`, the default local directory)."""
+    """The store the settings name: `DOVECOTE_STORAGE_URL=s3://bucket/prefix` an
+    S3-compatible bucket, unset the local directory `DOVECOTE_FILES_DIR`."""
+    if settings.storage_url:
+        return S3FileStore(
+            parse_url(settings.storage_url),
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+        )
     return LocalFileStore(settings.files_dir)

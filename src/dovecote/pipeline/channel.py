@@ -64,6 +64,9 @@ class Channel:
     # What an inbound reply to one of this channel's messages does; None: replies to
     # this channel are logged and dropped.
     on_reply: ReplyHandler | None = None
+    # No real transport can carry this channel yet: any transport but its sandbox is
+    # refused at start-up (`transports.registry.check`) instead of failing each message.
+    sandbox_only: bool = False
 
 
 class ChannelError(RuntimeError):

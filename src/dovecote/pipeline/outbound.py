@@ -47,6 +47,9 @@ class Outbound:
     id: str | None = None  # assigned when queued, unless the channel chose it already
     group_id: str | None = None  # the first row of a multi-recipient message (email)
     extra: dict[str, Any] = field(default_factory=dict)
+    # What besides the body makes two messages the same for the throttle (an MMS's
+    # channel, subject and media); "" for SMS, whose hash is the body's alone.
+    fingerprint: str = ""
 
     @property
     def ok(self) -> bool:
@@ -54,7 +57,8 @@ class Outbound:
 
     @property
     def body_hash(self) -> str:
-        return hashlib.sha256(self.body.encode()).hexdigest()[:16]
+        text = f"{self.fingerprint}\x00{self.body}" if self.fingerprint else self.body
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -521,3 +521,34 @@ automation_actions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index("ix_automation_actions_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
 )
+
+# Files uploaded through `POST /v3/uploads` (0012). The bytes live in the file store
+# under `file_key`; the row gives ClickSend's `upload_id` and lets expired files go.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("file_key", sa.String(200), nullable=False),
+    sa.Column("file_name", sa.String(100), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("convert", sa.String(8), nullable=True),  # fax | mms | post | csv
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_uploads_expires", "expires_at"),
+)
+
+# The media file of an MMS (0012): one row per message, the bytes in the file store
+# under a content-addressed key (one file however many recipients share it).
+message_media = sa.Table(
+    "message_media",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("file_key", sa.String(200), nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

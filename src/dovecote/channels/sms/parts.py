@@ -6,22 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# GSM 03.38 default alphabet in table order, 16 code points per row. 0x1B is
-# ESC, the escape into the extension table, not a user character, so the set
-# holds 127 characters rather than 128.
-GSM_BASIC: frozenset[str] = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞÆæßÉ"  # ESC (0x1B) would sit between Ξ and Æ
-    " !\"#¤%&'()*+,-./"
-    "0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmno"
-    "pqrstuvwxyzäöñüà"
-)
-
-# Extension-table characters: each is sent as ESC + code, so costs 2 septets.
-GSM_EXTENSION: frozenset[str] = frozenset("^{}\\[~]|€\f")
+from dovecote.core.gsm import GSM_BASIC as GSM_BASIC  # re-exported
+from dovecote.core.gsm import GSM_EXTENSION as GSM_EXTENSION
 
 _GSM_ALL = GSM_BASIC | GSM_EXTENSION
 # ASCII fast path tables. bytes.translate(None, delete) is one C loop over a

@@ -36,6 +36,13 @@ def check(channels: Sequence[Channel], table: Mapping[str, str], settings: Setti
     """Refuse, at start-up, a channel whose transport the table does not know."""
     for channel in channels:
         name = chosen(channel, settings)
+        if channel.sandbox_only and name != channel.sandbox_transport:
+            raise ChannelError(
+                f"channel {channel.name!r} is set to transport {name!r}, but {channel.name} "
+                f"has no real delivery yet: only its sandbox ({channel.sandbox_transport!r}) "
+                f"can run it. Remove {channel.name!r} from DOVECOTE_TRANSPORTS or set it to "
+                "'sandbox'."
+            )
         if name not in table:
             known = ", ".join(sorted(table))
             raise ChannelError(
