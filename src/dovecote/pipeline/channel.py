@@ -30,6 +30,8 @@ class Final:
 
 FinalData = Callable[[Job, Outcome, Final], dict[str, Any]]
 ReplyHandler = Callable[[AsyncConnection, Job, Reply], Awaitable[None]]
+# An inbound message that answers nothing we sent (a carrier MO), for an account.
+InboundHandler = Callable[[AsyncConnection, int, Reply], Awaitable[None]]
 
 
 def receipt_data(job: Job, outcome: Outcome, final: Final) -> dict[str, Any]:
@@ -61,6 +63,9 @@ class Channel:
     # What an inbound reply to one of this channel's messages does; None: replies to
     # this channel are logged and dropped.
     on_reply: ReplyHandler | None = None
+    # What an inbound message to one of the account's numbers does (a carrier MO that
+    # a transport pushes); None: the channel takes no inbound traffic.
+    on_inbound: InboundHandler | None = None
 
 
 class ChannelError(RuntimeError):
