@@ -5,8 +5,9 @@ connection drops (or an `enquire_link` goes unanswered), then wait a backoff tha
 doubles from `reconnect_min` to `reconnect_max` and start again. `submit()` sends one
 `submit_sm` and waits for its `submit_sm_resp`; the caller bounds how many are
 outstanding (the transport runs `window` lanes per bind). A `deliver_sm` is handed to
-`on_deliver`, and answered only once that returns: a receipt is acknowledged after it
-is written, so an SMSC whose receipt we lost in a crash sends it again.
+`on_deliver` (one at a time, in arrival order) and answered only once that returns: a
+receipt is acknowledged after it is written, so an SMSC whose receipt we lost in a
+crash sends it again.
 
 Frames are read by their 16-octet header (length, command, status, sequence); every
 body is built and parsed by aiosmpplib's PDU classes.
@@ -100,9 +101,14 @@ class Bind:
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[int, asyncio.Future[SubmitResult]] = {}
         self._sequence = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        # deliver_sm PDUs, handled one at a time in arrival order: two receipts for one
+        # message (ENROUTE then DELIVRD, or a resend) must not race each other.
+        self._inbox: asyncio.Queue[tuple[PduHeader, bytes]] = asyncio.Queue()
         self._last_heard = 0.0
         self._closed = asyncio.Event()
+        self._out: list[bytes] = []
+        # Outstanding submit_sm by sequence number, with the time its answer is due by.
+        self._deadlines: dict[int, float] = {}
 
     # --- sending --------------------------------------------------------------------
 
@@ -113,9 +119,18 @@ class Bind:
         return number
 
     def _send(self, message: SmppMessage) -> None:
+        """Queue one PDU; everything queued in one event-loop tick leaves in one write
+        (one system call for a whole window of submit_sm, not one each)."""
         if self._writer is None:
             raise BindLost(f"{self.name}: not bound ({self.last_error})")
-        self._writer.write(message.pdu())
+        self._out.append(message.pdu())
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._writer is not None and self._out:
+            self._writer.write(b"".join(self._out))
+        self._out.clear()
 
     async def submit(self, message: SubmitSm) -> SubmitResult:
         """Send one `submit_sm`; raises BindLost if the bind is down or drops first, and
@@ -124,16 +139,21 @@ class Bind:
             raise BindLost(f"{self.name}: not bound ({self.last_error})")
         sequence = self._next_sequence()
         message.sequence_num = sequence
-        future: asyncio.Future[SubmitResult] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[SubmitResult] = loop.create_future()
         self._pending[sequence] = future
+        # No timer per submit_sm (a measurable cost at thousands a second): the keeper
+        # task fails the futures whose deadline has passed.
+        self._deadlines[sequence] = loop.time() + self.config.response_timeout
         try:
             self._send(message)
             writer = self._writer
             if writer is not None and writer.transport.get_write_buffer_size() > 1 << 16:
                 await writer.drain()
-            return await asyncio.wait_for(future, self.config.response_timeout)
+            return await future
         finally:
             self._pending.pop(sequence, None)
+            self._deadlines.pop(sequence, None)
 
     # --- the session ----------------------------------------------------------------
 
@@ -182,7 +202,10 @@ class Bind:
     async def _session(self, reader: asyncio.StreamReader) -> None:
         loop = asyncio.get_running_loop()
         self._last_heard = loop.time()
-        keeper = asyncio.create_task(self._keep_alive())
+        helpers = [
+            asyncio.create_task(self._keep_alive()),
+            asyncio.create_task(self._deliveries()),
+        ]
         try:
             while not self._closing:
                 header, pdu = await _read(reader)
@@ -192,9 +215,15 @@ class Bind:
                     return
             self._closing_unbind()
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+            # Unanswered deliver_sm die with the connection: the SMSC sends them again.
+            while not self._inbox.empty():
+                self._inbox.get_nowait()
+                self._inbox.task_done()
 
     def _handle(self, header: PduHeader, pdu: bytes) -> bool:
         """One PDU from the SMSC; False when the session must end."""
@@ -209,9 +238,7 @@ class Bind:
                     message_id = response.message_id
                 future.set_result(SubmitResult(int(header.command_status), message_id))
         elif command == SmppCommand.DELIVER_SM:
-            task = asyncio.create_task(self._deliver(header, pdu))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._inbox.put_nowait((header, pdu))
         elif command == SmppCommand.ENQUIRE_LINK:
             self._send(EnquireLinkResp(sequence_num=header.sequence_num))
         elif command == SmppCommand.UNBIND:
@@ -220,6 +247,14 @@ class Bind:
         elif command not in (SmppCommand.ENQUIRE_LINK_RESP, SmppCommand.UNBIND_RESP):
             self._send(GenericNack(sequence_num=header.sequence_num))
         return True
+
+    async def _deliveries(self) -> None:
+        while True:
+            header, pdu = await self._inbox.get()
+            try:
+                await self._deliver(header, pdu)
+            finally:
+                self._inbox.task_done()
 
     async def _deliver(self, header: PduHeader, pdu: bytes) -> None:
         try:
@@ -240,9 +275,19 @@ class Bind:
     async def _keep_alive(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.config.enquire_link_interval
+        tick = min(interval, self.config.response_timeout / 4)
+        next_enquiry = loop.time() + interval
         while True:
-            await asyncio.sleep(interval)
-            silent = loop.time() - self._last_heard
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for sequence, deadline in list(self._deadlines.items()):
+                future = self._pending.get(sequence)
+                if deadline <= now and future is not None and not future.done():
+                    future.set_exception(TimeoutError("no submit_sm_resp in time"))
+            if now < next_enquiry:
+                continue
+            next_enquiry = now + interval
+            silent = now - self._last_heard
             if silent >= interval + self.config.response_timeout:
                 log.warning("%s: no answer for %.0fs; dropping the bind", self.name, silent)
                 if self._writer is not None:
@@ -266,15 +311,18 @@ class Bind:
             if not future.done():
                 future.set_exception(BindLost(f"{self.name}: {reason} before submit_sm_resp"))
         self._pending.clear()
+        self._deadlines.clear()
+        self._out.clear()
 
     async def close(self) -> None:
         """Unbind and stop reconnecting; deliveries being written are awaited first."""
         self._closing = True
         self._closed.set()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._inbox.join(), self.config.response_timeout)
         if self._writer is not None and self.ready.is_set():
             self._closing_unbind()
+            self._flush()
             with contextlib.suppress(ConnectionError):
                 await self._writer.drain()
             self._writer.close()
