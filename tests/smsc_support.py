@@ -31,6 +31,7 @@ from aiosmpplib import (
     BindTransceiverResp,
     DeliverSm,
     EnquireLinkResp,
+    GSM7BitCodec,
     OptionalParam,
     PduHeader,
     PhoneNumber,
@@ -76,6 +77,8 @@ class Smsc:
     acks: list[int] = field(default_factory=list)  # deliver_sm_resp statuses
     binds: int = 0
     refused_binds: int = 0
+    enquiries: int = 0  # enquire_link received
+    mute: bool = False  # stop answering enquire_link (a hung SMSC)
     receipts_for: str | None = None  # auto_receipts: the stat to send
     # The benchmark's mode: answer submit_sm from its header alone, record nothing, so
     # the simulator's own parsing does not cap what the sender can do.
@@ -108,6 +111,15 @@ class Smsc:
 
     def mo(self, sender: str, recipient: str, text: str) -> None:
         self._call(self._push(mo_pdu(sender, recipient, text)))
+
+    def long_mo(self, sender: str, recipient: str, parts: list[str], reference: int) -> None:
+        """A concatenated MO: one deliver_sm per part, each with its UDH."""
+        for number, text in enumerate(parts, start=1):
+            message = mo_pdu(sender, recipient, text)
+            message.esm_class = 0x40
+            udh = bytes((5, 0, 3, reference, len(parts), number))
+            message.set_encoded_message(udh + GSM7BitCodec().encode(text)[0])
+            self._call(self._push(message))
 
     def drop(self) -> None:
         self._call(self._drop())
@@ -176,7 +188,9 @@ class Smsc:
                             pass
                         return
                 elif header.smpp_command == SmppCommand.ENQUIRE_LINK:
-                    writer.write(EnquireLinkResp(sequence).pdu())
+                    self.enquiries += 1
+                    if not self.mute:
+                        writer.write(EnquireLinkResp(sequence).pdu())
                 elif header.smpp_command == SmppCommand.DELIVER_SM_RESP:
                     self.acks.append(status)
                 elif header.smpp_command == SmppCommand.UNBIND:

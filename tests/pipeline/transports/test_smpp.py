@@ -52,7 +52,8 @@ def smpp(smsc: Smsc, **options: Any) -> SmppTransport:
         smsc.port,
         options.pop("system_id", "dovecote"),
         options.pop("password", "secret"),
-        response_timeout=2.0,
+        response_timeout=options.pop("response_timeout", 2.0),
+        enquire_link_interval=options.pop("enquire_link_interval", 30.0),
         reconnect_min=0.02,
         reconnect_max=0.1,
     )
@@ -444,3 +445,37 @@ async def test_the_worker_opens_the_binds_and_closes_them_when_it_stops(
     await until(lambda: smsc.acks == [0])
     await worker.stop()
     await until(lambda: not smsc._writers)
+
+
+async def test_a_long_mo_is_joined_before_it_is_recorded(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    account = (await client.get("/v3/account")).json()["data"]["account"]
+    async with connected(app, fast, smpp(smsc, mo_account=account)):
+        smsc.long_mo("+61411111111", "+61400000000", ["Part one, ", "part two."], 9)
+        await until(lambda: smsc.acks == [0, 0])
+    inbound = (await client.get("/v3/sms/inbound")).json()["data"]["data"]
+    assert [m["body"] for m in inbound] == ["Part one, part two."]
+
+
+async def test_enquire_link_keeps_the_bind_and_a_silent_smsc_is_reconnected(
+    app: FastAPI, fast: Settings, smsc: Smsc
+) -> None:
+    transport = smpp(smsc, enquire_link_interval=0.05, response_timeout=0.1)
+    async with connected(app, fast, transport):
+        await until(lambda: smsc.enquiries >= 3)
+        assert transport.binds[0].binds == 1 and transport.binds[0].ready.is_set()
+        smsc.mute = True
+        await until(lambda: transport.binds[0].binds == 2)
+    assert smsc.binds == 2
+
+
+async def test_a_message_with_no_receipt_in_time_expires(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    [message_id] = await send(client, us(1))
+    async with connected(app, fast, smpp(smsc, receipt_timeout=0.0)) as dispatcher:
+        await drain(dispatcher)
+    [row] = await rows(app, [message_id])
+    assert (row["status"], row["status_code"]) == ("expired", "301")
+    assert len(smsc.submitted) == 1

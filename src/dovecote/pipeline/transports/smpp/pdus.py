@@ -46,6 +46,8 @@ class Encoded:
 def address(sender: str) -> PhoneNumber:
     """The source address of `sender`, with the TON/NPI its form implies."""
     text = sender.strip()
+    if not text:
+        return PhoneNumber("", TON.UNKNOWN, NPI.UNKNOWN)  # the SMSC's default sender
     digits = text.removeprefix("+")
     if not digits.isdigit():
         return PhoneNumber(text[:11], TON.ALPHANUMERIC, NPI.UNKNOWN)
