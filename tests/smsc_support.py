@@ -75,6 +75,7 @@ class Smsc:
     port: int = 0
     submitted: list[Submitted] = field(default_factory=list)
     acks: list[int] = field(default_factory=list)  # deliver_sm_resp statuses
+    nacks: list[tuple[int, int]] = field(default_factory=list)  # generic_nack (status, seq)
     binds: int = 0
     refused_binds: int = 0
     enquiries: int = 0  # enquire_link received
@@ -120,6 +121,14 @@ class Smsc:
             udh = bytes((5, 0, 3, reference, len(parts), number))
             message.set_encoded_message(udh + GSM7BitCodec().encode(text)[0])
             self._call(self._push(message))
+
+    def raw(self, pdu: bytes) -> None:
+        """Push any bytes as they are (a malformed or unknown PDU)."""
+
+        async def push() -> None:
+            self._writers[-1].write(pdu)
+
+        self._call(push())
 
     def drop(self) -> None:
         self._call(self._drop())
@@ -193,6 +202,8 @@ class Smsc:
                         writer.write(EnquireLinkResp(sequence).pdu())
                 elif header.smpp_command == SmppCommand.DELIVER_SM_RESP:
                     self.acks.append(status)
+                elif header.smpp_command == SmppCommand.GENERIC_NACK:
+                    self.nacks.append((status, sequence))
                 elif header.smpp_command == SmppCommand.UNBIND:
                     writer.write(UnbindResp(sequence).pdu())
                     await writer.drain()

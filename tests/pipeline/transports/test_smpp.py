@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import struct
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +28,7 @@ from dovecote.pipeline.transports.smpp.transport import SmppTransport
 from dovecote.settings import Settings
 from dovecote.storage.tables import events, messages, smpp_deliveries
 from sms_support import sdk
-from smsc_support import Smsc, until
+from smsc_support import Smsc, mo_pdu, until
 
 
 def us(n: int) -> str:
@@ -479,3 +480,25 @@ async def test_a_message_with_no_receipt_in_time_expires(
     [row] = await rows(app, [message_id])
     assert (row["status"], row["status_code"]) == ("expired", "301")
     assert len(smsc.submitted) == 1
+
+
+async def test_an_unreadable_deliver_sm_and_an_unknown_command_leave_the_bind_up(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    good = mo_pdu("+61411111111", "+61400000000", "x")
+    good.sequence_num = 77
+    broken = bytearray(good.pdu())
+    broken[17] = 0x09  # source TON 9 does not exist
+    unknown = struct.pack("!IIII", 16, 0x00000999, 0, 78)
+    transport = smpp(smsc)
+    async with connected(app, fast, transport) as dispatcher:
+        smsc.raw(bytes(broken))
+        smsc.raw(unknown)
+        await until(lambda: smsc.acks == [0])
+        ids = await send(client, us(1))
+        await drain(dispatcher)
+        assert await statuses(app, ids) == ["sent"]
+        assert transport.binds[0].binds == 1
+    [kept] = await held(app)
+    assert (kept["kind"], kept["state"], kept["body"]) == ("unreadable", "unmatched", broken.hex())
+    assert smsc.nacks == [(0x03, 78)]

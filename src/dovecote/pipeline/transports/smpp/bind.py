@@ -86,7 +86,15 @@ class SubmitResult:
     message_id: str
 
 
-DeliverHandler = Callable[[DeliverSm], Awaitable[int]]  # returns the deliver_sm_resp status
+# Given the parsed deliver_sm (None if it cannot be parsed) and its raw PDU; returns the
+# deliver_sm_resp status.
+DeliverHandler = Callable[[DeliverSm | None, bytes], Awaitable[int]]
+
+
+class UnknownCommand(ValueError):
+    def __init__(self, command: int, sequence: int) -> None:
+        super().__init__(f"unknown command 0x{command:08X}")
+        self.sequence = sequence
 
 
 class Bind:
@@ -208,7 +216,18 @@ class Bind:
         ]
         try:
             while not self._closing:
-                header, pdu = await _read(reader)
+                try:
+                    header, pdu = await _read(reader)
+                except UnknownCommand as exc:
+                    # Answered, as SMPP asks, and the bind goes on.
+                    log.warning("%s: %s from the SMSC", self.name, exc)
+                    self._send(
+                        GenericNack(
+                            sequence_num=exc.sequence,
+                            command_status=SmppCommandStatus.ESME_RINVCMDID,
+                        )
+                    )
+                    continue
                 self._last_heard = loop.time()
                 if not self._handle(header, pdu):
                     self.last_error = "the SMSC unbound"
@@ -257,10 +276,15 @@ class Bind:
                 self._inbox.task_done()
 
     async def _deliver(self, header: PduHeader, pdu: bytes) -> None:
+        message: DeliverSm | None = None
         try:
-            message = DeliverSm.from_pdu(pdu, header)
-            assert isinstance(message, DeliverSm)
-            status = await self.on_deliver(message)
+            parsed = DeliverSm.from_pdu(pdu, header)
+            assert isinstance(parsed, DeliverSm)
+            message = parsed
+        except (ValueError, IndexError, UnicodeDecodeError, struct.error):
+            log.warning("%s: deliver_sm %d cannot be parsed", self.name, header.sequence_num)
+        try:
+            status = await self.on_deliver(message, pdu)
         except Exception:
             # Never the bind's end: answer "try again later" and let the SMSC redeliver.
             log.exception("%s: deliver_sm %d not handled", self.name, header.sequence_num)
@@ -338,4 +362,8 @@ async def _read(reader: asyncio.StreamReader) -> tuple[PduHeader, bytes]:
         known_status = SmppCommandStatus(status)
     except ValueError:  # a vendor-specific error code: kept as a number
         known_status = status
-    return PduHeader(length, SmppCommand(command), known_status, sequence), head + body
+    try:
+        known_command = SmppCommand(command)
+    except ValueError:
+        raise UnknownCommand(command, sequence) from None
+    return PduHeader(length, known_command, known_status, sequence), head + body

@@ -176,3 +176,16 @@ async def hold_mo(conn: AsyncConnection, reply: Reply, *, now: float | None = No
             received_at=time.time() if now is None else now,
         )
     )
+
+
+async def hold_unreadable(conn: AsyncConnection, pdu: bytes, *, now: float | None = None) -> None:
+    """A deliver_sm aiosmpplib cannot parse: its PDU in hex, kept as unmatched."""
+    log.warning("unreadable deliver_sm kept as unmatched: %s", pdu.hex())
+    await conn.execute(
+        smpp_deliveries.insert().values(
+            kind="unreadable",
+            state=UNMATCHED,
+            body=pdu.hex(),
+            received_at=time.time() if now is None else now,
+        )
+    )

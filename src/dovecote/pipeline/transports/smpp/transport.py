@@ -277,11 +277,16 @@ class SmppTransport:
 
     # --- what the SMSC pushes -------------------------------------------------------
 
-    async def _on_deliver(self, message: DeliverSm) -> int:
+    async def _on_deliver(self, message: DeliverSm | None, pdu: bytes) -> int:
         pushed = self.pushed
         if pushed is None:
             log.warning("deliver_sm with nowhere to write it; the SMSC will resend it")
             return ESME_RX_T_APPN
+        if message is None:
+            # Resending would not make it readable: keep its bytes and acknowledge.
+            async with pushed.engine.begin() as conn:
+                await receipts.hold_unreadable(conn, pdu)
+            return ESME_ROK
         if message.is_receipt():
             receipt = receipts.parse(message)
             if receipt.message_id in self._secondary:
