@@ -5,6 +5,7 @@ receipts and MOs become."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import struct
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -28,7 +29,7 @@ from dovecote.pipeline.transports.smpp.transport import SmppTransport
 from dovecote.settings import Settings
 from dovecote.storage.tables import events, messages, smpp_deliveries
 from sms_support import sdk
-from smsc_support import Smsc, mo_pdu, until
+from smsc_support import Smsc, free_port, mo_pdu, until
 
 
 def us(n: int) -> str:
@@ -502,3 +503,26 @@ async def test_an_unreadable_deliver_sm_and_an_unknown_command_leave_the_bind_up
     [kept] = await held(app)
     assert (kept["kind"], kept["state"], kept["body"]) == ("unreadable", "unmatched", broken.hex())
     assert smsc.nacks == [(0x03, 78)]
+
+
+async def test_an_smsc_restarting_mid_batch_gets_every_message_exactly_once(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings
+) -> None:
+    ids = await send(client, *(us(n) for n in range(12)))
+    first, restarted = Smsc(port=free_port()), contextlib.ExitStack()
+    restarted.enter_context(first.running())
+    second = Smsc(port=first.port)  # the same SMSC, back on its port
+    transport = smpp(first)
+    with restarted:
+        async with connected(app, fast, transport) as dispatcher:
+            first.drop_after(5)
+            assert await dispatcher.run_once() == 12  # 5 accepted, then it went down
+            restarted.close()  # the server is gone: reconnects are refused meanwhile
+            assert await statuses(app, ids) != ["sent"] * 12
+            with second.running():
+                await until(lambda: transport.binds[0].ready.is_set())
+                await drain(dispatcher)
+    assert await statuses(app, ids) == ["sent"] * 12
+    assert len(first.submitted) == 5 and len(second.submitted) == 7
+    numbers = [s.destination.number for s in first.submitted + second.submitted]
+    assert sorted(numbers) == sorted(us(n).removeprefix("+") for n in range(12))
