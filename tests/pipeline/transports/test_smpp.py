@@ -526,3 +526,18 @@ async def test_an_smsc_restarting_mid_batch_gets_every_message_exactly_once(
     assert len(first.submitted) == 5 and len(second.submitted) == 7
     numbers = [s.destination.number for s in first.submitted + second.submitted]
     assert sorted(numbers) == sorted(us(n).removeprefix("+") for n in range(12))
+
+
+async def test_a_bind_that_is_down_does_not_hold_up_a_batch_the_others_carry(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    ids = await send(client, us(1), us(2))
+    transport = smpp(smsc, binds=2, bind_wait=30.0)
+    async with connected(app, fast, transport) as dispatcher:
+        await transport.binds[1].close()  # one bind stops for good
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await dispatcher.run_once() == 2
+        assert loop.time() - started < 5  # not the 30 s it would wait for the bind
+    assert await statuses(app, ids) == ["sent", "sent"]
+    assert len({s.bind for s in smsc.submitted}) == 1  # the bind that stayed

@@ -174,6 +174,9 @@ class Bind:
                 await self._session(reader)
             except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
                 self.last_error = str(exc) or type(exc).__name__
+            except Exception as exc:  # a bug must not end the bind for good: reconnect
+                log.exception("%s: session failed", self.name)
+                self.last_error = f"{type(exc).__name__}: {exc}"
             finally:
                 self._drop()
             if self._closing:

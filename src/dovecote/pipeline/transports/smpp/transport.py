@@ -182,16 +182,15 @@ class SmppTransport:
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(jobs)
         queue = iter(range(len(jobs)))
+        taken = asyncio.Event()  # every job has been taken by some lane
 
         async def lane(bind: Bind) -> None:
-            while True:
-                if not bind.ready.is_set():
-                    try:
-                        await asyncio.wait_for(bind.ready.wait(), self.bind_wait)
-                    except TimeoutError:
-                        return  # this bind stays down: the other binds' lanes go on
+            while not taken.is_set():
+                if not bind.ready.is_set() and not await self._up_or_taken(bind, taken):
+                    return  # this bind stays down: the other binds' lanes go on
                 index = next(queue, None)
                 if index is None:
+                    taken.set()
                     return
                 outcomes[index] = await self._send_one(bind, jobs[index])
 
@@ -203,6 +202,17 @@ class SmppTransport:
             outcome or self._deferred(job, f"no SMPP bind is up ({down})")
             for job, outcome in zip(jobs, outcomes, strict=True)
         ]
+
+    async def _up_or_taken(self, bind: Bind, taken: asyncio.Event) -> bool:
+        """Wait for `bind` to come up; False if it does not within `bind_wait`, or if the
+        other binds took every job meanwhile (a down bind must not hold up the batch)."""
+        waits = [asyncio.ensure_future(bind.ready.wait()), asyncio.ensure_future(taken.wait())]
+        try:
+            await asyncio.wait(waits, timeout=self.bind_wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return bind.ready.is_set() and not taken.is_set()
 
     async def settle(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
         # Receipts are pushed; a message is settled only when none came in time.
