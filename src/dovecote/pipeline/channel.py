@@ -30,8 +30,9 @@ class Final:
 
 FinalData = Callable[[Job, Outcome, Final], dict[str, Any]]
 ReplyHandler = Callable[[AsyncConnection, Job, Reply], Awaitable[None]]
-# An inbound message that answers nothing we sent (a carrier MO), for an account.
-InboundHandler = Callable[[AsyncConnection, int, Reply], Awaitable[None]]
+# An inbound message that answers nothing we sent (a carrier MO), for an account;
+# False when that account cannot take it (no such account or user).
+InboundHandler = Callable[[AsyncConnection, int, Reply], Awaitable[bool]]
 
 
 def receipt_data(job: Job, outcome: Outcome, final: Final) -> dict[str, Any]:

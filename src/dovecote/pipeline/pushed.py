@@ -56,9 +56,9 @@ class Pushed:
     async def inbound(
         self, conn: AsyncConnection, channel: str, account_id: int, reply: Reply
     ) -> bool:
-        """Record an inbound message for `account_id`; False if the channel takes none."""
+        """Record an inbound message for `account_id`; False if the channel takes none
+        or the account cannot take it."""
         spec = self.channels.get(channel)
         if spec is None or spec.on_inbound is None:
             return False
-        await spec.on_inbound(conn, account_id, reply)
-        return True
+        return await spec.on_inbound(conn, account_id, reply)

@@ -28,7 +28,7 @@ from dovecote.pipeline.transports.smpp.bind import Config
 from dovecote.pipeline.transports.smpp.transport import SmppTransport
 from dovecote.settings import Settings
 from dovecote.storage.tables import events, messages, smpp_deliveries
-from sms_support import sdk
+from sms_support import as_caller, owner, sdk, subaccount
 from smsc_support import Smsc, free_port, mo_pdu, until
 
 
@@ -541,3 +541,28 @@ async def test_a_bind_that_is_down_does_not_hold_up_a_batch_the_others_carry(
         assert loop.time() - started < 5  # not the 30 s it would wait for the bind
     assert await statuses(app, ids) == ["sent", "sent"]
     assert len({s.bind for s in smsc.submitted}) == 1  # the bind that stayed
+
+
+async def test_an_mo_answering_a_subaccounts_sms_is_threaded_to_it_and_theirs(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    boss = await owner(client, fast)
+    sub = await subaccount(client, boss, "desk", reporting=False)
+    async with as_caller(app, sub) as desk:
+        [message_id] = await send(desk, "+61411111119")
+    async with connected(app, fast, smpp(smsc, mo_account=boss.account_id)) as dispatcher:
+        await drain(dispatcher)
+        smsc.mo("+61411111119", "+61400000000", "Thanks!")
+        await until(lambda: smsc.acks == [0])
+    async with as_caller(app, sub) as desk:
+        inbound = (await desk.get("/v3/sms/inbound")).json()["data"]["data"]
+    assert [(m["body"], m["original_message_id"]) for m in inbound] == [("Thanks!", message_id)]
+
+
+async def test_an_mo_for_an_account_that_does_not_exist_is_kept(
+    app: FastAPI, fast: Settings, smsc: Smsc
+) -> None:
+    async with connected(app, fast, smpp(smsc, mo_account=999_999)):
+        smsc.mo("+61411111111", "+61400000000", "Hello?")
+        await until(lambda: smsc.acks == [0])
+    assert [(h["kind"], h["state"]) for h in await held(app)] == [("mo", "unrouted")]

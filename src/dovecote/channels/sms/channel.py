@@ -6,8 +6,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.channels.sms import store
-from dovecote.channels.sms.inbound import record_inbound
+from dovecote.channels.sms.inbound import receive_mo, record_inbound
 from dovecote.pipeline.channel import Channel, check
 from dovecote.pipeline.transports.base import Job, Reply
 
@@ -27,26 +26,16 @@ async def _reply(conn: AsyncConnection, job: Job, reply: Reply) -> None:
     )
 
 
-async def _inbound(conn: AsyncConnection, account_id: int, reply: Reply) -> None:
-    # A carrier MO: threaded, like a sandbox reply, to the account's latest SMS to the
-    # sender (if any), and owned by the account's main user.
-    user_id = await store.main_user(conn, account_id)
-    if user_id is None:
-        raise LookupError(f"account {account_id} has no main user to receive inbound SMS")
-    await record_inbound(
-        conn,
-        account_id=account_id,
-        user_id=user_id,
-        sender=reply.sender,
-        recipient=reply.recipient,
-        body=reply.body,
+async def _inbound(conn: AsyncConnection, account_id: int, reply: Reply) -> bool:
+    # A carrier MO: the same record as a sandbox reply (see `inbound.receive_mo`).
+    message_id = await receive_mo(
+        conn, account_id, sender=reply.sender, recipient=reply.recipient, body=reply.body
     )
-    log.info(
-        "inbound SMS from %s to %s recorded for account %d",
-        reply.sender,
-        reply.recipient,
-        account_id,
-    )
+    if message_id is None:
+        log.warning("account %d has no user to receive inbound SMS", account_id)
+        return False
+    log.info("inbound SMS %s from %s recorded for account %d", message_id, reply.sender, account_id)
+    return True
 
 
 SMS = check(
