@@ -85,6 +85,7 @@ class Smsc:
     # the simulator's own parsing does not cap what the sender can do.
     fast: bool = False
     _throttle: int = 0
+    _throttle_after: tuple[int, int] | None = None
     _refuse: dict[str, int] = field(default_factory=dict)
     _drop_after: int | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
@@ -97,6 +98,10 @@ class Smsc:
 
     def throttle(self, count: int) -> None:
         self._throttle = count
+
+    def throttle_after(self, accepted: int, count: int) -> None:
+        """Accept `accepted` more submit_sm, then throttle the next `count`."""
+        self._throttle_after = (accepted, count)
 
     def refuse(self, prefix: str, code: int) -> None:
         self._refuse[prefix] = code
@@ -223,6 +228,12 @@ class Smsc:
         request = SubmitSm.from_pdu(pdu, header, "gsm0338")
         assert isinstance(request, SubmitSm)
         sequence = header.sequence_num
+        if self._throttle_after is not None:
+            accepted, count = self._throttle_after
+            if accepted == 0:
+                self._throttle, self._throttle_after = count, None
+            else:
+                self._throttle_after = (accepted - 1, count)
         if self._throttle > 0:
             self._throttle -= 1
             writer.write(SubmitSmResp(sequence, SmppCommandStatus.ESME_RTHROTTLED).pdu())

@@ -566,3 +566,14 @@ async def test_an_mo_for_an_account_that_does_not_exist_is_kept(
         smsc.mo("+61411111111", "+61400000000", "Hello?")
         await until(lambda: smsc.acks == [0])
     assert [(h["kind"], h["state"]) for h in await held(app)] == [("mo", "unrouted")]
+
+
+async def test_a_throttled_later_part_is_sent_again_without_repeating_the_first(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    [message_id] = await send(client, us(1), body="y" * 300)  # 2 parts
+    async with connected(app, fast, smpp(smsc)) as dispatcher:
+        smsc.throttle_after(1, 2)  # part 1 accepted, part 2 throttled twice
+        await drain(dispatcher)
+    assert await statuses(app, [message_id]) == ["sent"]
+    assert [p.udh[2] if p.udh else None for p in smsc.submitted] == [1, 2]

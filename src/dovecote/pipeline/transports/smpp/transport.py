@@ -16,8 +16,10 @@ submit_sm_resp mapping:
 
 A long message goes out as several `submit_sm` (see `pdus`); it is `sent` when all are
 accepted, and its `transport_ref` is the first part's id, whose receipt decides the
-message's status (the other parts' receipts are acknowledged and ignored). If a later
-part is refused the message is retried whole: a handset may see the first parts twice.
+message's status (the other parts' receipts are acknowledged and ignored). A throttled
+later part waits out the pause and is sent again (up to 5 times); if a later part is
+deferred otherwise (bind lost) the message is retried whole, and a handset may see its
+first parts twice. A later part refused for good fails the message.
 
 Receipts and MOs arrive as `deliver_sm` on any bind and are written out of band
 (`receipts`, `pipeline.pushed`) before the SMSC gets its `deliver_sm_resp`.
@@ -54,6 +56,7 @@ log = logging.getLogger("dovecote.smpp")
 
 THROTTLED = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL
 TEMPORARY = frozenset({0x08, 0x64})  # ESME_RSYSERR, ESME_RX_T_APPN
+_PART_RETRIES = 5  # throttled answers a later part of a long message waits out
 _SECONDARY_IDS = 100_000  # part ids of long messages remembered, to ignore their receipts
 
 
@@ -237,20 +240,27 @@ class SmppTransport:
         except ValueError as exc:
             return Outcome("failed", error_text=f"cannot be sent over SMPP: {exc}")
         ids: list[str] = []
+        tries = 0
         for part in parts:
-            await self.pacer.wait()
-            try:
-                result = await bind.submit(part)
-            except BindLost as exc:
-                return self._deferred(job, str(exc))
-            except (OSError, TimeoutError) as exc:
-                return self._deferred(job, f"{bind.name}: no submit_sm_resp ({exc!r})")
+            while True:
+                await self.pacer.wait()
+                try:
+                    result = await bind.submit(part)
+                except BindLost as exc:
+                    return self._deferred(job, str(exc))
+                except (OSError, TimeoutError) as exc:
+                    return self._deferred(job, f"{bind.name}: no submit_sm_resp ({exc!r})")
+                if result.status not in THROTTLED:
+                    break
+                self.pacer.pause(self.throttle_pause)
+                tries += 1
+                # Once a part is accepted, retrying the message whole would show the
+                # handset those parts twice: a later part waits out the pause instead.
+                if not ids or tries > _PART_RETRIES:
+                    return self._deferred(job, status_name(result.status), result.status)
             if result.status == ESME_ROK:
                 ids.append(result.message_id)
                 continue
-            if result.status in THROTTLED:
-                self.pacer.pause(self.throttle_pause)
-                return self._deferred(job, status_name(result.status), result.status)
             if result.status in TEMPORARY:
                 return self._deferred(job, status_name(result.status), result.status)
             return self._failed(job, result.status)
