@@ -153,6 +153,30 @@ class Settings(BaseSettings):
     smtp_connections: int = 4
     smtp_local_hostname: str | None = None  # EHLO name; None: this machine's FQDN
 
+    # SMPP 3.4 connector (transport "smpp", see docs/delivery.md): transceiver binds
+    # opened when the worker starts, closed when it stops.
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = Field("", max_length=15)
+    smpp_password: str = Field("", max_length=8)
+    smpp_system_type: str = Field("", max_length=12)
+    smpp_binds: int = Field(1, ge=1, le=32)  # parallel binds to the SMSC
+    smpp_window: int = Field(16, ge=1, le=1000)  # outstanding submit_sm per bind
+    smpp_throughput: float = Field(0.0, ge=0)  # submit_sm per second, all binds; 0: no cap
+    smpp_enquire_link_interval: float = Field(30.0, gt=0)
+    smpp_response_timeout: float = Field(10.0, gt=0)  # a bind or submit_sm answer
+    smpp_bind_wait: float = Field(5.0, ge=0)  # a batch waits this long for a bind to be up
+    smpp_reconnect_min: float = Field(0.5, gt=0)  # backoff doubles from this …
+    smpp_reconnect_max: float = Field(30.0, gt=0)  # … up to this
+    smpp_throttle_pause: float = Field(1.0, ge=0)  # after ESME_RTHROTTLED / ESME_RMSGQFUL
+    smpp_long_messages: Literal["udh", "payload"] = "udh"
+    smpp_gsm_packed: bool = False  # GSM 03.38 packed 7-bit (most SMSCs want unpacked)
+    # Inbound SMS (MO) go to this account until numbers exist to say whose they are.
+    smpp_mo_account: int | None = None
+    # A receipt that matches no message yet is retried this long, then kept as unmatched.
+    smpp_receipt_hold: float = Field(600.0, ge=0)
+    smpp_receipt_retry: float = Field(1.0, gt=0)
+
     # EmailVerify one-time codes; an account's `settings` may override the first four and
     # the brand (see docs/emailverify.md).
     otp_code_length: int = Field(6, ge=4, le=10)

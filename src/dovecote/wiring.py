@@ -70,6 +70,7 @@ TRANSPORTS: dict[str, str] = {
     "sandbox": "dovecote.pipeline.transports.sandbox:SandboxTransport",
     "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
     "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
+    "smpp": "dovecote.pipeline.transports.smpp.transport:SmppTransport",
 }
 
 # Run, in this order, in the transaction of every event written.

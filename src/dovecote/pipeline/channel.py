@@ -33,6 +33,10 @@ FinalData = Callable[[Job, Outcome, Final], dict[str, Any]]
 # (transaction, the event log — a reply is an event too, automations fire on it —, the
 # message replied to, the reply)
 ReplyHandler = Callable[[AsyncConnection, EventLog, Job, Reply], Awaitable[None]]
+# An inbound message that answers nothing we sent (a carrier MO), for an account, written
+# through the event log like a reply; False when that account cannot take it (no such
+# account or user).
+InboundHandler = Callable[[AsyncConnection, EventLog, int, Reply], Awaitable[bool]]
 
 
 def receipt_data(job: Job, outcome: Outcome, final: Final) -> dict[str, Any]:
@@ -67,6 +71,9 @@ class Channel:
     # No real transport can carry this channel yet: any transport but its sandbox is
     # refused at start-up (`transports.registry.check`) instead of failing each message.
     sandbox_only: bool = False
+    # What an inbound message to one of the account's numbers does (a carrier MO that
+    # a transport pushes); None: the channel takes no inbound traffic.
+    on_inbound: InboundHandler | None = None
 
 
 class ChannelError(RuntimeError):

@@ -25,6 +25,7 @@ from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.outcomes import OutcomeBatch, Phase, Retry
+from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome, Transport
 from dovecote.settings import Settings
 
@@ -114,6 +115,10 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.count_outcomes(batch.kinds)
         return len(rows)
+
+    def pushed(self) -> Pushed:
+        """What a transport that hears receipts and inbound messages out of band needs."""
+        return Pushed(self.engine, self.channels, self.retry, self.events)
 
     async def close(self) -> None:
         for transport in {id(t): t for t in self.transports.values()}.values():

@@ -46,7 +46,7 @@ class Worker:
                 log.exception("periodic job %s failed", job.name)
 
     async def run(self) -> None:
-        await registry.start(self.dispatcher.transports)
+        await registry.start(self.dispatcher.transports, self.dispatcher.pushed())
         while not self._stopping.is_set():
             await self._maintain()
             try:

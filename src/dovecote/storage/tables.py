@@ -552,3 +552,25 @@ message_media = sa.Table(
     sa.Column("size", sa.Integer, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# Receipts are matched to their message by the id the SMSC gave it (0014).
+sa.Index("ix_messages_transport_ref", messages.c.transport_ref)
+
+# deliver_sm PDUs the SMPP transport could not apply yet: a receipt that arrived before
+# the dispatcher wrote its message's transport_ref (`pending`, retried), one that never
+# matched (`unmatched`, kept for the operator), an MO with no account to take it. (0014)
+smpp_deliveries = sa.Table(
+    "smpp_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # receipt | mo
+    sa.Column("state", sa.String(16), nullable=False),  # pending | unmatched | unrouted
+    sa.Column("smsc_message_id", sa.String(128), nullable=True),
+    sa.Column("stat", sa.String(16), nullable=True),
+    sa.Column("err", sa.String(16), nullable=True),
+    sa.Column("sender", sa.String(32), nullable=True),
+    sa.Column("recipient", sa.String(32), nullable=True),
+    sa.Column("body", sa.Text, nullable=False, server_default=""),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_smpp_deliveries_state", "state", "received_at"),
+)

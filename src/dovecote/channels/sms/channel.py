@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.channels.sms.inbound import record_inbound
+from dovecote.channels.sms.inbound import receive_mo, record_inbound
 from dovecote.pipeline.channel import Channel, check
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.transports.base import Job, Reply
+
+log = logging.getLogger("dovecote.sms")
 
 
 async def _reply(conn: AsyncConnection, events: EventLog, job: Job, reply: Reply) -> None:
@@ -24,6 +28,19 @@ async def _reply(conn: AsyncConnection, events: EventLog, job: Job, reply: Reply
     )
 
 
+async def _inbound(conn: AsyncConnection, events: EventLog, account_id: int, reply: Reply) -> bool:
+    # A carrier MO: the same record as a sandbox reply (see `inbound.receive_mo`), an
+    # event like it, so inbound automation rules fire on it too.
+    message_id = await receive_mo(
+        conn, events, account_id, sender=reply.sender, recipient=reply.recipient, body=reply.body
+    )
+    if message_id is None:
+        log.warning("account %d has no user to receive inbound SMS", account_id)
+        return False
+    log.info("inbound SMS %s from %s recorded for account %d", message_id, reply.sender, account_id)
+    return True
+
+
 SMS = check(
     Channel(
         name="sms",
@@ -37,5 +54,6 @@ SMS = check(
             "deferred": "deferred",
         },
         on_reply=_reply,
+        on_inbound=_inbound,
     )
 )

@@ -294,3 +294,36 @@ async def send_test_inbound(
     if not 200 <= status < 300:
         raise InvalidInput(f"{url} answered HTTP {status} to the test inbound SMS.", field="url")
     return test
+
+
+async def receive_mo(
+    conn: AsyncConnection,
+    events: EventLog,
+    account_id: int,
+    *,
+    sender: str,
+    recipient: str,
+    body: str,
+) -> str | None:
+    """A carrier MO for `account_id`, recorded as `simulate_inbound` records a sandbox
+    reply: threaded to the account's latest SMS to the sender and owned by whoever sent
+    that (so a subaccount sees replies to its messages), else by the main user.
+    Returns the inbound message id, or None if the account has no main user."""
+    try:
+        normalized = parse_recipient(sender, None).e164
+    except InvalidRecipient:
+        normalized = sender.strip()
+    original = await store.latest_outbound_to(conn, account_id, normalized)
+    user_id = int(original["user_id"]) if original else await store.main_user(conn, account_id)
+    if user_id is None:
+        return None
+    return await record_inbound(
+        conn,
+        events,
+        account_id=account_id,
+        user_id=user_id,
+        sender=sender,
+        recipient=recipient,
+        body=body,
+        original_message_id=original["id"] if original else None,
+    )

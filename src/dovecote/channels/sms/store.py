@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dovecote.pipeline import history
 from dovecote.pipeline.scope import Scope, visible
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
-from dovecote.storage.tables import messages
+from dovecote.storage.tables import messages, users
 
 SMS = "sms"
 
@@ -183,3 +183,10 @@ async def latest_outbound_to(
 
 async def insert_inbound(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(messages.insert().values(**values))
+
+
+async def main_user(conn: AsyncConnection, account_id: int) -> int | None:
+    """The account's main user: who owns inbound SMS that answers nothing we sent."""
+    query = sa.select(users.c.id).where(users.c.account_id == account_id, users.c.is_main)
+    found = (await conn.execute(query.order_by(users.c.id).limit(1))).scalar()
+    return None if found is None else int(found)

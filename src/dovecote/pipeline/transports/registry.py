@@ -65,8 +65,13 @@ def build(
     return by_channel
 
 
-async def start(transports: Mapping[str, Transport]) -> None:
+async def start(transports: Mapping[str, Transport], pushed: object | None = None) -> None:
+    """Await each transport's optional `start()`; one that takes an argument (a carrier
+    that pushes receipts and inbound messages) is given `pushed` (`pipeline.pushed`)."""
     for transport in {id(t): t for t in transports.values()}.values():
         opener = getattr(transport, "start", None)
         if opener is not None and inspect.iscoroutinefunction(opener):
-            await opener()
+            if inspect.signature(opener).parameters:
+                await opener(pushed)
+            else:
+                await opener()
