@@ -577,3 +577,16 @@ async def test_a_throttled_later_part_is_sent_again_without_repeating_the_first(
         await drain(dispatcher)
     assert await statuses(app, [message_id]) == ["sent"]
     assert [p.udh[2] if p.udh else None for p in smsc.submitted] == [1, 2]
+
+
+async def test_a_submit_refused_as_not_bound_is_deferred_and_the_bind_renewed(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    smsc.refuse("1202555", 0x04)
+    [message_id] = await send(client, us(1))
+    transport = smpp(smsc)
+    async with connected(app, fast, transport) as dispatcher:
+        assert await dispatcher.run_once() == 1
+        await until(lambda: transport.binds[0].binds == 2)
+    [row] = await rows(app, [message_id])
+    assert row["status"] == "queued" and "ESME_RINVBNDSTS" in row["error_text"]

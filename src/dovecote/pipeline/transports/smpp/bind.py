@@ -341,6 +341,12 @@ class Bind:
         self._deadlines.clear()
         self._out.clear()
 
+    def reset(self) -> None:
+        """Drop the connection; `run()` binds again after its backoff."""
+        self.last_error = "reset after ESME_RINVBNDSTS"
+        if self._writer is not None:
+            self._writer.close()
+
     async def close(self) -> None:
         """Unbind and stop reconnecting; deliveries being written are awaited first."""
         self._closing = True

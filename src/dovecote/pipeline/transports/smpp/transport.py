@@ -11,6 +11,7 @@ submit_sm_resp mapping:
                                       `throttle_pause` seconds
     ESME_RSYSERR, ESME_RX_T_APPN,     deferred (retried with the dispatcher's backoff)
     no answer, bind lost
+    ESME_RINVBNDSTS                   deferred, and that bind reconnects
     anything else                     failed; the SMPP code is the event's error_code
                                       and `smpp_status` names it
 
@@ -56,6 +57,7 @@ log = logging.getLogger("dovecote.smpp")
 
 THROTTLED = frozenset({0x58, 0x14})  # ESME_RTHROTTLED, ESME_RMSGQFUL
 TEMPORARY = frozenset({0x08, 0x64})  # ESME_RSYSERR, ESME_RX_T_APPN
+NOT_BOUND = 0x04  # ESME_RINVBNDSTS
 _PART_RETRIES = 5  # throttled answers a later part of a long message waits out
 _SECONDARY_IDS = 100_000  # part ids of long messages remembered, to ignore their receipts
 
@@ -261,6 +263,10 @@ class SmppTransport:
             if result.status == ESME_ROK:
                 ids.append(result.message_id)
                 continue
+            if result.status == NOT_BOUND:
+                # The SMSC no longer counts this session as bound: bind again.
+                bind.reset()
+                return self._deferred(job, status_name(result.status), result.status)
             if result.status in TEMPORARY:
                 return self._deferred(job, status_name(result.status), result.status)
             return self._failed(job, result.status)
