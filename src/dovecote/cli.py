@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -14,6 +15,7 @@ from dovecote.accounts.store import get_user_by_username, list_all_users
 from dovecote.app import create_app
 from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros
+from dovecote.numbers import inventory
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.migrate import upgrade
@@ -23,6 +25,8 @@ accounts_app = typer.Typer(help="Manage accounts.")
 keys_app = typer.Typer(help="Manage API keys.")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+numbers_app = typer.Typer(help="Manage the dedicated-number inventory.")
+app.add_typer(numbers_app, name="numbers")
 
 T = TypeVar("T")
 
@@ -182,6 +186,28 @@ def keys_rotate(username: str) -> None:
             return await accounts.rotate_key(conn, user.id)
 
     typer.echo(f"api key: {_with_runtime(work)}")
+
+
+@numbers_app.command("import")
+def numbers_import(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: number,country,type,capabilities,monthly_price,connector",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+) -> None:
+    """Add numbers for sale, or update the terms of known ones (owners are kept)."""
+    text = path.read_text(encoding="utf-8-sig")
+
+    async def work(runtime: Runtime) -> tuple[int, int]:
+        async with runtime.engine.begin() as conn:
+            return await inventory.import_csv(conn, text)
+
+    created, updated = _with_runtime(work)
+    typer.echo(f"{created} numbers added, {updated} updated")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from dovecote.apis.clicksend import (
     email_addresses,
     email_templates,
     master_templates,
+    numbers,
     reference,
     sms,
     sms_history,
@@ -83,6 +84,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    numbers,
 )
 
 
