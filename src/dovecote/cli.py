@@ -15,7 +15,7 @@ from dovecote.accounts.store import get_user_by_username, list_all_users
 from dovecote.app import create_app
 from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros
-from dovecote.numbers import inventory
+from dovecote.numbers import alpha_tags, inventory
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.migrate import upgrade
@@ -208,6 +208,21 @@ def numbers_import(
 
     created, updated = _with_runtime(work)
     typer.echo(f"{created} numbers added, {updated} updated")
+
+
+@numbers_app.command("alpha-tag")
+def numbers_alpha_tag(
+    tag_id: Annotated[str, typer.Argument(help="The alpha tag's id.")],
+    status: Annotated[str, typer.Argument(help="approved, rejected or pending")],
+) -> None:
+    """Decide on a requested alpha tag (when DOVECOTE_ALPHA_TAGS_AUTO_APPROVE is false)."""
+
+    async def work(runtime: Runtime) -> alpha_tags.AlphaTag:
+        async with runtime.engine.begin() as conn:
+            return await alpha_tags.review(conn, tag_id, status)
+
+    tag = _with_runtime(work)
+    typer.echo(f"{tag.alpha_tag}: {tag.status}")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
 
     # SMS composition.
+    # Alpha tags an account requests are approved at once; false: they wait for the
+    # operator (`dovecote numbers alpha-tag ID approved`).
+    alpha_tags_auto_approve: bool = True
     sms_throttle_window: int = 60  # seconds; same body to same recipient inside it → THROTTLED
     prices_file: str | None = None
 

@@ -26,6 +26,7 @@ from dovecote.apis.clicksend import (
     master_templates,
     numbers,
     reference,
+    senders,
     sms,
     sms_history,
     sms_inbound,
@@ -85,6 +86,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     master_templates,
     email,
     numbers,
+    senders,
 )
 
 
