@@ -67,11 +67,26 @@ def serve(
             help="Run the delivery worker in this process (default: DOVECOTE_WORKER_ENABLED)."
         ),
     ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Run the email-to-SMS SMTP listener on this port "
+            "(default: DOVECOTE_EMAIL_SMS_SMTP_PORT; off when unset)."
+        ),
+    ] = None,
+    smtp_host: Annotated[
+        str | None,
+        typer.Option(help="Address the SMTP listener binds (default: 127.0.0.1)."),
+    ] = None,
 ) -> None:
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn
 
     settings = Settings()
+    if smtp_port is not None:
+        settings = settings.model_copy(update={"email_sms_smtp_port": smtp_port})
+    if smtp_host is not None:
+        settings = settings.model_copy(update={"email_sms_smtp_host": smtp_host})
     if settings.public_url is None:
         # Mailed links (verification, CSV downloads) must reach this server: without a
         # configured public URL, that is where it listens.
