@@ -92,6 +92,9 @@ class EmailSmsHandler:
             queued = await self._send(envelope.mail_from, numbers, raw)
         except Refused as refused:
             return refused.reply
+        except Exception:  # a database hiccup: the sender's server retries, nothing is lost
+            log.exception("email-to-SMS from %s failed", envelope.mail_from)
+            return "451 4.3.0 Temporary failure; try again later"
         return f"250 2.0.0 {queued} SMS queued"
 
     async def _send(self, mail_from: str, numbers: list[str], raw: bytes) -> int:

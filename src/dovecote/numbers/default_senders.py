@@ -11,6 +11,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.accounts import store as accounts_store
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.ids import new_id
 from dovecote.core.models import Principal
@@ -130,7 +131,19 @@ async def create(
             f"A default sender for {country} already exists; update it instead.",
             field="country_code",
         ) from None
+    await _flag(conn, principal.account.id)
     return default_from_row(row)
+
+
+async def _flag(conn: AsyncConnection, account_id: int) -> None:
+    """Record in the account's settings whether it has default senders (see
+    `senders.HAS_DEFAULTS`); the send path reads it from the caller's account row."""
+    account = await accounts_store.get_account(conn, account_id)
+    assert account is not None  # the caller's own account
+    has = bool(await store.listing(conn, default_senders, account_id, limit=1))
+    if bool(account.settings.get(senders.HAS_DEFAULTS)) != has:
+        merged = {**account.settings, senders.HAS_DEFAULTS: has}
+        await accounts_store.update_account(conn, account_id, {"settings": merged})
 
 
 async def list_defaults(
@@ -173,3 +186,4 @@ async def update(
 async def delete(conn: AsyncConnection, principal: Principal, default_id: str) -> None:
     if not await store.delete(conn, default_senders, principal.account.id, default_id):
         raise NotFound(f"Default sender {default_id} not found.")
+    await _flag(conn, principal.account.id)

@@ -15,5 +15,11 @@ from dovecote.pipeline.outbound import Outbound
 async def apply(conn: AsyncConnection, principal: Principal, items: Sequence[Outbound]) -> None:
     """Run after composition, before acceptance: a refused sender is INVALID_SENDER_ID,
     like a malformed one, and is neither charged nor queued."""
-    require = bool(principal.account.settings.get(senders.REQUIRE_KNOWN_SENDER, False))
-    await senders.settle(conn, principal.account.id, items, require_known=require)
+    options = principal.account.settings
+    await senders.settle(
+        conn,
+        principal.account.id,
+        items,
+        require_known=bool(options.get(senders.REQUIRE_KNOWN_SENDER, False)),
+        has_defaults=bool(options.get(senders.HAS_DEFAULTS, False)),
+    )
