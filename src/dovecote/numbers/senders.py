@@ -17,7 +17,6 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.phone import InvalidRecipient, parse_recipient
-from dovecote.numbers import inventory_store
 from dovecote.numbers import senders_store as store
 from dovecote.pipeline.outbound import Outbound
 
@@ -79,10 +78,11 @@ def _e164(sender: str, country: str | None) -> str | None:
 
 
 async def sender_book(conn: AsyncConnection, account_id: int) -> SenderBook:
+    rows = await store.sender_rows(conn, account_id)
     return SenderBook(
-        dedicated=frozenset(await inventory_store.owned_numbers(conn, account_id)),
-        own=await store.own_number_ids(conn, account_id),
-        tags=await store.approved_tags(conn, account_id),
+        dedicated=frozenset(value for kind, value, _ in rows if kind == "d"),
+        own={row_id: value for kind, value, row_id in rows if kind == "o"},
+        tags={row_id: value for kind, value, row_id in rows if kind == "t"},
     )
 
 

@@ -14,6 +14,7 @@ from dovecote.storage.tables import (
     own_number_verifications,
     own_numbers,
 )
+from dovecote.storage.tables import numbers as inventory
 
 MAX_LISTED = 1000  # one account's own numbers, tags or defaults: a handful in practice
 
@@ -121,29 +122,6 @@ async def spend_attempt(
     return row
 
 
-async def verified_numbers(conn: AsyncConnection, account_id: int) -> set[str]:
-    query = sa.select(own_numbers.c.phone_number).where(
-        own_numbers.c.account_id == account_id, own_numbers.c.status == "VERIFIED"
-    )
-    return set((await conn.execute(query)).scalars())
-
-
-async def approved_tags(conn: AsyncConnection, account_id: int) -> dict[str, str]:
-    """Approved alpha tags of the account: id → tag."""
-    query = sa.select(alpha_tags.c.id, alpha_tags.c.alpha_tag).where(
-        alpha_tags.c.account_id == account_id, alpha_tags.c.status == "APPROVED"
-    )
-    return {str(row[0]): str(row[1]) for row in await conn.execute(query)}
-
-
-async def own_number_ids(conn: AsyncConnection, account_id: int) -> dict[str, str]:
-    """Verified own numbers of the account: id → phone number."""
-    query = sa.select(own_numbers.c.id, own_numbers.c.phone_number).where(
-        own_numbers.c.account_id == account_id, own_numbers.c.status == "VERIFIED"
-    )
-    return {str(row[0]): str(row[1]) for row in await conn.execute(query)}
-
-
 async def enabled_defaults(conn: AsyncConnection, account_id: int) -> Sequence[sa.RowMapping]:
     query = sa.select(default_senders).where(
         default_senders.c.account_id == account_id,
@@ -151,3 +129,21 @@ async def enabled_defaults(conn: AsyncConnection, account_id: int) -> Sequence[s
         default_senders.c.product_type == "SMS",
     )
     return list((await conn.execute(query)).mappings())
+
+
+async def sender_rows(conn: AsyncConnection, account_id: int) -> list[tuple[str, str, str]]:
+    """(kind, value, id) of every sender the account may use, in one round trip: `d` a
+    bought number, `o` a verified own number, `t` an approved alpha tag."""
+    bought = sa.select(
+        sa.literal("d").label("kind"),
+        inventory.c.number.label("value"),
+        sa.cast(inventory.c.id, sa.String).label("id"),
+    ).where(inventory.c.account_id == account_id)
+    own = sa.select(sa.literal("o"), own_numbers.c.phone_number, own_numbers.c.id).where(
+        own_numbers.c.account_id == account_id, own_numbers.c.status == "VERIFIED"
+    )
+    tags = sa.select(sa.literal("t"), alpha_tags.c.alpha_tag, alpha_tags.c.id).where(
+        alpha_tags.c.account_id == account_id, alpha_tags.c.status == "APPROVED"
+    )
+    result = await conn.execute(sa.union_all(bought, own, tags))
+    return [(str(kind), str(value), str(row_id)) for kind, value, row_id in result]

@@ -206,7 +206,7 @@ async def test_an_inbound_sms_to_a_bought_number_reaches_its_owner(
         )
         assert threaded.status_code == 400
     inbox = (await client.get("/v3/sms/inbound")).json()["data"]["data"]
-    assert [(m["body"], m["to"]) for m in inbox] == [("Hi owner", "+1 202 555 0101")]
+    assert [(m["body"], m["to"]) for m in inbox] == [("Hi owner", "+12025550101")]
 
 
 def test_the_sdks_search_buy_list_and_register(live_server: Any, settings: Settings) -> None:

@@ -159,7 +159,7 @@ async def receive(
         account_id=account_id,
         user_id=user_id,
         sender=sender,
-        recipient=recipient.strip(),
+        recipient=parse_recipient(recipient, None).e164,  # parsed fine: it has an owner
         body=body,
         now=now,
     )
