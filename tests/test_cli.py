@@ -188,3 +188,28 @@ def test_accounts_set_turns_on_extended_history_and_validates_otp_options(
     assert unknown.exit_code == 1 and "colour=blue" in unknown.output
     assert cleared.exit_code == 0 and "email_activity_extended" not in cleared.output
     assert "otp_code_length: 8" in cleared.output
+
+
+def test_numbers_import_loads_the_inventory_and_names_a_bad_line(
+    database_file: Path, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "numbers.csv"
+    inventory.write_text(
+        "number,country,type,capabilities,monthly_price,connector\n"
+        "+12025550101,US,longcode,sms;mms,2.50,smpp-us\n"
+        "+61481070206,AU,mobile,sms,18.59,\n"
+    )
+    assert run(database_file, "migrate").exit_code == 0
+
+    first = run(database_file, "numbers", "import", str(inventory))
+    again = run(database_file, "numbers", "import", str(inventory))
+    inventory.write_text("number,country,type,capabilities,monthly_price\n+1202,US,x,sms,1\n")
+    bad = run(database_file, "numbers", "import", str(inventory))
+
+    assert first.exit_code == 0, first.output
+    assert "2 numbers added, 0 updated" in first.output
+    assert "0 numbers added, 2 updated" in again.output
+    assert bad.exit_code == 1
+    assert "line 2: number" in bad.output
+    rows = sqlite3.connect(database_file).execute("SELECT number FROM numbers ORDER BY number")
+    assert [row[0] for row in rows] == ["+12025550101", "+61481070206"]

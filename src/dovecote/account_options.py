@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.accounts import store
 from dovecote.channels.verify import codes as otp
 from dovecote.core.errors import InvalidInput, NotFound
+from dovecote.numbers import senders
 from dovecote.settings import Settings
 
 SWITCHES = frozenset(
@@ -24,6 +25,7 @@ SWITCHES = frozenset(
         "email_open_tracking",
         "email_click_tracking",
         "sendgrid_unverified_from",  # mail/send may use a from address that is not verified
+        senders.REQUIRE_KNOWN_SENDER,  # an SMS's from must be a number or tag of the account
     }
 )
 OTP_OPTIONS = frozenset({*otp.OVERRIDE_RANGES, otp.BRAND_KEY})

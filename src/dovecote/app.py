@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from dovecote import bootstrap, wiring
 from dovecote.apis import errors
+from dovecote.apis.email_sms_listener import EmailSmsListener
 from dovecote.apis.limits import BodySizeLimit
 from dovecote.apis.metrics import RequestTimer
 from dovecote.pipeline.metrics import Metrics
@@ -31,9 +32,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         if with_worker:
             worker = wiring.build_worker(runtime)
             worker.start()
+        listener = None
+        if settings.email_sms_smtp_port is not None:
+            listener = EmailSmsListener(
+                runtime, settings.email_sms_smtp_host, settings.email_sms_smtp_port
+            )
+            await listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             if worker is not None:
                 await worker.stop()
             await runtime.close()

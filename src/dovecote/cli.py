@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -14,6 +15,7 @@ from dovecote.accounts.store import get_user_by_username, list_all_users
 from dovecote.app import create_app
 from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros
+from dovecote.numbers import alpha_tags, inventory
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.migrate import upgrade
@@ -23,6 +25,8 @@ accounts_app = typer.Typer(help="Manage accounts.")
 keys_app = typer.Typer(help="Manage API keys.")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+numbers_app = typer.Typer(help="Manage the dedicated-number inventory.")
+app.add_typer(numbers_app, name="numbers")
 
 T = TypeVar("T")
 
@@ -63,11 +67,26 @@ def serve(
             help="Run the delivery worker in this process (default: DOVECOTE_WORKER_ENABLED)."
         ),
     ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Run the email-to-SMS SMTP listener on this port "
+            "(default: DOVECOTE_EMAIL_SMS_SMTP_PORT; off when unset)."
+        ),
+    ] = None,
+    smtp_host: Annotated[
+        str | None,
+        typer.Option(help="Address the SMTP listener binds (default: 127.0.0.1)."),
+    ] = None,
 ) -> None:
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn
 
     settings = Settings()
+    if smtp_port is not None:
+        settings = settings.model_copy(update={"email_sms_smtp_port": smtp_port})
+    if smtp_host is not None:
+        settings = settings.model_copy(update={"email_sms_smtp_host": smtp_host})
     if settings.public_url is None:
         # Mailed links (verification, CSV downloads) must reach this server: without a
         # configured public URL, that is where it listens.
@@ -182,6 +201,43 @@ def keys_rotate(username: str) -> None:
             return await accounts.rotate_key(conn, user.id)
 
     typer.echo(f"api key: {_with_runtime(work)}")
+
+
+@numbers_app.command("import")
+def numbers_import(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: number,country,type,capabilities,monthly_price,connector",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+) -> None:
+    """Add numbers for sale, or update the terms of known ones (owners are kept)."""
+    text = path.read_text(encoding="utf-8-sig")
+
+    async def work(runtime: Runtime) -> tuple[int, int]:
+        async with runtime.engine.begin() as conn:
+            return await inventory.import_csv(conn, text)
+
+    created, updated = _with_runtime(work)
+    typer.echo(f"{created} numbers added, {updated} updated")
+
+
+@numbers_app.command("alpha-tag")
+def numbers_alpha_tag(
+    tag_id: Annotated[str, typer.Argument(help="The alpha tag's id.")],
+    status: Annotated[str, typer.Argument(help="approved, rejected or pending")],
+) -> None:
+    """Decide on a requested alpha tag (when DOVECOTE_ALPHA_TAGS_AUTO_APPROVE is false)."""
+
+    async def work(runtime: Runtime) -> alpha_tags.AlphaTag:
+        async with runtime.engine.begin() as conn:
+            return await alpha_tags.review(conn, tag_id, status)
+
+    tag = _with_runtime(work)
+    typer.echo(f"{tag.alpha_tag}: {tag.status}")
 
 
 if __name__ == "__main__":

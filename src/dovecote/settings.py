@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     )
 
     # SMS composition.
+    # Email-to-SMS: an SMTP listener in `serve` (off unless a port is set) accepting mail to
+    # <number>@<this domain> from addresses accounts allowed (`/v3/sms/email-sms`).
+    email_sms_domain: str = "sms.dovecote.localhost"
+    email_sms_smtp_host: str = "127.0.0.1"
+    email_sms_smtp_port: int | None = Field(None, ge=0, le=65535)
+    # Alpha tags an account requests are approved at once; false: they wait for the
+    # operator (`dovecote numbers alpha-tag ID approved`).
+    alpha_tags_auto_approve: bool = True
     sms_throttle_window: int = 60  # seconds; same body to same recipient inside it → THROTTLED
     prices_file: str | None = None
 

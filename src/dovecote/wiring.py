@@ -24,12 +24,15 @@ from dovecote.apis.clicksend import (
     delivery_issues,
     email,
     email_addresses,
+    email_sms,
     email_templates,
     master_templates,
     mms,
     mms_history,
     mms_receipts,
+    numbers,
     reference,
+    senders,
     sms,
     sms_history,
     sms_inbound,
@@ -98,6 +101,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     sms_receipts,
     sms_inbound,
     sms_history,
+    email_sms,
     sms,
     email_addresses,
     email_templates,
@@ -109,6 +113,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     mms_history,
     mms,
     uploads,
+    numbers,
+    senders,
 )
 
 

@@ -33,10 +33,10 @@ FinalData = Callable[[Job, Outcome, Final], dict[str, Any]]
 # (transaction, the event log — a reply is an event too, automations fire on it —, the
 # message replied to, the reply)
 ReplyHandler = Callable[[AsyncConnection, EventLog, Job, Reply], Awaitable[None]]
-# An inbound message that answers nothing we sent (a carrier MO), for an account, written
-# through the event log like a reply; False when that account cannot take it (no such
-# account or user).
-InboundHandler = Callable[[AsyncConnection, EventLog, int, Reply], Awaitable[bool]]
+# An inbound message that answers nothing we sent (a carrier MO), written through the
+# event log like a reply: for the account owning its number, else for the fallback
+# account given (None: no fallback); False when nobody can take it.
+InboundHandler = Callable[[AsyncConnection, EventLog, int | None, Reply], Awaitable[bool]]
 
 
 def receipt_data(job: Job, outcome: Outcome, final: Final) -> dict[str, Any]:

@@ -54,10 +54,11 @@ class Pushed:
         return "final" if again is not None and again.status in st.FINAL_STATUSES else "held"
 
     async def inbound(
-        self, conn: AsyncConnection, channel: str, account_id: int, reply: Reply
+        self, conn: AsyncConnection, channel: str, account_id: int | None, reply: Reply
     ) -> bool:
-        """Record an inbound message for `account_id`; False if the channel takes none
-        or the account cannot take it."""
+        """Record an inbound message for the owner of its number, else for `account_id`
+        (the connector's fallback, if any); False if the channel takes none or nobody
+        can take it."""
         spec = self.channels.get(channel)
         if spec is None or spec.on_inbound is None:
             return False

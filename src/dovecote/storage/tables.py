@@ -574,3 +574,125 @@ smpp_deliveries = sa.Table(
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Index("ix_smpp_deliveries_state", "state", "received_at"),
 )
+
+# --- Numbers, sender ids, email-to-SMS (migration 0015) -----------------------------------
+
+# The operator's inventory of dedicated numbers (`dovecote numbers import`). A number is
+# for sale while `account_id` is NULL; buying sets it with a conditional UPDATE in the
+# transaction that charges the monthly price, so two buyers can never both get it.
+# Prices are micro-units of the buying account's currency.
+numbers = sa.Table(
+    "numbers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("number", sa.String(32), nullable=False, unique=True),  # E.164
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("number_type", sa.String(16), nullable=False),  # longcode, tollfree, shortcode
+    sa.Column("capabilities", sa.String(64), nullable=False, server_default="sms"),
+    sa.Column("price_monthly_micros", sa.BigInteger, nullable=False),
+    sa.Column("connector", sa.String(64), nullable=True),  # the route replies arrive by
+    sa.Column("account_id", sa.Integer, nullable=True),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("registration", sa.String(32), nullable=False, server_default="NOT_REQUIRED"),
+    sa.Column("purchased_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_numbers_account", "account_id"),
+    sa.Index("ix_numbers_country", "country", "number"),
+)
+
+# Numbers the customer already has (a mobile, an office line), usable as a sender once a
+# code sent by SMS to it has been typed back. Ids are UUIDs, as SDK 6's model types them.
+own_numbers = sa.Table(
+    "own_numbers",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("phone_number", sa.String(32), nullable=False),
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("label", sa.String(100), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),  # UNVERIFIED | VERIFIED
+    sa.Column("verified_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "phone_number", name="uq_own_numbers_account_number"),
+)
+
+# One code per verification request; only an HMAC of the code is kept (as EmailVerify's).
+own_number_verifications = sa.Table(
+    "own_number_verifications",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("own_number_id", sa.String(36), nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # PENDING | VERIFIED | EXPIRED | FAILED
+    sa.Column("remaining_attempts", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.String(36), nullable=True),  # the SMS that carried the code
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_own_number_verifications_own_number", "own_number_id"),
+)
+
+# Alphanumeric sender ids an account asked for; only APPROVED ones pass the sender check.
+alpha_tags = sa.Table(
+    "alpha_tags",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("alpha_tag", sa.String(11), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # PENDING | APPROVED | REJECTED
+    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("countries", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "alpha_tag", name="uq_alpha_tags_account_tag"),
+)
+
+# Which sender an SMS without `from` gets, per recipient country: ordered strategies.
+default_senders = sa.Table(
+    "default_senders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("country_code", sa.String(2), nullable=False),
+    sa.Column("product_type", sa.String(8), nullable=False),
+    sa.Column("strategies", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint(
+        "account_id", "country_code", "product_type", name="uq_default_senders_account_country"
+    ),
+)
+
+# Email-to-SMS: addresses (or `*@domain` patterns) allowed to send SMS by email, and the
+# sender id their SMS carry.
+email_sms_addresses = sa.Table(
+    "email_sms_addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("email_address", sa.String(320), nullable=False),  # lower-cased
+    sa.Column("sender", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_email_sms_addresses_address", "email_address"),
+    sa.Index("ix_email_sms_addresses_account", "account_id"),
+    sqlite_autoincrement=True,
+)
+
+# Strings cut out of every email-to-SMS body of the account (disclaimers, footers).
+email_sms_stripped_strings = sa.Table(
+    "email_sms_stripped_strings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("strip_string", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_email_sms_stripped_strings_account", "account_id"),
+    sqlite_autoincrement=True,
+)

@@ -30,6 +30,7 @@ from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from email_support import add_address, owner_principal
+from numbers_support import load_into
 
 ROOT = Path(__file__).resolve().parents[3]
 SDK5_PATH = ROOT / ".venv" / "sdk5"
@@ -493,6 +494,164 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         data__api_key=str,
     )
 
+    # Numbers: the inventory is loaded as `dovecote numbers import` does.
+    asyncio.run(load_into(settings.database_url))
+    numbers = clicksend.NumbersApi(client)
+    check(
+        clicksend.ViewAvailableNumbers,
+        numbers.view_available_numbers("US"),
+        data__data__0__dedicated_number=str,
+        data__data__0__price_monthly=str,
+    )
+    check(
+        clicksend.PurchaseDedicatedNumber,
+        numbers.purchase_dedicated_number(
+            "+12025550101",
+            clicksend.BuyNumberRequest(dedicated_number="+12025550101", type="sms"),
+        ),
+        data__dedicated_number=str,
+        data__price_total=str,
+    )
+    check(
+        clicksend.ViewYourNumbers,
+        numbers.view_your_numbers(),
+        data__data__0__dedicated_number=str,
+        data__data__0__status__value=int,
+    )
+    check(
+        clicksend.RegisterNumbers,
+        numbers.register_numbers(
+            "longcode",
+            "US",
+            register_numbers_request=clicksend.RegisterNumbersRequest(
+                full_name="Six",
+                company_name="Dovecote",
+                email="six@example.com",
+                website_url="https://example.com",
+                sample_message="Hello",
+                primary_use_case="alerts",
+                company_number="1",
+                area_code="202",
+            ),
+        ),
+        data=dict,
+    )
+
+    # Sender ids (SDK 6 reads own numbers and alpha tags without the envelope).
+    def bare(model: type, answer: Any, **fields: type | tuple[type, ...]) -> None:
+        assert isinstance(answer, model), type(answer)
+        expect(answer, **fields)
+
+    own = clicksend.OwnNumbersApi(client)
+    started = own.request_own_number_verification_otp(
+        request_own_number_verification_otp_request=clicksend.RequestOwnNumberVerificationOtpRequest(
+            phone_number="+12025550143", label="Mobile"
+        )
+    )
+    bare(clicksend.RequestOwnNumberVerificationOtp, started, id=str, remaining_attempts=int)
+    with pytest.raises(clicksend.exceptions.BadRequestException):
+        own.verify_own_number_otp(
+            str(started.id),
+            verify_own_number_otp_request=clicksend.VerifyOwnNumberOtpRequest(code="wrong"),
+        )
+    listed_own = own.list_own_numbers()
+    bare(clicksend.ListOwnNumbers, listed_own, own_numbers__0__phone_number=str)
+    assert listed_own.own_numbers is not None
+    own_id = str(listed_own.own_numbers[0].id)
+    bare(clicksend.OwnNumber, own.get_own_number_detail(own_id), status=str)
+    with pytest.raises(clicksend.exceptions.UnauthorizedException):
+        own.update_own_number(own_id)  # SDK 6 sends this one without credentials
+    tags = clicksend.AlphaTagsApi(client)
+    tag = tags.request_alpha_tag(
+        request_alpha_tag_request=clicksend.RequestAlphaTagRequest(
+            alpha_tag="Dovecote", countries=["AU"]
+        )
+    )
+    bare(clicksend.AlphaTag, tag, id=str, status=str)
+    bare(clicksend.ListAlphaTags, tags.list_alpha_tags(), alpha_tags__0__alpha_tag=str)
+    bare(clicksend.AlphaTag, tags.get_alpha_tag(str(tag.id)), alpha_tag=str)
+    senders = clicksend.DefaultSendersApi(client)
+    strategy = clicksend.CreateDefaultSenderRequestDefaultSenderStrategiesInner(
+        sender_type="alpha_tag", sender_id="Dovecote"
+    )
+    default = senders.create_default_sender(
+        create_default_sender_request=clicksend.CreateDefaultSenderRequest(
+            country_code="AU", product_type="SMS", default_sender_strategies=[strategy]
+        )
+    )
+    check(clicksend.CreateDefaultSender, default, data__id=str, data__user_id=int)
+    default_id = default.data.id
+    check(
+        clicksend.GetDefaultSendersList,
+        senders.get_default_senders_list(),
+        data__data__0__country_code=str,
+    )
+    check(
+        clicksend.GetDefaultSenderDetails,
+        senders.get_default_sender_details(default_id),
+        data__default_sender_strategies__0__priority=int,
+    )
+    check(
+        clicksend.UpdateDefaultSender,
+        senders.update_default_sender(
+            default_id,
+            update_default_sender_request=clicksend.UpdateDefaultSenderRequest(
+                default_sender_strategies=[strategy]
+            ),
+        ),
+        data__status=str,
+    )
+    check(
+        clicksend.ListCompliantSenderTypes200Response,
+        senders.list_compliant_sender_types("SMS", filter_country_code_index=["US"]),
+        data__data__0__blocked_sender_types=list,
+    )
+    senders.delete_default_sender(default_id)
+    tags.delete_alpha_tag(str(tag.id))
+    bare(clicksend.OwnNumber, own.delete_own_number(own_id), phone_number=str)
+
+    # Email-to-SMS.
+    email_sms = clicksend.EmailToSmsApi(client)
+    check(
+        clicksend.AddAllowedEmail,
+        email_sms.add_allowed_email(
+            add_allowed_email_request=clicksend.AddAllowedEmailRequest.from_dict(
+                {"email_address": "ops@example.com", "from": "Dovecote"}
+            )
+        ),
+        data__email_address_id=int,
+    )
+    check(
+        clicksend.ViewAllowedEmails,
+        email_sms.view_allowed_emails(),
+        data__data__0__email_address=str,
+    )
+    strip = clicksend.CreateStrippedStringRuleRequest(strip_string="[robot]")
+    rule = email_sms.create_stripped_string_rule(create_stripped_string_rule_request=strip)
+    check(clicksend.CreateStrippedStringRule, rule, data__rule_id=int)
+    assert rule.data is not None
+    rule_id = str(rule.data.rule_id)
+    check(
+        clicksend.ViewStrippedStringRules,
+        email_sms.view_stripped_string_rules(),
+        data__data__0__strip_string=str,
+    )
+    check(
+        clicksend.ViewStrippedStringRule,
+        email_sms.view_stripped_string_rule(rule_id),
+        data__stripped_string=str,
+    )
+    check(
+        clicksend.UpdateStrippedStringRule,
+        email_sms.update_stripped_string_rule(rule_id, create_stripped_string_rule_request=strip),
+        data__rule_id=int,
+    )
+    check(
+        clicksend.DeleteStrippedStringRule,
+        email_sms.delete_stripped_string_rule(rule_id),
+        data=bool,
+    )
+
     # Deletes last.
     check(clicksend.DeleteSubaccount, subaccounts.delete_subaccount(subaccount_id=sub_id))
     check(clicksend.DeleteSmsTemplate, sms.delete_sms_template(template_id=sms_template_id))
@@ -667,6 +826,35 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
         data__email=str,
     )
     read5(subaccounts.subaccounts_regen_api_key_by_subaccount_id_put(sub_id), data__api_key=str)
+
+    # Numbers and email-to-SMS.
+    asyncio.run(load_into(settings.database_url))
+    numbers5, email_sms5 = api("NumberApi"), api("EmailToSmsApi")
+    read5(
+        numbers5.numbers_search_by_country_get("US", search="0188", search_type=2),
+        data__data__0__dedicated_number=str,
+    )
+    read5(numbers5.numbers_buy_by_dedicated_number_post("+12025550188"), data__price_total=str)
+    read5(numbers5.numbers_get(), data__data__0__dedicated_number=str)
+    read5(
+        email_sms5.sms_email_sms_post(
+            sdk5.EmailSMSAddress(email_address="ops@example.com", _from="Dovecote")
+        ),
+        data__email_address_id=int,
+    )
+    read5(email_sms5.sms_email_sms_get(), data__data__0__email_address=str)
+    rule5 = read5(
+        email_sms5.sms_email_sms_stripped_string_post(sdk5.StrippedString("[robot]")),
+        data__rule_id=int,
+    )
+    rule5_id = rule5["data"]["rule_id"]
+    read5(email_sms5.sms_email_sms_stripped_strings_get(), data__data__0__strip_string=str)
+    read5(email_sms5.sms_email_sms_stripped_string_get(rule5_id), data__strip_string=str)
+    read5(
+        email_sms5.sms_email_sms_stripped_string_put(sdk5.StrippedString("[bot]"), rule5_id),
+        data__strip_string=str,
+    )
+    read5(email_sms5.sms_email_sms_stripped_string_delete(rule5_id), data=bool)
 
     read5(subaccounts.subaccounts_by_subaccount_id_delete(sub_id))
     read5(sms.sms_templates_by_template_id_delete(sms_template_id))

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from conftest import LiveServer
 from dispatch_support import dispatcher as build_dispatcher
 from dovecote import wiring
+from dovecote.numbers import inventory
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.pipeline.transports.smpp.bind import Config
@@ -417,6 +418,23 @@ async def test_an_mo_becomes_inbound_sms_for_the_configured_account(
     assert [(m["from"], m["to"], m["body"]) for m in inbound] == [
         ("+61411111111", "+61400000000", "Yes please")
     ]
+
+
+async def test_an_mo_to_a_bought_number_reaches_its_buyer_without_a_fallback_account(
+    app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
+) -> None:
+    async with app.state.runtime.engine.begin() as conn:
+        await inventory.import_csv(
+            conn, "number,country,type,capabilities,monthly_price\n+12025550101,US,longcode,sms,1\n"
+        )
+    bought = await client.post("/v3/numbers/buy/+12025550101")
+    assert bought.status_code == 200, bought.text
+    async with connected(app, fast, smpp(smsc)):
+        smsc.mo("+61411111111", "+12025550101", "To my number")
+        await until(lambda: smsc.acks == [0])
+    inbound = (await client.get("/v3/sms/inbound")).json()["data"]["data"]
+    assert [(m["to"], m["body"]) for m in inbound] == [("+12025550101", "To my number")]
+    assert await held(app) == []
 
 
 async def test_an_mo_without_an_account_is_kept(app: FastAPI, fast: Settings, smsc: Smsc) -> None:

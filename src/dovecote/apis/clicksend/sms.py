@@ -13,6 +13,7 @@ from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.sms import compose as sms
+from dovecote.channels.sms import senders
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
@@ -109,6 +110,7 @@ async def _accept(
     items = sms.compose(
         [message.to_domain() for message in body.messages], principal.account, prices, now=now
     )
+    await senders.apply(conn, principal, items)
     return await outbound.accept(
         conn,
         principal,

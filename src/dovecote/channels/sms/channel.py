@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.channels.sms.inbound import receive_mo, record_inbound
+from dovecote.channels.sms.inbound import receive, receive_mo, record_inbound
 from dovecote.pipeline.channel import Channel, check
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.transports.base import Job, Reply
@@ -28,9 +28,19 @@ async def _reply(conn: AsyncConnection, events: EventLog, job: Job, reply: Reply
     )
 
 
-async def _inbound(conn: AsyncConnection, events: EventLog, account_id: int, reply: Reply) -> bool:
-    # A carrier MO: the same record as a sandbox reply (see `inbound.receive_mo`), an
-    # event like it, so inbound automation rules fire on it too.
+async def _inbound(
+    conn: AsyncConnection, events: EventLog, account_id: int | None, reply: Reply
+) -> bool:
+    # A carrier MO: recorded as a sandbox reply is (an event like it, so inbound
+    # automation rules fire on it too), for the owner of the dedicated number it was
+    # sent to, else for the connector's fallback account.
+    message_id = await receive(
+        conn, events, sender=reply.sender, recipient=reply.recipient, body=reply.body
+    )
+    if message_id is not None:
+        return True
+    if account_id is None:
+        return False
     message_id = await receive_mo(
         conn, events, account_id, sender=reply.sender, recipient=reply.recipient, body=reply.body
     )

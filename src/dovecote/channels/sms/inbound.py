@@ -21,6 +21,7 @@ from dovecote.core import ids
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.core.phone import InvalidRecipient, parse_recipient
+from dovecote.numbers import inventory
 from dovecote.pipeline import status as delivery_status
 from dovecote.pipeline import webhooks
 from dovecote.pipeline.events import Event, EventLog
@@ -162,6 +163,43 @@ async def record_inbound(
     return message_id
 
 
+async def number_owner(conn: AsyncConnection, recipient: str) -> tuple[int, int] | None:
+    """(account_id, user_id) owning the dedicated number `recipient`, if it is one."""
+    try:
+        e164 = parse_recipient(recipient, None).e164
+    except InvalidRecipient:
+        return None  # a sender id or short code: nobody owns it in the inventory
+    return await inventory.owner_of(conn, e164)
+
+
+async def receive(
+    conn: AsyncConnection,
+    events: EventLog,
+    *,
+    sender: str,
+    recipient: str,
+    body: str,
+    now: int | None = None,
+) -> str | None:
+    """An inbound SMS from the network (a carrier's MO, the sandbox): recorded for the
+    account that owns the dedicated number `recipient`, addressed to the user who bought
+    it. None when nobody owns the number (the caller logs and drops it)."""
+    owner = await number_owner(conn, recipient)
+    if owner is None:
+        return None
+    account_id, user_id = owner
+    return await record_inbound(
+        conn,
+        events,
+        account_id=account_id,
+        user_id=user_id,
+        sender=sender,
+        recipient=parse_recipient(recipient, None).e164,  # parsed fine: it has an owner
+        body=body,
+        now=now,
+    )
+
+
 async def simulate_inbound(
     conn: AsyncConnection,
     events: EventLog,
@@ -175,7 +213,9 @@ async def simulate_inbound(
     """The sandbox's "a recipient replied": validated strictly, unlike `record_inbound`.
 
     The reply belongs to whoever sent the message it answers (so that subaccount sees
-    it), or to the caller when it answers nothing.
+    it), or to the caller when it answers nothing. Sent to a dedicated number, it reaches
+    the number's owner, as a carrier would deliver it — even another account, which
+    anyone can text; the caller then learns nothing of that account's messages.
     """
     try:
         number = parse_recipient(sender, principal.account.country)
@@ -185,6 +225,19 @@ async def simulate_inbound(
         raise InvalidInput("to must not be empty.", field="to")
     if not body.strip():
         raise InvalidInput("body must not be empty.", field="body")
+    owner = await number_owner(conn, recipient)
+    if owner is not None and owner[0] != principal.account.id:
+        if original_message_id:
+            raise InvalidInput(
+                "original_message_id: the number belongs to another account.",
+                field="original_message_id",
+            )
+        message_id = await receive(conn, events, sender=number.e164, recipient=recipient, body=body)
+        assert message_id is not None  # the number has an owner
+        now = int(time.time())
+        return Inbound(
+            message_id, 0, number.e164, recipient.strip(), body, None, None, None, now, None
+        )
     account_id = principal.account.id
     if original_message_id:
         original = await store.get_outbound(conn, account_id, original_message_id.upper())
@@ -195,11 +248,15 @@ async def simulate_inbound(
             )
     else:
         original = await store.latest_outbound_to(conn, account_id, number.e164)
+    if original:
+        user_id = int(original["user_id"])
+    else:
+        user_id = owner[1] if owner is not None else principal.user.id
     message_id = await record_inbound(
         conn,
         events,
         account_id=account_id,
-        user_id=int(original["user_id"]) if original else principal.user.id,
+        user_id=user_id,
         sender=number.e164,
         recipient=recipient.strip(),
         body=body,

@@ -165,7 +165,8 @@ async def retry_held(pushed: Pushed, hold_for: float, *, now: float | None = Non
 
 
 async def hold_mo(conn: AsyncConnection, reply: Reply, *, now: float | None = None) -> None:
-    """An MO no account takes (no `smpp_mo_account`): kept for the operator."""
+    """An MO no account takes (no owner of its number, no `smpp_mo_account`): kept for
+    the operator."""
     await conn.execute(
         smpp_deliveries.insert().values(
             kind="mo",

@@ -325,9 +325,8 @@ class SmppTransport:
         if reply is None:
             return ESME_ROK  # one part of a long MO; the last one records it whole
         async with pushed.engine.begin() as conn:
-            taken = self.mo_account is not None and await pushed.inbound(
-                conn, self.channel, self.mo_account, reply
-            )
+            # The number's owner takes it; failing that, the connector's MO account.
+            taken = await pushed.inbound(conn, self.channel, self.mo_account, reply)
             if not taken:
                 log.warning("MO from %s to %s has no account; kept", reply.sender, reply.recipient)
                 await receipts.hold_mo(conn, reply)
