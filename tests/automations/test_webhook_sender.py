@@ -22,7 +22,7 @@ from dovecote.pipeline import webhook_queue
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages, webhook_deliveries
 from email_support import engine_of, select, until
-from sms_support import as_caller, dribble, other_account
+from sms_support import as_caller, dribble, other_account, owner, subaccount
 from webhook_support import Clock, Received, receiver
 
 YES_RULE = {
@@ -322,6 +322,18 @@ async def test_deliveries_and_secrets_are_the_accounts_own_and_need_access_setti
         ] != await secret(client)
     mine = (await client.get("/dovecote/webhooks/deliveries")).json()["data"]
     assert [d["delivery_id"] for d in mine["data"]] == [row["id"]]
+    me = await owner(client, settings)
+    sub = await subaccount(client, me, "helper", reporting=True)
+    await client.put(f"/v3/subaccounts/{sub.user_id}", json={"access_settings": 0})
+    async with as_caller(app, sub) as limited:
+        for method, path in (
+            ("GET", "/dovecote/webhooks/deliveries"),
+            ("GET", "/dovecote/webhooks/secret"),
+            ("POST", "/dovecote/webhooks/secret"),
+            ("POST", "/dovecote/webhooks/replay-dead"),
+            ("POST", f"/dovecote/webhooks/deliveries/{row['id']}/replay"),
+        ):
+            assert (await limited.request(method, path)).status_code == 403, path
 
 
 async def test_the_wired_worker_delivers_webhooks_and_runs_actions_on_its_own(

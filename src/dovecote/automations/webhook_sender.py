@@ -32,6 +32,9 @@ from dovecote.settings import Settings
 from dovecote.storage.tables import automation_rules as rules
 
 log = logging.getLogger("dovecote.webhooks")
+# Finished deliveries (delivered or dead) are kept this long for the delivery log and
+# replays, then purged by `retention_job`.
+KEEP_DAYS = 30
 LEASE = 60.0  # longer than the 10 s attempt timeout by far
 POOL_SIZE = 8  # connections per HTTP client
 
@@ -192,3 +195,19 @@ def job(settings: Settings) -> PeriodicJob:
     return PeriodicJob(
         name="webhooks", interval=settings.worker_poll_interval, run=run, close=close
     )
+
+
+def retention_job(settings: Settings) -> PeriodicJob:
+    """Purge deliveries finished more than `KEEP_DAYS` ago (hourly, idempotent)."""
+
+    async def run(context: JobContext) -> int:
+        before = time.time() - KEEP_DAYS * 86400
+        removed = 0
+        while True:
+            async with context.engine.begin() as conn:
+                count = await queue.purge(conn, before=before)
+            removed += count
+            if count < 5000:
+                return removed
+
+    return PeriodicJob(name="webhook-retention", interval=3600.0, run=run)

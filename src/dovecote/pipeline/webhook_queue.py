@@ -327,3 +327,15 @@ async def replay(
         .values(status=PENDING, due_at=now, attempts=0, finished_at=None)
     )
     return int(result.rowcount)
+
+
+async def purge(conn: AsyncConnection, *, before: float, limit: int = 5000) -> int:
+    """Delete up to `limit` deliveries that finished (delivered or dead) before `before`."""
+    doomed = (
+        sa.select(deliveries.c.id)
+        .where(deliveries.c.status != PENDING, deliveries.c.finished_at < before)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = await conn.execute(deliveries.delete().where(deliveries.c.id.in_(doomed)))
+    return int(result.rowcount)
