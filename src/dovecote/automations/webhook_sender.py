@@ -95,16 +95,20 @@ class WebhookSender:
         return len(claimed)
 
     async def _send(self, delivery: Delivery, signing: list[str]) -> None:
-        attempt = await queue.post(
-            self.client_for(delivery),
-            delivery,
-            signing,
-            allow_private=self.settings.fetch_allow_private,
-            # The signed timestamp is always the wall clock: receivers check it against
-            # theirs. `self.clock` (movable in tests) only decides what is due.
-            now=time.time(),
-            timeout=self.timeout,
-        )
+        try:
+            attempt = await queue.post(
+                self.client_for(delivery),
+                delivery,
+                signing,
+                allow_private=self.settings.fetch_allow_private,
+                # The signed timestamp is always the wall clock: receivers check it against
+                # theirs. `self.clock` (movable in tests) only decides what is due.
+                now=time.time(),
+                timeout=self.timeout,
+            )
+        except Exception as exc:  # a bug, not the receiver: still counted, so it ends
+            log.exception("webhook delivery %s failed unexpectedly", delivery.id)
+            attempt = Attempt(None, f"internal error: {type(exc).__name__}", 0)
         self._done.append(_Done(delivery, attempt, self.clock()))
 
     async def flush(self) -> int:
