@@ -21,7 +21,7 @@ from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.pipeline import webhook_queue
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages, webhook_deliveries
-from email_support import engine_of, select, until
+from email_support import add_address, engine_of, select, until
 from sms_support import as_caller, dribble, other_account, owner, subaccount
 from webhook_support import Clock, Received, receiver
 
@@ -361,3 +361,46 @@ async def until_async(app: FastAPI, seconds: float = 5.0) -> None:
     while not await select(engine_of(app), query):
         assert time.monotonic() < deadline, "the auto-reply was never sent"
         await asyncio.sleep(0.02)
+
+
+async def test_email_receipts_fire_email_rules_from_the_email_channels_own_events(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Email writes `delivered` and `bounce` (SendGrid's names), not SMS's `receipt`: the
+    # sink reads which is which from the channel spec.
+    scripted = settings.model_copy(update={"sandbox_rules": ["bounce@=reject"]})
+    me = await owner(client, settings)
+    address_id = await add_address(engine_of(app), me.account_id, me.user_id, "me@example.com")
+    with receiver() as peer:
+        await make_rule(
+            client, "email/receipts", rule_name="Bounces", match_type=1, action="URL",
+            action_address=peer.url, webhook_type="json", enabled=1,
+        )  # fmt: skip
+        for to in ("john@example.net", "bounce@example.net"):
+            sent = await client.post(
+                "/v3/email/send",
+                json={
+                    "to": [{"email": to}],
+                    "from": {"email_address_id": address_id},
+                    "subject": "Hi",
+                    "body": "<p>Hi</p>",
+                },
+            )
+            assert sent.status_code == 200, sent.text
+        while await deliver(engine_of(app), scripted):
+            pass
+        sender = sender_for(app, settings)
+        try:
+            await sender.drain()
+        finally:
+            await sender.close()
+        key = await secret(client)
+    [request] = peer.requests
+    peer.verify(key, request)
+    document = json.loads(request.body)
+    assert (document["message_type"], document["status"], document["status_code"]) == (
+        "email",
+        "Failed",
+        300,
+    )
+    assert "Recipient rejected" in document["error_text"]
