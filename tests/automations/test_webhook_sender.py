@@ -17,10 +17,12 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from dispatch_support import deliver
 from dovecote import wiring
+from dovecote.automations import webhook_sender
 from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.pipeline import webhook_queue
+from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
-from dovecote.storage.tables import messages, webhook_deliveries
+from dovecote.storage.tables import automation_actions, messages, webhook_deliveries
 from email_support import add_address, engine_of, select, until
 from sms_support import as_caller, dribble, other_account, owner, subaccount
 from webhook_support import Clock, Received, receiver
@@ -404,3 +406,35 @@ async def test_email_receipts_fire_email_rules_from_the_email_channels_own_event
         300,
     )
     assert "Recipient rejected" in document["error_text"]
+
+
+async def test_the_retention_job_purges_old_finished_work_only(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    with receiver() as peer:
+        await make_rule(client, "sms/inbound", **YES_RULE, action_address=peer.url)
+        await make_rule(
+            client, "sms/inbound", **{**YES_RULE, "action": "EMAIL_USER"}, action_address=""
+        )
+        await inbound(client, "yes")
+        await inbound(client, "yes again")
+        sender = sender_for(app, settings)
+        try:
+            await sender.drain()
+        finally:
+            await sender.close()
+    engine = engine_of(app)
+    old = time.time() - 31 * 86400
+    async with engine.begin() as conn:
+        first = sa.select(sa.func.min(webhook_deliveries.c.id)).scalar_subquery()
+        await conn.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == first)
+            .values(finished_at=old)
+        )
+        await conn.execute(automation_actions.update().values(status="done", created_at=old))
+    runtime = app.state.runtime
+    context = JobContext(engine, settings, runtime.events, runtime.system_mail)
+    assert await webhook_sender.retention_job(settings).run(context) == 3
+    assert len(await select(engine, sa.select(webhook_deliveries))) == 1
+    assert await select(engine, sa.select(automation_actions)) == []

@@ -29,6 +29,7 @@ from dovecote.pipeline import webhook_queue as queue
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.webhook_queue import Attempt, Delivery
 from dovecote.settings import Settings
+from dovecote.storage.tables import automation_actions
 from dovecote.storage.tables import automation_rules as rules
 
 log = logging.getLogger("dovecote.webhooks")
@@ -202,7 +203,8 @@ def job(settings: Settings) -> PeriodicJob:
 
 
 def retention_job(settings: Settings) -> PeriodicJob:
-    """Purge deliveries finished more than `KEEP_DAYS` ago (hourly, idempotent)."""
+    """Purge deliveries finished, and actions done, more than `KEEP_DAYS` ago (hourly,
+    idempotent)."""
 
     async def run(context: JobContext) -> int:
         before = time.time() - KEEP_DAYS * 86400
@@ -212,6 +214,14 @@ def retention_job(settings: Settings) -> PeriodicJob:
                 count = await queue.purge(conn, before=before)
             removed += count
             if count < 5000:
-                return removed
+                break
+        async with context.engine.begin() as conn:
+            result = await conn.execute(
+                automation_actions.delete().where(
+                    automation_actions.c.status != "pending",
+                    automation_actions.c.created_at < before,
+                )
+            )
+        return removed + int(result.rowcount)
 
     return PeriodicJob(name="webhook-retention", interval=3600.0, run=run)
