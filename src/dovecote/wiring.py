@@ -85,6 +85,7 @@ JOBS: tuple[JobFactory, ...] = (
     activity_export.job,
     event_retention.job,
     webhook_sender.job,
+    webhook_sender.retention_job,
     automation_actions.job,
     upload_expiry.job,
 )

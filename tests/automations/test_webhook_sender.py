@@ -17,12 +17,14 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from dispatch_support import deliver
 from dovecote import wiring
+from dovecote.automations import webhook_sender
 from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.pipeline import webhook_queue
+from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
-from dovecote.storage.tables import messages, webhook_deliveries
-from email_support import engine_of, select, until
-from sms_support import as_caller, dribble, other_account
+from dovecote.storage.tables import automation_actions, messages, webhook_deliveries
+from email_support import add_address, engine_of, select, until
+from sms_support import as_caller, dribble, other_account, owner, subaccount
 from webhook_support import Clock, Received, receiver
 
 YES_RULE = {
@@ -322,6 +324,18 @@ async def test_deliveries_and_secrets_are_the_accounts_own_and_need_access_setti
         ] != await secret(client)
     mine = (await client.get("/dovecote/webhooks/deliveries")).json()["data"]
     assert [d["delivery_id"] for d in mine["data"]] == [row["id"]]
+    me = await owner(client, settings)
+    sub = await subaccount(client, me, "helper", reporting=True)
+    await client.put(f"/v3/subaccounts/{sub.user_id}", json={"access_settings": 0})
+    async with as_caller(app, sub) as limited:
+        for method, path in (
+            ("GET", "/dovecote/webhooks/deliveries"),
+            ("GET", "/dovecote/webhooks/secret"),
+            ("POST", "/dovecote/webhooks/secret"),
+            ("POST", "/dovecote/webhooks/replay-dead"),
+            ("POST", f"/dovecote/webhooks/deliveries/{row['id']}/replay"),
+        ):
+            assert (await limited.request(method, path)).status_code == 403, path
 
 
 async def test_the_wired_worker_delivers_webhooks_and_runs_actions_on_its_own(
@@ -349,3 +363,78 @@ async def until_async(app: FastAPI, seconds: float = 5.0) -> None:
     while not await select(engine_of(app), query):
         assert time.monotonic() < deadline, "the auto-reply was never sent"
         await asyncio.sleep(0.02)
+
+
+async def test_email_receipts_fire_email_rules_from_the_email_channels_own_events(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Email writes `delivered` and `bounce` (SendGrid's names), not SMS's `receipt`: the
+    # sink reads which is which from the channel spec.
+    scripted = settings.model_copy(update={"sandbox_rules": ["bounce@=reject"]})
+    me = await owner(client, settings)
+    address_id = await add_address(engine_of(app), me.account_id, me.user_id, "me@example.com")
+    with receiver() as peer:
+        await make_rule(
+            client, "email/receipts", rule_name="Bounces", match_type=1, action="URL",
+            action_address=peer.url, webhook_type="json", enabled=1,
+        )  # fmt: skip
+        for to in ("john@example.net", "bounce@example.net"):
+            sent = await client.post(
+                "/v3/email/send",
+                json={
+                    "to": [{"email": to}],
+                    "from": {"email_address_id": address_id},
+                    "subject": "Hi",
+                    "body": "<p>Hi</p>",
+                },
+            )
+            assert sent.status_code == 200, sent.text
+        while await deliver(engine_of(app), scripted):
+            pass
+        sender = sender_for(app, settings)
+        try:
+            await sender.drain()
+        finally:
+            await sender.close()
+        key = await secret(client)
+    [request] = peer.requests
+    peer.verify(key, request)
+    document = json.loads(request.body)
+    assert (document["message_type"], document["status"], document["status_code"]) == (
+        "email",
+        "Failed",
+        300,
+    )
+    assert "Recipient rejected" in document["error_text"]
+
+
+async def test_the_retention_job_purges_old_finished_work_only(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    with receiver() as peer:
+        await make_rule(client, "sms/inbound", **YES_RULE, action_address=peer.url)
+        await make_rule(
+            client, "sms/inbound", **{**YES_RULE, "action": "EMAIL_USER"}, action_address=""
+        )
+        await inbound(client, "yes")
+        await inbound(client, "yes again")
+        sender = sender_for(app, settings)
+        try:
+            await sender.drain()
+        finally:
+            await sender.close()
+    engine = engine_of(app)
+    old = time.time() - 31 * 86400
+    async with engine.begin() as conn:
+        first = sa.select(sa.func.min(webhook_deliveries.c.id)).scalar_subquery()
+        await conn.execute(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == first)
+            .values(finished_at=old)
+        )
+        await conn.execute(automation_actions.update().values(status="done", created_at=old))
+    runtime = app.state.runtime
+    context = JobContext(engine, settings, runtime.events, runtime.system_mail)
+    assert await webhook_sender.retention_job(settings).run(context) == 3
+    assert len(await select(engine, sa.select(webhook_deliveries))) == 1
+    assert await select(engine, sa.select(automation_actions)) == []

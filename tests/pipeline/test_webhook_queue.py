@@ -83,3 +83,40 @@ async def test_a_later_delivery_for_the_same_rule_and_message_waits_for_the_earl
         assert after[0].id > earliest.id
     finally:
         await engine.dispose()
+
+
+async def test_finished_deliveries_are_purged_after_their_time_and_pending_ones_never(
+    app: object, settings: Settings
+) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        principal = await owner_principal(engine)
+        now = time.time()
+        rows = [
+            queue.row(
+                account_id=principal.account.id,
+                rule_id=1,
+                event_type="inbound",
+                message_id=f"m{n}",
+                url="http://127.0.0.1:9/",
+                content_type="application/json",
+                body="{}",
+                now=now,
+            )
+            for n in range(3)
+        ]
+        async with engine.begin() as conn:
+            await queue.enqueue(conn, rows)
+            claimed = await queue.claim(conn, owner="w", now=now, lease=60, limit=10)
+            old, recent, waiting = claimed
+            await queue.finish(conn, old, Attempt(200, None, 1), owner="w", now=now - 40 * 86400)
+            await queue.finish(conn, recent, Attempt(404, None, 1), owner="w", now=now)
+            await queue.finish(
+                conn, waiting, Attempt(500, None, 1), owner="w", now=now - 40 * 86400
+            )
+        async with engine.begin() as conn:
+            assert await queue.purge(conn, before=now - 30 * 86400) == 1
+            left = await queue.claim(conn, owner="w", now=now + 86400, lease=60, limit=10)
+        assert [d.id for d in left] == [waiting.id]
+    finally:
+        await engine.dispose()

@@ -242,33 +242,73 @@ def next_due(attempt: Attempt, attempts: int, now: float) -> float | None:
     return now + delay
 
 
+def outcome(delivery: Delivery, attempt: Attempt, now: float) -> dict[str, Any]:
+    """The columns an attempt sets: delivered, due again, or dead."""
+    values: dict[str, Any] = {
+        "last_status": attempt.status,
+        "last_error": attempt.error,
+        "latency_ms": attempt.latency_ms,
+        "status": PENDING,
+        "due_at": None,
+        "finished_at": None,
+    }
+    if attempt.ok:
+        values.update(status=DELIVERED, finished_at=now)
+    else:
+        due = next_due(attempt, delivery.attempts, now)
+        if due is None:
+            values.update(status=DEAD, finished_at=now)
+        else:
+            values.update(due_at=due)
+    return values
+
+
 async def finish(
     conn: AsyncConnection, delivery: Delivery, attempt: Attempt, *, owner: str, now: float
 ) -> str | None:
     """Record an attempt; returns the delivery's new status, or None when the lease was
     lost (another worker holds it now, so this outcome is dropped)."""
-    values: dict[str, Any] = {
-        "last_status": attempt.status,
-        "last_error": attempt.error,
-        "latency_ms": attempt.latency_ms,
-        "lease_owner": None,
-    }
-    if attempt.ok:
-        values.update(status=DELIVERED, due_at=None, finished_at=now)
-    else:
-        due = next_due(attempt, delivery.attempts, now)
-        if due is None:
-            values.update(status=DEAD, due_at=None, finished_at=now)
-        else:
-            values.update(due_at=due)
+    values = outcome(delivery, attempt, now)
     result = await conn.execute(
         deliveries.update()
         .where(deliveries.c.id == delivery.id, deliveries.c.lease_owner == owner)
-        .values(**values)
+        .values(**values, lease_owner=None)
     )
     if int(result.rowcount) != 1:
         return None
-    return str(values.get("status", PENDING))
+    return str(values["status"])
+
+
+_FINISH = (
+    deliveries.update()
+    .where(
+        deliveries.c.id == sa.bindparam("_id"), deliveries.c.lease_owner == sa.bindparam("_owner")
+    )
+    .values(
+        status=sa.bindparam("status"),
+        due_at=sa.bindparam("due_at"),
+        finished_at=sa.bindparam("finished_at"),
+        last_status=sa.bindparam("last_status"),
+        last_error=sa.bindparam("last_error"),
+        latency_ms=sa.bindparam("latency_ms"),
+        lease_owner=None,
+    )
+)
+
+
+async def finish_many(
+    conn: AsyncConnection, outcomes: Sequence[tuple[Delivery, Attempt, float]], *, owner: str
+) -> list[str]:
+    """Record many attempts in one statement (executemany); returns each new status.
+    A row whose lease was lost is left alone, as in `finish`."""
+    if not outcomes:
+        return []
+    rows = [
+        {"_id": delivery.id, "_owner": owner, **outcome(delivery, attempt, now)}
+        for delivery, attempt, now in outcomes
+    ]
+    await conn.execute(_FINISH, rows)
+    return [str(row["status"]) for row in rows]
 
 
 async def replay(
@@ -286,4 +326,16 @@ async def replay(
         .where(*conditions)
         .values(status=PENDING, due_at=now, attempts=0, finished_at=None)
     )
+    return int(result.rowcount)
+
+
+async def purge(conn: AsyncConnection, *, before: float, limit: int = 5000) -> int:
+    """Delete up to `limit` deliveries that finished (delivered or dead) before `before`."""
+    doomed = (
+        sa.select(deliveries.c.id)
+        .where(deliveries.c.status != PENDING, deliveries.c.finished_at < before)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    result = await conn.execute(deliveries.delete().where(deliveries.c.id.in_(doomed)))
     return int(result.rowcount)

@@ -190,7 +190,7 @@ def test_sdk6_reports_and_lists_delivery_issues(live_server: Any, settings: Sett
     assert (issue.client_comments, issue.resolved) == ("Twice now.", 0)
 
 
-def test_sdk5_manages_fax_rules_email_rules_and_delivery_issues(
+def test_sdk5_manages_every_kind_of_rule_and_delivery_issues(
     live_server: Any, settings: Settings
 ) -> None:
     module = sdk5(live_server.url, settings)
@@ -218,6 +218,8 @@ def test_sdk5_manages_fax_rules_email_rules_and_delivery_issues(
     for api, prefix in (
         (module.FAXDeliveryReceiptRulesApi(client), "fax"),
         (module.EmailDeliveryReceiptRulesApi(client), "email"),
+        (module.SMSDeliveryReceiptRulesApi(client), "sms"),
+        (module.VoiceDeliveryReceiptRulesApi(client), "voice"),
     ):
         made = parsed(getattr(api, f"{prefix}_delivery_receipt_automation_post")(receipt))["data"]
         made_id = made["receipt_rule_id"]
@@ -229,8 +231,29 @@ def test_sdk5_manages_fax_rules_email_rules_and_delivery_issues(
         listing = parsed(getattr(api, f"{prefix}_delivery_receipt_automations_get")())
         assert [r["receipt_rule_id"] for r in listing["data"]["data"]] == [made_id]
         gone = getattr(api, f"{prefix}_delivery_receipt_automation_delete")(made_id)
-        assert parsed(gone)["data"] == {"fax": None, "email": True}[prefix]
+        assert parsed(gone)["data"] == {"fax": None, "email": True}.get(prefix, [])
         receipt.match_type = 0
+
+    sms_in = module.InboundSMSRulesApi(client)
+    inbound_rule = module.InboundSMSRule(
+        dedicated_number="*",
+        rule_name="Stop",
+        message_search_type=1,
+        message_search_term="STOP",
+        action="NOTHING",
+        action_address="",
+        enabled=1,
+    )
+    made = parsed(sms_in.sms_inbound_automation_post(inbound_rule))["data"]
+    assert (made["message_search_type"], made["message_search_term"]) == (1, "STOP")
+    inbound_id = made["inbound_rule_id"]
+    assert parsed(sms_in.sms_inbound_automation_get(inbound_id))["data"] == made
+    inbound_rule.enabled = 0
+    assert (
+        parsed(sms_in.sms_inbound_automation_put(inbound_id, inbound_rule))["data"]["enabled"] == 0
+    )
+    assert parsed(sms_in.sms_inbound_automations_get())["data"]["total"] == 1
+    assert parsed(sms_in.sms_inbound_automation_delete(inbound_id))["data"] == []
 
     issues = module.DeliveryIssuesApi(client)
     issue = module.DeliveryIssue(

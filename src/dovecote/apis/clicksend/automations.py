@@ -5,8 +5,9 @@ Email receipt rules live at two paths: the spec's `/automations/email/receipt` a
 SDKs' `/automations/email/receipts`; both reach the same rules.
 """
 
-# No `from __future__ import annotations`: the handlers are built per kind and their
-# path parameter's alias (`param`) is a local, which FastAPI can only see in evaluated annotations.
+# No `from __future__ import annotations`: the handlers are built per kind, and the alias
+# of their path parameter (`param`) is a local that FastAPI only sees in evaluated
+# annotations.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
