@@ -51,6 +51,7 @@ from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.mms.channel import MMS
 from dovecote.channels.sms.channel import SMS
 from dovecote.files.store import open_store
+from dovecote.numbers import renewals
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline import uploads as upload_expiry
 from dovecote.pipeline.channel import Channel
@@ -88,6 +89,7 @@ JOBS: tuple[JobFactory, ...] = (
     webhook_sender.retention_job,
     automation_actions.job,
     upload_expiry.job,
+    renewals.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before

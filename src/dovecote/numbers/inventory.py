@@ -46,6 +46,7 @@ REGISTRATION: Final[dict[str, tuple[int, str]]] = {
     "REGISTERED": (5, "Registered"),
 }
 SEARCH_STARTS, SEARCH_ANYWHERE, SEARCH_ENDS = 0, 1, 2
+MONTH: Final = 30 * 86_400  # a number is paid for 30 days at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +229,9 @@ async def buy(
     if capability is not None and capability.lower() not in item.capabilities:
         raise InvalidInput(f"{number} cannot carry {capability}.", field="type")
     stamp = int(time.time()) if now is None else now
-    if not await store.assign(conn, number, principal.account.id, principal.user.id, stamp):
+    if not await store.assign(
+        conn, number, principal.account.id, principal.user.id, stamp, stamp + MONTH
+    ):
         raise InvalidInput(f"{number} is not available.", field="dedicated_number")
     # Same transaction as the assignment: a failed debit raises, and the caller's
     # transaction rolls the assignment back with it.

@@ -52,15 +52,54 @@ async def get(conn: AsyncConnection, number: str) -> sa.RowMapping | None:
 
 
 async def assign(
-    conn: AsyncConnection, number: str, account_id: int, user_id: int, now: int
+    conn: AsyncConnection, number: str, account_id: int, user_id: int, now: int, paid_until: int
 ) -> bool:
     """Give a number that is still for sale to an account; False when someone has it."""
     result = await conn.execute(
         numbers.update()
         .where(numbers.c.number == number, numbers.c.account_id.is_(None))
-        .values(account_id=account_id, user_id=user_id, purchased_at=now)
+        .values(account_id=account_id, user_id=user_id, purchased_at=now, paid_until=paid_until)
     )
     return int(result.rowcount) == 1
+
+
+async def due_renewals(conn: AsyncConnection, now: int, limit: int) -> list[sa.RowMapping]:
+    query = (
+        sa.select(numbers)
+        .where(numbers.c.account_id.is_not(None), numbers.c.paid_until <= now)
+        .order_by(numbers.c.paid_until)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+async def extend(conn: AsyncConnection, row: sa.RowMapping, paid_until: int) -> bool:
+    """Move a number's renewal on, if nobody did since `row` was read (several workers
+    may run the job: only one renews a given period)."""
+    result = await conn.execute(
+        numbers.update()
+        .where(
+            numbers.c.id == row["id"],
+            numbers.c.account_id == row["account_id"],
+            numbers.c.paid_until == row["paid_until"],
+        )
+        .values(paid_until=paid_until)
+    )
+    return int(result.rowcount) == 1
+
+
+async def release(conn: AsyncConnection, number_id: int) -> None:
+    await conn.execute(
+        numbers.update()
+        .where(numbers.c.id == number_id)
+        .values(
+            account_id=None,
+            user_id=None,
+            purchased_at=None,
+            paid_until=None,
+            registration="NOT_REQUIRED",
+        )
+    )
 
 
 async def list_owned(conn: AsyncConnection, account_id: int, params: ListQuery) -> Page:

@@ -595,8 +595,10 @@ numbers = sa.Table(
     sa.Column("user_id", sa.Integer, nullable=True),
     sa.Column("registration", sa.String(32), nullable=False, server_default="NOT_REQUIRED"),
     sa.Column("purchased_at", sa.BigInteger, nullable=True),
+    sa.Column("paid_until", sa.BigInteger, nullable=True),  # the renewal job's due time
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_numbers_account", "account_id"),
+    sa.Index("ix_numbers_paid_until", "paid_until"),
     sa.Index("ix_numbers_country", "country", "number"),
 )
 

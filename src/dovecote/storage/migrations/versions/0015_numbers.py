@@ -36,12 +36,14 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("registration", sa.String(32), nullable=False, server_default="NOT_REQUIRED"),
         sa.Column("purchased_at", sa.BigInteger(), nullable=True),
+        sa.Column("paid_until", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_numbers"),
         sa.UniqueConstraint("number", name="uq_numbers_number"),
     )
     op.create_index("ix_numbers_account", "numbers", ["account_id"])
     op.create_index("ix_numbers_country", "numbers", ["country", "number"])
+    op.create_index("ix_numbers_paid_until", "numbers", ["paid_until"])
     op.create_table(
         "own_numbers",
         sa.Column("id", sa.String(36), nullable=False),
@@ -141,6 +143,7 @@ def downgrade() -> None:
     op.drop_index("ix_own_number_verifications_own_number", "own_number_verifications")
     op.drop_table("own_number_verifications")
     op.drop_table("own_numbers")
+    op.drop_index("ix_numbers_paid_until", "numbers")
     op.drop_index("ix_numbers_country", "numbers")
     op.drop_index("ix_numbers_account", "numbers")
     op.drop_table("numbers")
