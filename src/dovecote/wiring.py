@@ -18,13 +18,17 @@ from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
 from dovecote.apis import emailverify, health, metrics, sandbox, tracking
+from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
+    countries,
     email,
     email_addresses,
     email_templates,
     master_templates,
+    recovery,
     reference,
+    signup,
     sms,
     sms_history,
     sms_inbound,
@@ -32,6 +36,8 @@ from dovecote.apis.clicksend import (
     sms_templates,
     subaccounts,
 )
+from dovecote.apis.clicksend import statistics as clicksend_statistics
+from dovecote.apis.clicksend import usage as account_usage
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
@@ -48,6 +54,7 @@ from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
 from dovecote.settings import Settings
+from dovecote.statistics.sink import statistics_sink
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
@@ -61,17 +68,28 @@ TRANSPORTS: dict[str, str] = {
 }
 
 # Run, in this order, in the transaction of every event written.
-SINKS: tuple[EventSink, ...] = (email_activity_sink,)
+SINKS: tuple[EventSink, ...] = (email_activity_sink, statistics_sink)
 
 # Periodic jobs every worker runs.
 JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retention.job)
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify)
+ROOT: tuple[ModuleType, ...] = (
+    health,
+    metrics,
+    sandbox,
+    tracking,
+    emailverify,
+    dovecote_statistics,
+)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
+    account_usage,
+    signup,
+    recovery,
+    countries,
     subaccounts,
     reference,
     sms_templates,
@@ -83,6 +101,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    clicksend_statistics,
 )
 
 
