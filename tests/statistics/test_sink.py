@@ -91,3 +91,21 @@ async def test_system_mail_test_numbers_and_unknown_messages_are_not_counted(
         counted = await buckets(conn)
     await engine.dispose()
     assert counted == {}
+
+
+async def test_a_queued_event_carrying_its_price_is_counted_without_reading_the_message(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        # No message rows at all: the events carry what is counted.
+        await statistics_sink(
+            conn,
+            [
+                event("CARRIED", "queued", price_micros=30, source=None),
+                event("PLATFORM", "queued", price_micros=30, source=SYSTEM_SOURCE),
+            ],
+        )
+        counted = await buckets(conn)
+    await engine.dispose()
+    assert counted == {"queued": (1, 30)}

@@ -110,6 +110,8 @@ async def accept(
                         item.channel,
                         QUEUED_EVENT,
                         now,
+                        # What a sink counts, so it need not read the message back.
+                        {"price_micros": item.price_micros, "source": item.source},
                     )
                     for item in items
                     if item.ok and not item.is_test and item.id is not None

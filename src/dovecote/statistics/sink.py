@@ -24,7 +24,7 @@ one upsert per batch, whatever its size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.pipeline.events import Event
 from dovecote.statistics import store
 from dovecote.statistics.store import Tracked
+from dovecote.storage.tables import SYSTEM_SOURCE
 
 QUEUED = "queued"
 ACCEPTING = frozenset({"queued", "processed"})
@@ -59,12 +60,33 @@ def destination(event: Event) -> str | None:
     return _MOVES.get(event.type)
 
 
+def _carries_price(event: Event) -> bool:
+    return event.type == QUEUED and "price_micros" in (event.data or {})
+
+
+def _carried(event: Event) -> dict[str, Any] | None:
+    """The message fields a `queued` event carries; None for the platform's own mail."""
+    if event.data.get("source") == SYSTEM_SOURCE:
+        return None
+    return {
+        "account_id": event.account_id,
+        "channel": event.channel,
+        "price_micros": event.data["price_micros"],
+        "created_at": event.occurred_at,
+    }
+
+
 async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> None:
     relevant = [e for e in events if e.type in ACCEPTING or destination(e) is not None]
     if not relevant:
         return
     accepting = {e.message_id for e in relevant if e.type in ACCEPTING}
-    fresh = await store.accepted(conn, accepting)
+    # `queued` events carry their price (the accept transaction wrote them); others
+    # (email's `processed`) are read back from their message rows in one query.
+    fresh: dict[str, Mapping[str, Any] | None] = {
+        e.message_id: _carried(e) for e in relevant if _carries_price(e)
+    }
+    fresh.update(await store.accepted(conn, accepting - fresh.keys()))
     tracked = await store.inflight(conn, {e.message_id for e in relevant} - accepting)
     deltas: dict[tuple[int, str, int, str], list[int]] = {}
     touched: set[str] = set()

@@ -443,6 +443,9 @@ statistics_daily = sa.Table(
     sa.Column("status", sa.String(16), primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # Stored in primary-key order on SQLite, so a read is one sequential range, not an
+    # index walk with a table lookup per row.
+    sqlite_with_rowid=False,
 )
 
 # Where each not-yet-final message is counted, so a status change moves it out of the

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "account_id", "channel", "day", "status", name="pk_statistics_daily"
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "statistics_inflight",
