@@ -197,6 +197,18 @@ class Settings(BaseSettings):
     otp_from_email: str | None = None  # None: system_email_from
     otp_brand_name: str = "Dovecote"
 
+    # Account lifecycle (docs/accounts.md). `POST /v3/account` creates accounts without
+    # authentication only when "open"; new accounts stay inactive until their email
+    # address is verified. Sign-ups and recovery requests are limited per client address.
+    signup: Literal["closed", "open"] = "closed"
+    signup_rate_limit: str = "5/hour"
+    recovery_rate_limit: str = "20/hour"
+    # Recovery emails (username reminders, reset links) one address may get per hour.
+    recovery_mails_per_address_per_hour: int = Field(3, ge=1)
+    # Seconds an account activation token and a password-reset token stay valid.
+    activation_token_ttl: int = Field(24 * 3600, ge=1)
+    password_reset_token_ttl: int = Field(3600, ge=1)
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -18,9 +18,11 @@ from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
 from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking, webhooks
+from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
     automations,
+    countries,
     delivery_issues,
     email,
     email_addresses,
@@ -31,8 +33,10 @@ from dovecote.apis.clicksend import (
     mms_history,
     mms_receipts,
     numbers,
+    recovery,
     reference,
     senders,
+    signup,
     sms,
     sms_history,
     sms_inbound,
@@ -41,6 +45,8 @@ from dovecote.apis.clicksend import (
     subaccounts,
     uploads,
 )
+from dovecote.apis.clicksend import statistics as clicksend_statistics
+from dovecote.apis.clicksend import usage as account_usage
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.automations import actions as automation_actions
@@ -64,6 +70,7 @@ from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
 from dovecote.settings import Settings
+from dovecote.statistics.sink import statistics_sink
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
@@ -78,7 +85,7 @@ TRANSPORTS: dict[str, str] = {
 }
 
 # Run, in this order, in the transaction of every event written.
-SINKS: tuple[EventSink, ...] = (email_activity_sink, automation_sink(CHANNELS))
+SINKS: tuple[EventSink, ...] = (email_activity_sink, automation_sink(CHANNELS), statistics_sink)
 
 # Periodic jobs every worker runs.
 JOBS: tuple[JobFactory, ...] = (
@@ -94,10 +101,23 @@ JOBS: tuple[JobFactory, ...] = (
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify, webhooks, files)
+ROOT: tuple[ModuleType, ...] = (
+    health,
+    metrics,
+    sandbox,
+    tracking,
+    emailverify,
+    webhooks,
+    files,
+    dovecote_statistics,
+)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
+    account_usage,
+    signup,
+    recovery,
+    countries,
     subaccounts,
     reference,
     sms_templates,
@@ -118,6 +138,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     uploads,
     numbers,
     senders,
+    clicksend_statistics,
 )
 
 

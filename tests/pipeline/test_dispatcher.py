@@ -112,15 +112,15 @@ async def test_a_message_goes_queued_sent_delivered_with_a_receipt_event(
     assert await d.run_once() == 0
 
     log = await event_log(app, message_id)
-    assert [e["type"] for e in log] == ["sent", "receipt"]
-    receipt = log[1]["data"]
+    assert [e["type"] for e in log] == ["queued", "sent", "receipt"]
+    receipt = log[-1]["data"]
     assert receipt["status_code"] == 201
     assert receipt["status_text"] == "Delivered"
     assert receipt["error_code"] is None
     assert receipt["custom_string"] == "ref-1"
     assert receipt["message_type"] == "sms"
     assert receipt["timestamp_send"] == sent["sent_at"]
-    assert log[1]["channel"] == "sms"
+    assert log[-1]["channel"] == "sms"
 
 
 async def test_the_receipt_waits_for_the_sandbox_receipt_delay(
@@ -151,7 +151,7 @@ async def test_a_scheduled_message_is_not_claimed_before_its_time(
     await drain(d, clock)
     assert (await row(app, now))["status"] == "delivered"
     assert (await row(app, later))["status"] == "queued"
-    assert await types(app, later) == []
+    assert await types(app, later) == ["queued"]
 
     clock.now = when + 1
     await drain(d, clock)
@@ -195,18 +195,18 @@ async def test_sandbox_rules_script_failures_expiry_rejection_and_delay(
     assert failed_row["error_code"] == "302"
     assert failed_row["status_text"] == "Rejected"
     failed_log = await event_log(app, failed)
-    assert [e["type"] for e in failed_log] == ["sent", "receipt"]
-    assert failed_log[1]["data"]["status_code"] == 302
-    assert failed_log[1]["data"]["error_code"] == 302
+    assert [e["type"] for e in failed_log] == ["queued", "sent", "receipt"]
+    assert failed_log[-1]["data"]["status_code"] == 302
+    assert failed_log[-1]["data"]["error_code"] == 302
 
     expired_row = await row(app, expired)
     assert (expired_row["status"], expired_row["status_code"]) == ("expired", "301")
-    assert (await event_log(app, expired))[1]["data"]["status_code"] == 301
+    assert (await event_log(app, expired))[-1]["data"]["status_code"] == 301
 
     rejected_row = await row(app, rejected)
     assert (rejected_row["status"], rejected_row["status_code"]) == ("failed", "300")
     assert rejected_row["attempts"] == 1
-    assert await types(app, rejected) == ["receipt"]  # refused at submission: never sent
+    assert await types(app, rejected) == ["queued", "receipt"]  # refused at submission: never sent
 
     assert (await row(app, plain))["status"] == "delivered"
     assert (await row(app, delayed))["status"] == "sent"
@@ -229,8 +229,8 @@ async def test_defer_2_defers_twice_then_delivers_on_the_third_attempt(
     assert delivered["status"] == "delivered"
     assert delivered["attempts"] == 3
     log = await event_log(app, message_id)
-    assert [e["type"] for e in log] == ["deferred", "deferred", "sent", "receipt"]
-    assert [e["data"]["attempt_num"] for e in log[:3]] == [1, 2, 3]
+    assert [e["type"] for e in log] == ["queued", "deferred", "deferred", "sent", "receipt"]
+    assert [e["data"]["attempt_num"] for e in log[1:4]] == [1, 2, 3]
 
 
 async def test_a_deferred_message_waits_out_its_exponential_backoff(
@@ -265,7 +265,7 @@ async def test_retries_exhaust_at_the_attempt_limit_and_the_message_fails(
     assert failed["attempts"] == 3
     assert failed["status_code"] == "300"
     assert failed["due_at"] is None
-    assert await types(app, message_id) == ["deferred", "deferred", "receipt"]
+    assert await types(app, message_id) == ["queued", "deferred", "deferred", "receipt"]
 
 
 # --- transports that misbehave --------------------------------------------------------------
@@ -314,7 +314,7 @@ async def test_a_transport_that_raises_defers_the_batch_and_loses_nothing(
         assert deferred["attempts"] == 1
         assert deferred["lease_owner"] is None
         assert "relay unreachable" in deferred["error_text"]
-        assert await types(app, message_id) == ["deferred"]
+        assert await types(app, message_id) == ["queued", "deferred"]
     # The relay comes back: everything is delivered.
     await drain(dispatcher(app, settings), clock, step=60)
     for message_id in ids:
@@ -448,7 +448,7 @@ async def test_a_lost_lease_is_taken_over_and_the_late_finish_is_ignored(
     assert final["status"] == "delivered"
     assert final["transport_ref"] == f"sandbox-{message_id}"
     assert final["attempts"] == 1
-    assert await types(app, message_id) == ["sent", "receipt"]
+    assert await types(app, message_id) == ["queued", "sent", "receipt"]
 
 
 async def test_a_late_finish_while_the_new_owner_holds_the_lease_changes_nothing(
@@ -474,7 +474,7 @@ async def test_a_late_finish_while_the_new_owner_holds_the_lease_changes_nothing
 
     assert while_second_holds["lease_owner"] == second.owner
     assert while_second_holds["status"] == "queued"
-    assert await types(app, message_id) == ["sent"]  # only the owner's report counts
+    assert await types(app, message_id) == ["queued", "sent"]  # only the owner's report counts
     assert (await row(app, message_id))["status"] == "sent"
 
 

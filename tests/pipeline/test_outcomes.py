@@ -72,13 +72,16 @@ async def test_a_pushed_receipt_delivers_a_sent_message_once(
 ) -> None:
     engine = app.state.runtime.engine
     message_id = await sent_sms(client, app, settings)
-    assert await state(engine, message_id) == ("sent", [("sent", None)])
+    assert await state(engine, message_id) == ("sent", [("queued", None), ("sent", None)])
 
     assert await receipt(app, message_id, Outcome("delivered")) is True
     # The carrier repeats itself: a duplicate receipt changes nothing.
     assert await receipt(app, message_id, Outcome("failed", error_code=300)) is False
 
-    assert await state(engine, message_id) == ("delivered", [("sent", None), ("receipt", 201)])
+    assert await state(engine, message_id) == (
+        "delivered",
+        [("queued", None), ("sent", None), ("receipt", 201)],
+    )
     receipts = await client.get(f"/v3/sms/receipts/{message_id}")
     assert receipts.json()["data"]["status_code"] == 201
 

@@ -19,6 +19,12 @@ from dovecote.core.ids import new_id
 from dovecote.core.models import Principal
 from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
+from dovecote.pipeline.events import Event, EventLog
+
+# The event that records a message's acceptance (statistics count it from here); email
+# writes SendGrid's `processed` instead.
+QUEUED_EVENT = "queued"
+CANCELLED_EVENT = "cancelled"
 
 SUCCESS = "SUCCESS"
 MAX_MESSAGES = 1000
@@ -83,8 +89,13 @@ async def accept(
     now: float,
     throttle_window: int,
     dry_run: bool = False,
+    events: EventLog | None = None,
 ) -> Accepted:
-    """Throttle, charge and (unless `dry_run`) queue the items that passed validation."""
+    """Throttle, charge and (unless `dry_run`) queue the items that passed validation.
+
+    With `events`, a `queued` event is written for every queued message (not the test
+    numbers', which are never sent) in the same transaction, so sinks such as the
+    statistics rollups count each accepted message exactly once."""
     if not principal.account.active:
         for item in items:
             item.status = "ACCOUNT_NOT_ACTIVATED"
@@ -92,6 +103,24 @@ async def accept(
     await _charge(conn, principal, items, dry_run=dry_run)
     if not dry_run:
         await _queue(conn, principal, items, now=now)
+        if events is not None:
+            await events.record(
+                conn,
+                [
+                    Event(
+                        item.id,
+                        principal.account.id,
+                        principal.user.id,
+                        item.channel,
+                        QUEUED_EVENT,
+                        now,
+                        # What a sink counts, so it need not read the message back.
+                        {"price_micros": item.price_micros, "source": item.source},
+                    )
+                    for item in items
+                    if item.ok and not item.is_test and item.id is not None
+                ],
+            )
     return Accepted(items=items, currency=principal.account.currency)
 
 
@@ -203,9 +232,26 @@ async def cancel(
     *,
     now: float,
     user_id: int | None = None,
+    events: EventLog | None = None,
 ) -> list[str]:
     """Cancel messages not yet claimed by a worker and refund what they cost; with
-    `user_id`, only that user's (the caller's scope when it may not see the account's)."""
+    `user_id`, only that user's (the caller's scope when it may not see the account's).
+    With `events`, each cancelled message gets a `cancelled` event."""
     cancelled = await store.cancel(conn, principal.account.id, message_ids, channel, now, user_id)
     await store.credit(conn, principal.account.id, sum(price for _, price in cancelled))
+    if events is not None:
+        await events.record(
+            conn,
+            [
+                Event(
+                    message_id,
+                    principal.account.id,
+                    principal.user.id,
+                    channel,
+                    CANCELLED_EVENT,
+                    now,
+                )
+                for message_id, _ in cancelled
+            ],
+        )
     return [message_id for message_id, _ in cancelled]

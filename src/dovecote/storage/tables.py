@@ -698,3 +698,70 @@ email_sms_stripped_strings = sa.Table(
     sa.Index("ix_email_sms_stripped_strings_account", "account_id"),
     sqlite_autoincrement=True,
 )
+
+
+# --- account lifecycle and statistics (migration 0016) --------------------------------
+
+# Sign-up activation and password-reset tokens. Only a SHA-256 of each token is kept (the
+# token is 192 random bits, so a fast hash is safe); a token works once (`used_at`) and
+# until `expires_at`.
+account_tokens = sa.Table(
+    "account_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),  # activation | password
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("used_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_account_tokens_user_id", "user_id"),
+)
+
+# The countries an account chose for global sending (`/user-countries`); `country_id` is
+# the ISO 3166 numeric code, which `/country-list` answers as each country's id.
+account_countries = sa.Table(
+    "account_countries",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.Integer,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("country_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("agreed_at", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Statistics rollups: messages and their cost per account, channel, UTC day (of
+# acceptance) and current status. Kept current by the statistics event sink, so a read
+# touches at most days × statuses rows whatever the account's volume.
+statistics_daily = sa.Table(
+    "statistics_daily",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("channel", sa.String(16), primary_key=True),
+    sa.Column("day", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # Stored in primary-key order on SQLite, so a read is one sequential range, not an
+    # index walk with a table lookup per row.
+    sqlite_with_rowid=False,
+)
+
+# Where each not-yet-final message is counted, so a status change moves it out of the
+# bucket it is in; deleted when the message reaches a final status. Holds the in-flight
+# messages only, never the history.
+statistics_inflight = sa.Table(
+    "statistics_inflight",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("day", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("price_micros", sa.BigInteger, nullable=False),
+)

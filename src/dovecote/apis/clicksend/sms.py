@@ -118,6 +118,7 @@ async def _accept(
         now=now,
         throttle_window=runtime.settings.sms_throttle_window,
         dry_run=dry_run,
+        events=runtime.events,
     )
 
 
@@ -155,10 +156,17 @@ async def cancel_sms(
     message_id: Annotated[str, Path(max_length=64)],
     principal: CurrentPrincipal,
     conn: Conn,
+    runtime: RuntimeDep,
 ) -> JSONResponse:
     accounts.require(principal, "access_sms")
     cancelled = await outbound.cancel(
-        conn, principal, "sms", [message_id.upper()], now=time.time(), user_id=_own_only(principal)
+        conn,
+        principal,
+        "sms",
+        [message_id.upper()],
+        now=time.time(),
+        user_id=_own_only(principal),
+        events=runtime.events,
     )
     if not cancelled:
         raise NotFound(f"Message {message_id} is not a queued message of this account.")
@@ -169,11 +177,17 @@ async def cancel_sms(
 
 @router.put("/sms/cancel-all", summary="Cancel all Scheduled Messages")
 async def cancel_all_sms(
-    principal: CurrentPrincipal, conn: Conn, body: CancelAllIn | None = None
+    principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep, body: CancelAllIn | None = None
 ) -> JSONResponse:
     accounts.require(principal, "access_sms")
     cancelled = await outbound.cancel(
-        conn, principal, "sms", None, now=time.time(), user_id=_own_only(principal)
+        conn,
+        principal,
+        "sms",
+        None,
+        now=time.time(),
+        user_id=_own_only(principal),
+        events=runtime.events,
     )
     return envelope({"count": len(cancelled)}, f"{len(cancelled)} messages has been cancelled.")
 

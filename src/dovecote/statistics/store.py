@@ -1,0 +1,153 @@
+"""The rollup tables: upserts that work on SQLite and PostgreSQL, and the reads."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.storage.tables import SYSTEM_SOURCE, messages, statistics_daily, statistics_inflight
+
+DAY = 86_400
+
+
+def day_of(moment: float) -> int:
+    """The UTC midnight (Unix seconds) of the day `moment` falls in."""
+    return int(moment) // DAY * DAY
+
+
+@dataclass(slots=True)
+class Tracked:
+    """Where one in-flight message is counted."""
+
+    message_id: str
+    account_id: int
+    channel: str
+    day: int
+    status: str
+    price_micros: int
+
+    def key(self) -> tuple[int, str, int, str]:
+        return (self.account_id, self.channel, self.day, self.status)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "account_id": self.account_id,
+            "channel": self.channel,
+            "day": self.day,
+            "status": self.status,
+            "price_micros": self.price_micros,
+        }
+
+
+async def accepted(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Mapping[str, Any]]:
+    """The customer's outbound messages among `ids` (not the platform's own mail, not the
+    test numbers'), with their price and acceptance time."""
+    if not ids:
+        return {}
+    query = sa.select(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.channel,
+        messages.c.price_micros,
+        messages.c.created_at,
+    ).where(
+        messages.c.id.in_(ids),
+        messages.c.direction == "out",
+        messages.c.is_test.is_(False),
+        messages.c.source.is_distinct_from(SYSTEM_SOURCE),
+    )
+    return {row["id"]: dict(row) for row in (await conn.execute(query)).mappings()}
+
+
+async def inflight(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Tracked]:
+    if not ids:
+        return {}
+    query = sa.select(statistics_inflight).where(statistics_inflight.c.message_id.in_(ids))
+    return {
+        row["message_id"]: Tracked(**dict(row)) for row in (await conn.execute(query)).mappings()
+    }
+
+
+async def save_inflight(
+    conn: AsyncConnection, touched: Collection[str], keep: Iterable[Tracked]
+) -> None:
+    """Replace the rows of `touched` messages by `keep` (those not yet final)."""
+    if touched:
+        await conn.execute(
+            statistics_inflight.delete().where(statistics_inflight.c.message_id.in_(touched))
+        )
+    rows = [tracked.row() for tracked in keep]
+    if rows:
+        await conn.execute(statistics_inflight.insert(), rows)
+
+
+async def add(conn: AsyncConnection, deltas: Mapping[tuple[int, str, int, str], list[int]]) -> None:
+    """Add (count, price) deltas to the rollup rows, creating missing ones.
+
+    One INSERT … ON CONFLICT DO UPDATE for all of them (SQLite ≥ 3.24 and PostgreSQL
+    speak the same clause); the rows go in key order, so two transactions touching the
+    same rows on PostgreSQL lock them in the same order and cannot deadlock.
+    """
+    rows = [
+        {
+            "account_id": key[0],
+            "channel": key[1],
+            "day": key[2],
+            "status": key[3],
+            "count": count,
+            "price_micros": price,
+        }
+        for key, (count, price) in sorted(deltas.items())
+        if count or price
+    ]
+    if not rows:
+        return
+    insert = (
+        postgresql.insert(statistics_daily)
+        if conn.dialect.name == "postgresql"
+        else sqlite.insert(statistics_daily)
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[
+            statistics_daily.c.account_id,
+            statistics_daily.c.channel,
+            statistics_daily.c.day,
+            statistics_daily.c.status,
+        ],
+        set_={
+            "count": statistics_daily.c.count + insert.excluded.count,
+            "price_micros": statistics_daily.c.price_micros + insert.excluded.price_micros,
+        },
+    )
+    await conn.execute(statement, rows)
+
+
+async def daily(
+    conn: AsyncConnection, account_id: int, channel: str, start: int, end: int
+) -> Sequence[tuple[int, str, int, int]]:
+    """(day, status, count, price) of one account and channel for days in [start, end):
+    an index range on the primary key, at most days × statuses rows. Plain tuples: three
+    years are ~7,000 rows, and a mapping per row would cost more than the query."""
+    query = (
+        sa.select(
+            statistics_daily.c.day,
+            statistics_daily.c.status,
+            statistics_daily.c.count,
+            statistics_daily.c.price_micros,
+        )
+        .where(
+            statistics_daily.c.account_id == account_id,
+            statistics_daily.c.channel == channel,
+            statistics_daily.c.day >= start,
+            statistics_daily.c.day < end,
+        )
+        .order_by(statistics_daily.c.day)
+    )
+    result = await conn.execute(query)
+    return [(int(d), str(s), int(c), int(p)) for d, s, c, p in result.tuples()]
