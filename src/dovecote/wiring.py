@@ -20,9 +20,11 @@ from dovecote.activity.sink import email_activity_sink
 from dovecote.apis import emailverify, health, metrics, sandbox, tracking
 from dovecote.apis.clicksend import (
     account,
+    contacts,
     email,
     email_addresses,
     email_templates,
+    lists,
     master_templates,
     reference,
     sms,
@@ -83,6 +85,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    lists,
+    contacts,
 )
 
 
