@@ -76,6 +76,16 @@ async def opt_out_list(conn: AsyncConnection, account_id: int) -> sa.RowMapping 
     return row
 
 
+async def opt_out_list_id(conn: AsyncConnection, account_id: int) -> int | None:
+    """The id of the account's opt-out list, without counting its contacts (every send
+    asks)."""
+    query = sa.select(sa.func.min(contact_lists.c.id)).where(
+        contact_lists.c.account_id == account_id, contact_lists.c.is_opt_out.is_(True)
+    )
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 async def insert_list(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
     result = await conn.execute(
         contact_lists.insert().values(**values).returning(contact_lists.c.id)
@@ -219,6 +229,18 @@ async def list_rows(
     query = (
         _contacts(account_id)
         .where(contacts.c.list_id == list_id, contacts.c.id > after)
+        .order_by(contacts.c.id)
+        .limit(limit)
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+async def phone_contacts(
+    conn: AsyncConnection, account_id: int, list_id: int, *, limit: int
+) -> list[sa.RowMapping]:
+    query = (
+        _contacts(account_id)
+        .where(contacts.c.list_id == list_id, contacts.c.phone_number.is_not(None))
         .order_by(contacts.c.id)
         .limit(limit)
     )
