@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # Stored files (uploads, converted media, sandbox renders): a local directory, shared
     # when several machines run Dovecote.
     files_dir: str = "data/files"
+    # The largest contact-import file (CSV or XLSX) fetched from a `file_url`.
+    contacts_import_max_bytes: PositiveInt = 200_000_000
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"

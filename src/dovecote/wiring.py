@@ -24,6 +24,7 @@ from dovecote.apis.clicksend import (
     email,
     email_addresses,
     email_templates,
+    list_imports,
     lists,
     master_templates,
     reference,
@@ -39,6 +40,7 @@ from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
+from dovecote.contacts import import_job as contact_imports
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
@@ -66,7 +68,12 @@ TRANSPORTS: dict[str, str] = {
 SINKS: tuple[EventSink, ...] = (email_activity_sink,)
 
 # Periodic jobs every worker runs.
-JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retention.job)
+JOBS: tuple[JobFactory, ...] = (
+    retention.job,
+    activity_export.job,
+    event_retention.job,
+    contact_imports.job,
+)
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
@@ -86,6 +93,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     master_templates,
     email,
     lists,
+    list_imports,
     contacts,
 )
 

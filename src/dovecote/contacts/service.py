@@ -11,14 +11,14 @@ import secrets
 import string
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts.service import require
 from dovecote.contacts import fields as contact_fields
-from dovecote.contacts import store
+from dovecote.contacts import import_store, store
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.storage.listing import ListQuery, Page
@@ -36,6 +36,7 @@ class ContactList:
     email_id: str
     contacts_count: int
     is_opt_out: bool
+    importing: bool = False  # an import into it is queued or running
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ async def list_lists(conn: AsyncConnection, principal: Principal, params: ListQu
 
 async def get_list(conn: AsyncConnection, principal: Principal, list_id: int) -> ContactList:
     require(principal, PERMISSION)
-    return await owned_list(conn, principal.account.id, list_id)
+    found = await owned_list(conn, principal.account.id, list_id)
+    return replace(found, importing=await import_store.in_progress(conn, list_id))
 
 
 async def owned_list(conn: AsyncConnection, account_id: int, list_id: int) -> ContactList:

@@ -222,6 +222,22 @@ async def numbers_in_list(
     return found
 
 
+async def values_in_list(
+    conn: AsyncConnection, account_id: int, list_id: int, column: str, values: Iterable[str]
+) -> set[str]:
+    """Which of `values` some contact of the list has in `column` (phone_number, email …)."""
+    wanted = sorted(set(values))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        query = sa.select(contacts.c[column]).where(
+            contacts.c.account_id == account_id,
+            contacts.c.list_id == list_id,
+            contacts.c[column].in_(wanted[start : start + 500]),
+        )
+        found.update(str(value) for value in (await conn.execute(query)).scalars())
+    return found
+
+
 async def list_rows(
     conn: AsyncConnection, account_id: int, list_id: int, *, after: int, limit: int
 ) -> list[sa.RowMapping]:

@@ -7,13 +7,13 @@ from typing import Any
 from dovecote.contacts.service import Contact, ContactList
 
 
-def contact_list(item: ContactList, *, importing: bool = False) -> dict[str, Any]:
+def contact_list(item: ContactList) -> dict[str, Any]:
     return {
         "list_id": item.id,
         "list_name": item.name,
         "list_email_id": item.email_id,
         "_contacts_count": item.contacts_count,
-        "_import_in_progress": int(importing),
+        "_import_in_progress": int(item.importing),
         "_optout_in_progress": 0,  # opt-out removal is immediate here
     }
 
