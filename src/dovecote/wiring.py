@@ -29,6 +29,7 @@ from dovecote.apis.clicksend import (
     master_templates,
     reference,
     sms,
+    sms_campaigns,
     sms_history,
     sms_inbound,
     sms_receipts,
@@ -37,6 +38,7 @@ from dovecote.apis.clicksend import (
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
+from dovecote.campaigns import fanout as sms_campaign_fanout
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
@@ -73,6 +75,7 @@ JOBS: tuple[JobFactory, ...] = (
     activity_export.job,
     event_retention.job,
     contact_imports.job,
+    sms_campaign_fanout.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
@@ -95,6 +98,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     lists,
     list_imports,
     contacts,
+    sms_campaigns,
 )
 
 

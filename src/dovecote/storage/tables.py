@@ -482,3 +482,39 @@ contact_import_errors = sa.Table(
     sa.Column("row_number", sa.Integer, primary_key=True),
     sa.Column("reason", sa.String(500), nullable=False),
 )
+
+# An SMS campaign: one body to every contact of a list. The request only inserts this
+# row; workers claim it (`pipeline/leases.claim`) and fan it out in batches, each batch's
+# messages, charge and `cursor` (the last contact id done) in one transaction, so a
+# crash resumes after the last batch with no contact messaged twice. Its messages carry
+# `source = "sms-campaign:<id>"`.
+sms_campaigns = sa.Table(
+    "sms_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("list_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("sender", sa.String(64), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("senders", sa.JSON, nullable=False),  # recipient country → sender id
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_contact_id", sa.Integer, nullable=False),  # the list as it was sent
+    sa.Column("cursor", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("queued", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("opted_out", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("due_at", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_sms_campaigns_account", "account_id", "id"),
+    sa.Index("ix_sms_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sqlite_autoincrement=True,
+)

@@ -1,4 +1,4 @@
-"""Contact lists, contacts, opt-outs and imports
+"""Contact lists, contacts, opt-outs, imports and SMS campaigns
 
 Revision ID: 0011
 Revises: 0010
@@ -94,9 +94,47 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(500), nullable=False),
         sa.PrimaryKeyConstraint("import_id", "row_number", name="pk_contact_import_errors"),
     )
+    op.create_table(
+        "sms_campaigns",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("sender", sa.String(64), server_default="", nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("schedule", sa.BigInteger(), nullable=True),
+        sa.Column("custom_string", sa.Text(), nullable=True),
+        sa.Column("source", sa.String(100), nullable=True),
+        sa.Column("senders", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("max_contact_id", sa.Integer(), nullable=False),
+        sa.Column("cursor", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("queued", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("opted_out", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("refused", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("price_micros", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("due_at", sa.Float(), nullable=True),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("ip_address", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_sms_campaigns"),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_sms_campaigns_account", "sms_campaigns", ["account_id", "id"])
+    op.create_index(
+        "ix_sms_campaigns_due",
+        "sms_campaigns",
+        ["due_at"],
+        postgresql_where=sa.text("due_at IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sms_campaigns_due", "sms_campaigns")
+    op.drop_index("ix_sms_campaigns_account", "sms_campaigns")
+    op.drop_table("sms_campaigns")
     op.drop_table("contact_import_errors")
     op.drop_index("ix_contact_imports_list", "contact_imports")
     op.drop_index("ix_contact_imports_due", "contact_imports")
