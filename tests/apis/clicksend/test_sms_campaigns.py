@@ -3,7 +3,12 @@ SDK 6.0.2 round trip."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import sys
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import clicksend
@@ -14,6 +19,8 @@ from contacts_support import add, new_list
 from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
 from sms_support import as_caller, other_account, sdk
+
+SDK5_PATH = Path(__file__).resolve().parents[3] / ".venv" / "sdk5"
 
 
 async def fan_out(app: FastAPI, now: float | None = None) -> int:
@@ -179,3 +186,35 @@ def test_sdk6_round_trips_sms_campaigns(live_server: Any, settings: Settings) ->
     )
     assert isinstance(cancelled, clicksend.CancelSmsCampaign) and cancelled.data
     assert cancelled.data.status == "Cancelled"
+
+
+def test_sdk5_round_trips_sms_campaigns(live_server: Any, settings: Settings) -> None:
+    if str(SDK5_PATH) not in sys.path:
+        sys.path.insert(0, str(SDK5_PATH))
+    sdk5: ModuleType = importlib.import_module("clicksend_client")
+    config = sdk5.Configuration()
+    config.host = live_server.url + "/v3"
+    config.username = settings.owner_username
+    config.password = settings.owner_api_key
+    client = sdk5.ApiClient(config)
+    lists = sdk5.ContactListApi(client)
+    created = ast.literal_eval(lists.lists_post(sdk5.ContactList(list_name="Five")))
+    list_id = created["data"]["list_id"]
+    sdk5.ContactApi(client).lists_contacts_by_list_id_post(
+        sdk5.Contact(phone_number="+14155552671", custom_1=""), list_id
+    )
+    api = sdk5.SmsCampaignApi(client)
+    campaign = sdk5.SmsCampaign(list_id=list_id, name="Five", body="Hello", _from="Dovecote")
+
+    priced = ast.literal_eval(api.sms_campaigns_price_post(campaign))
+    sent = ast.literal_eval(api.sms_campaigns_send_post(campaign))
+    campaign_id = sent["data"]["sms_campaign_id"]
+    one = ast.literal_eval(api.sms_campaign_by_sms_campaign_id_get(campaign_id))
+    listed = ast.literal_eval(api.sms_campaigns_get())
+    cancelled = ast.literal_eval(api.sms_campaigns_cancel_by_sms_campaign_id_put(campaign_id))
+
+    assert priced["data"]["total_count"] == 1
+    assert sent["data"]["status"] == "Queued"
+    assert one["data"]["name"] == "Five"
+    assert listed["data"]["total"] == 1
+    assert cancelled["data"]["status"] == "Cancelled"

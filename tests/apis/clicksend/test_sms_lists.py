@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from contacts_support import add, new_list
 from dovecote.settings import Settings
+from dovecote.storage.tables import accounts
 from sms_support import as_caller, other_account, sdk
 
 
@@ -171,3 +172,27 @@ def test_sdk6_sends_to_a_list(live_server: Any, settings: Settings) -> None:
     assert [(m.to, m.body, m.status) for m in result.data.messages] == [
         ("+14155552671", "Hi Ann", "SUCCESS")
     ]
+
+
+async def test_an_account_with_its_own_keywords_is_opted_out_by_those_only(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = (await client.get("/v3/account")).json()["data"]["account"]
+    async with app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(settings={"sms_opt_out_keywords": ["ARRET"]})
+        )
+    for sender, body in (("+14155552671", "stop"), ("+14155552672", "Arret!")):
+        reply = await client.post(
+            "/sandbox/sms/inbound", json={"from": sender, "to": "Dovecote", "body": body}
+        )
+        assert reply.status_code == 200
+
+    response = await send(
+        client, {"to": "+14155552671", "body": "One"}, {"to": "+14155552672", "body": "Two"}
+    )
+
+    statuses = [m["status"] for m in response.json()["data"]["messages"]]
+    assert statuses == ["SUCCESS", "OPTED_OUT"]
