@@ -108,3 +108,22 @@ async def test_a_100k_row_csv_imports_completely(app: FastAPI, client: httpx.Asy
     assert (state["status"], state["imported"], state["refused"]) == ("done", 100_000, 0)
     last = await client.get(f"/v3/lists/{list_id}/contacts", params={"order_by": "contact_id:desc"})
     assert last.json()["data"]["data"][0]["first_name"] == "Person 99999"
+
+
+async def test_an_import_whose_file_is_gone_fails_with_the_reason(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    engine = app.state.runtime.engine
+    files = open_store(app.state.runtime.settings)
+    list_id = await new_list(client)
+    import_id = await queue(client, list_id, b"+14155552671,Ann\n")
+    async with engine.connect() as conn:
+        key = (await conn.execute(sa.select(contact_imports.c.file_key))).scalar_one()
+    await files.delete(key)
+
+    await import_job.run_due_imports(engine, files)
+
+    state = (await client.get(f"/v3/lists/{list_id}/import/{import_id}")).json()["data"]
+    assert state["status"] == "failed"
+    assert "cannot be read" in state["error"]
+    assert state["imported"] == 0

@@ -130,13 +130,15 @@ async def _run_one(
             await jobs.release(conn, import_id, owner, now=time.time())
         raise
     except (FileMissing, InvalidInput, UnicodeDecodeError, csv.Error) as exc:
-        await _finish(engine, row, owner, jobs.FAILED, f"The file cannot be read: {exc}")
+        if await _finish(engine, row, owner, jobs.FAILED, f"The file cannot be read: {exc}"):
+            await _discard(files, row["file_key"])
         return
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if row["attempts"] >= MAX_ATTEMPTS:
             log.exception("contact import %s failed for good", import_id)
-            await _finish(engine, row, owner, jobs.FAILED, error)
+            if await _finish(engine, row, owner, jobs.FAILED, error):
+                await _discard(files, row["file_key"])
         else:
             log.warning("contact import %s failed, retrying: %s", import_id, error)
             delay = BACKOFF * leases.backoff(2, row["attempts"] - 1)
@@ -146,8 +148,13 @@ async def _run_one(
                 )
         return
     if await _finish(engine, row, owner, jobs.DONE, None):
-        with contextlib.suppress(OSError):
-            await files.delete(row["file_key"])
+        await _discard(files, row["file_key"])
+
+
+async def _discard(files: FileStore, key: str) -> None:
+    """The file of a finished import (done or failed for good) is not kept."""
+    with contextlib.suppress(OSError):
+        await files.delete(key)
 
 
 async def _finish(

@@ -218,6 +218,25 @@ async def request_import(
     finally:
         _discard(fetched.path)
     now = time.time()
+    try:
+        await _queue(engine, principal, list_id, import_id, key, fetched, order, dedupe, now)
+    except BaseException:
+        await files.delete(key)  # never a stored file without its import
+        raise
+    return import_id
+
+
+async def _queue(
+    engine: AsyncEngine,
+    principal: Principal,
+    list_id: int,
+    import_id: str,
+    key: str,
+    fetched: Fetched,
+    order: list[str | None],
+    dedupe: bool,
+    now: float,
+) -> None:
     async with engine.begin() as conn:
         await owned_list(conn, principal.account.id, list_id)  # not deleted meanwhile
         await jobs.insert(
@@ -236,7 +255,6 @@ async def request_import(
                 "created_at": now,
             },
         )
-    return import_id
 
 
 def _flag(value: object) -> bool:
