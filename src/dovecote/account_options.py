@@ -2,7 +2,8 @@
 
 They live in `accounts.settings` and are set by operators (`dovecote accounts set`):
 the Email Activity extended history, email tracking switches, SendGrid's unverified-from
-allowance, and EmailVerify's per-account policy (validated by `channels/verify/codes.configure`).
+allowance, the SMS opt-out keywords, and EmailVerify's per-account policy (validated by
+`channels/verify/codes.configure`).
 It spans features (accounts, Email Activity, email, EmailVerify), so it sits above them.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import store
 from dovecote.channels.verify import codes as otp
+from dovecote.contacts import optouts
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.numbers import senders
 from dovecote.settings import Settings
@@ -29,6 +31,8 @@ SWITCHES = frozenset(
     }
 )
 OTP_OPTIONS = frozenset({*otp.OVERRIDE_RANGES, otp.BRAND_KEY})
+# Lists of words, given comma-separated: the SMS replies that opt a number out.
+WORD_LISTS = frozenset({optouts.OPTION})
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 
 
@@ -38,8 +42,8 @@ def parse(assignments: list[str]) -> dict[str, Any]:
     for assignment in assignments:
         key, sep, raw = assignment.partition("=")
         key, raw = key.strip(), raw.strip()
-        if not sep or key not in SWITCHES | OTP_OPTIONS:
-            known = ", ".join(sorted(SWITCHES | OTP_OPTIONS))
+        if not sep or key not in SWITCHES | OTP_OPTIONS | WORD_LISTS:
+            known = ", ".join(sorted(SWITCHES | OTP_OPTIONS | WORD_LISTS))
             raise InvalidInput(f"{assignment!r}: use key=value with a key among {known}.")
         if raw == "":
             changes[key] = None
@@ -49,6 +53,8 @@ def parse(assignments: list[str]) -> dict[str, Any]:
             changes[key] = raw.lower() in _TRUE
         elif key == otp.BRAND_KEY:
             changes[key] = raw
+        elif key in WORD_LISTS:
+            changes[key] = optouts.parse_keywords(raw)
         else:
             try:
                 changes[key] = int(raw)
@@ -72,10 +78,11 @@ async def set_options(
         assert account is not None
     merged = dict(account.settings)
     for key, value in changes.items():
-        if key in SWITCHES:
+        if key in SWITCHES | WORD_LISTS:
             if value is None:
                 merged.pop(key, None)
             else:
                 merged[key] = value
     await store.update_account(conn, account.id, {"settings": merged})
-    return {key: merged[key] for key in sorted(merged) if key in SWITCHES | OTP_OPTIONS}
+    options = SWITCHES | OTP_OPTIONS | WORD_LISTS
+    return {key: merged[key] for key in sorted(merged) if key in options}

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     # Seconds an upload (`POST /v3/uploads`) and its link stay; ClickSend's example: 7 days.
     upload_ttl: int = Field(7 * 24 * 3600, ge=60)
+    # The largest contact-import file (CSV or XLSX) fetched from a `file_url`.
+    contacts_import_max_bytes: PositiveInt = 200_000_000
 
     # Email. System mail (sender verification, EmailVerify codes) comes from this address.
     system_email_from: str = "no-reply@dovecote.localhost"

@@ -22,12 +22,15 @@ from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
     automations,
+    contacts,
     countries,
     delivery_issues,
     email,
     email_addresses,
     email_sms,
     email_templates,
+    list_imports,
+    lists,
     master_templates,
     mms,
     mms_history,
@@ -38,6 +41,7 @@ from dovecote.apis.clicksend import (
     senders,
     signup,
     sms,
+    sms_campaigns,
     sms_history,
     sms_inbound,
     sms_receipts,
@@ -52,10 +56,12 @@ from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.automations import actions as automation_actions
 from dovecote.automations import webhook_sender
 from dovecote.automations.sink import automation_sink
+from dovecote.campaigns import fanout as sms_campaign_fanout
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.mms.channel import MMS
 from dovecote.channels.sms.channel import SMS
+from dovecote.contacts import import_job as contact_imports
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
 from dovecote.pipeline import retention as event_retention
@@ -97,6 +103,8 @@ JOBS: tuple[JobFactory, ...] = (
     automation_actions.job,
     upload_expiry.job,
     renewals.job,
+    contact_imports.job,
+    sms_campaign_fanout.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
@@ -139,6 +147,10 @@ CLICKSEND: tuple[ModuleType, ...] = (
     numbers,
     senders,
     clicksend_statistics,
+    lists,
+    list_imports,
+    contacts,
+    sms_campaigns,
 )
 
 

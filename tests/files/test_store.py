@@ -137,3 +137,35 @@ def test_keys_that_could_escape_the_root_are_refused(key: str) -> None:
 @pytest.mark.parametrize("key", ["a", "uploads/2026/x.pdf", "a.b-c_d", "x/.hidden"])
 def test_plain_keys_are_accepted(key: str) -> None:
     assert check_key(key) == key
+
+
+async def test_a_local_file_is_taken_over_and_read_back_in_place(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path / "root")
+    source = tmp_path / "download.tmp"
+    source.write_bytes(b"phone\n+14155552671\n")
+
+    await store.put_file("imports/a.csv", source, "text/csv")
+
+    assert not source.exists()  # moved, never read into memory
+    async with store.local_copy("imports/a.csv") as path:
+        assert path.read_bytes() == b"phone\n+14155552671\n"
+    with pytest.raises(FileMissing):
+        async with store.local_copy("imports/b.csv"):
+            pass
+
+
+async def test_every_store_takes_over_a_local_file_and_lends_a_local_copy(
+    store: FileStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "big.csv"
+    source.write_bytes(b"phone\n" + b"+14155552671\n" * 10_000)
+
+    await store.put_file("imports/big.csv", source, "text/csv")
+
+    assert not source.exists()  # the store owns it now
+    assert await store.get("imports/big.csv") == b"phone\n" + b"+14155552671\n" * 10_000
+    async with store.local_copy("imports/big.csv") as path:
+        assert path.stat().st_size == 6 + 13 * 10_000
+    with pytest.raises(FileMissing):
+        async with store.local_copy("imports/none.csv"):
+            pass

@@ -12,7 +12,12 @@ the new object, never a part, as the protocol asks.
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -113,6 +118,37 @@ class S3FileStore:
                 return False
             raise
         return True
+
+    async def put_file(self, key: str, source: Path, content_type: str) -> None:
+        # boto3's managed upload streams the file (multipart when large): never whole in
+        # memory. The local file is the caller's to give up, as with the local store.
+        await asyncio.to_thread(
+            self._client.upload_file,
+            str(source),
+            self.location.bucket,
+            self._key(key),
+            ExtraArgs={"ContentType": content_type},
+        )
+        await asyncio.to_thread(source.unlink, missing_ok=True)
+
+    @asynccontextmanager
+    async def local_copy(self, key: str) -> AsyncIterator[Path]:
+        # Downloaded to a temporary file (streamed by boto3), removed when done.
+        handle, name = tempfile.mkstemp(prefix="dovecote-s3-")
+        os.close(handle)
+        path = Path(name)
+        try:
+            try:
+                await asyncio.to_thread(
+                    self._client.download_file, self.location.bucket, self._key(key), name
+                )
+            except ClientError as exc:
+                if _code(exc) in _MISSING:
+                    raise FileMissing(key) from None
+                raise
+            yield path
+        finally:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 def _code(exc: ClientError) -> str:

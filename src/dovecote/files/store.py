@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +39,17 @@ class FileStore(Protocol):
         ...
 
     async def exists(self, key: str) -> bool: ...
+
+    async def put_file(self, key: str, source: Path, content_type: str) -> None:
+        """Store the local file `source` under `key`, taking it over (it is moved, not
+        read into memory): for files too big to hold, such as contact imports."""
+        ...
+
+    def local_copy(self, key: str) -> AbstractAsyncContextManager[Path]:
+        """A local path holding the file under `key` while the context lasts, for readers
+        that stream from disk (`FileMissing` when there is none). The local store hands
+        out the file itself; a remote store would download it to a temporary file."""
+        ...
 
 
 class LocalFileStore:
@@ -66,11 +80,29 @@ class LocalFileStore:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 
+    async def put_file(self, key: str, source: Path, content_type: str) -> None:
+        path = self._path(key)
+        await asyncio.to_thread(_move_atomic, source, path)
+
+    @asynccontextmanager
+    async def local_copy(self, key: str) -> AsyncIterator[Path]:
+        path = self._path(key)
+        if not await asyncio.to_thread(path.is_file):
+            raise FileMissing(key)
+        yield path
+
 
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def _move_atomic(source: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.move(source, temporary)  # a rename on one filesystem, a copy across two
     temporary.replace(path)
 
 

@@ -765,3 +765,127 @@ statistics_inflight = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("price_micros", sa.BigInteger, nullable=False),
 )
+
+
+# --- Contact lists, contacts and their imports (migration 0011) ----------------------------
+
+# ClickSend's address book: lists of contacts per account, shared by its users. The
+# account's opt-out list (`is_opt_out`) is an ordinary list whose phone numbers no send
+# reaches; an inbound STOP adds to it.
+contact_lists = sa.Table(
+    "contact_lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("email_id", sa.String(16), nullable=False),
+    sa.Column("is_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_contact_lists_account", "account_id", "id"),
+    sqlite_autoincrement=True,  # a deleted list's id never names another list
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("list_id", sa.Integer, nullable=False),
+    sa.Column("phone_number", sa.String(32), nullable=True),  # E.164
+    sa.Column("fax_number", sa.String(32), nullable=True),  # E.164
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("first_name", sa.String(255), nullable=True),
+    sa.Column("last_name", sa.String(255), nullable=True),
+    sa.Column("custom_1", sa.Text, nullable=True),
+    sa.Column("custom_2", sa.Text, nullable=True),
+    sa.Column("custom_3", sa.Text, nullable=True),
+    sa.Column("custom_4", sa.Text, nullable=True),
+    sa.Column("organization_name", sa.String(255), nullable=True),
+    sa.Column("address_line_1", sa.String(255), nullable=True),
+    sa.Column("address_line_2", sa.String(255), nullable=True),
+    sa.Column("address_city", sa.String(255), nullable=True),
+    sa.Column("address_state", sa.String(255), nullable=True),
+    sa.Column("address_postal_code", sa.String(32), nullable=True),
+    sa.Column("address_country", sa.String(2), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_contacts_list", "list_id", "id"),
+    sa.Index("ix_contacts_account_phone", "account_id", "phone_number"),
+    sqlite_autoincrement=True,
+)
+
+# Imports are durable worker jobs claimed with `pipeline/leases.claim`, like Email
+# Activity exports. `next_row` is committed with each batch of contacts, so a worker
+# that dies resumes after the last committed batch: no row imported twice, none lost.
+contact_imports = sa.Table(
+    "contact_imports",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("list_id", sa.Integer, nullable=False),
+    sa.Column("file_key", sa.String(255), nullable=False),
+    sa.Column("file_type", sa.String(8), nullable=False),  # csv | xlsx
+    sa.Column("field_order", sa.JSON, nullable=False),
+    sa.Column("dedupe", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_at", sa.Float, nullable=True),  # NULL once done or failed
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_row", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("imported", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duplicates", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Index("ix_contact_imports_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sa.Index("ix_contact_imports_list", "list_id"),
+)
+
+# The per-row report of an import: which rows were refused and why (the first
+# `MAX_REPORTED` of them; the count in `contact_imports.refused` is always complete).
+contact_import_errors = sa.Table(
+    "contact_import_errors",
+    metadata,
+    sa.Column("import_id", sa.String(36), primary_key=True),
+    sa.Column("row_number", sa.Integer, primary_key=True),
+    sa.Column("reason", sa.String(500), nullable=False),
+)
+
+# An SMS campaign: one body to every contact of a list. The request only inserts this
+# row; workers claim it (`pipeline/leases.claim`) and fan it out in batches, each batch's
+# messages, charge and `cursor` (the last contact id done) in one transaction, so a
+# crash resumes after the last batch with no contact messaged twice. Its messages carry
+# `source = "sms-campaign:<id>"`.
+sms_campaigns = sa.Table(
+    "sms_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("list_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("sender", sa.String(64), nullable=False, server_default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("senders", sa.JSON, nullable=False),  # recipient country → sender id
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_contact_id", sa.Integer, nullable=False),  # the list as it was sent
+    sa.Column("cursor", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("queued", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("opted_out", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("due_at", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_sms_campaigns_account", "account_id", "id"),
+    sa.Index("ix_sms_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sqlite_autoincrement=True,
+)

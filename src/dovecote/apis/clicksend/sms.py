@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.channels.sms import audience, senders
 from dovecote.channels.sms import compose as sms
-from dovecote.channels.sms import senders
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
@@ -77,7 +77,8 @@ def _message(item: outbound.Outbound, principal: Principal, now: int) -> dict[st
         "from_email": item.from_email,
         "list_id": str(item.list_id) if item.list_id is not None else None,
         "custom_string": item.custom_string,
-        "contact_id": None,
+        # A string, as list_id: SDK 6.0.2's SmsSendSms refuses a number here.
+        "contact_id": str(item.extra["contact_id"]) if "contact_id" in item.extra else None,
         "user_id": principal.user.id,
         "subaccount_id": principal.user.id,
         "is_shared_system_number": not item.sender,
@@ -107,9 +108,9 @@ async def _accept(
     accounts.require(principal, "access_sms")
     now = time.time()
     prices: PriceBook = runtime.prices
-    items = sms.compose(
-        [message.to_domain() for message in body.messages], principal.account, prices, now=now
-    )
+    requests = [message.to_domain() for message in body.messages]
+    sms.check_count(requests)
+    items = await audience.prepare(conn, principal, requests, prices, now=now)
     await senders.apply(conn, principal, items)
     return await outbound.accept(
         conn,

@@ -37,6 +37,7 @@ class SmsRequest:
     source: str | None = None
     from_email: str | None = None
     list_id: int | str | None = None  # as sent; checked by parse_list_id
+    contact_id: int | None = None  # the contact a list send was expanded for
 
 
 def compose(
@@ -58,9 +59,11 @@ def _compose_one(request: SmsRequest, account: Account, prices: PriceBook, now: 
         from_email=request.from_email,
         list_id=None if list_id is False else list_id,
     )
+    if request.contact_id is not None:
+        item.extra["contact_id"] = request.contact_id
     if list_id is False or (list_id is not None and not request.to):
-        # Contact lists are not part of this release; say so rather than drop the message.
-        # A list id no list can have is a list the caller may not send to either.
+        # A list still here was not expanded (`audience.expand_lists`): not the caller's
+        # to send to. A list id no list can have is a list the caller may not send to either.
         item.status = "NOT_ENOUGH_PERMISSION_TO_LIST_ID"
         return item
     try:

@@ -4,6 +4,8 @@ A reply is threaded to the outbound message it answers (`original_message_id`): 
 named by the carrier or the sandbox, or else the account's latest SMS to the sender.
 It carries that message's `custom_string`, which is how ClickSend hands a client's
 reference back with replies. Unread replies make up the poll list until marked read.
+A reply whose whole body is an opt-out keyword (STOP, UNSUBSCRIBE, …) also opts its
+sender out of the account's later sends (`contacts/optouts.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.channels.sms import store
 from dovecote.channels.sms.parts import count_parts
+from dovecote.contacts import optouts
 from dovecote.core import ids
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
@@ -110,7 +113,7 @@ async def record_inbound(
         number = parse_recipient(sender, None)
         sender, country = number.e164, number.country
     except InvalidRecipient:
-        sender, country = sender.strip(), ""
+        number, sender, country = None, sender.strip(), ""
     if original_message_id:
         original = await store.get_outbound(conn, account_id, original_message_id.upper())
     else:
@@ -138,6 +141,11 @@ async def record_inbound(
             "updated_at": created,
         },
     )
+    if number is not None:
+        # A STOP-style reply opts its sender out of the account's later sends.
+        await optouts.handle_inbound(
+            conn, account_id=account_id, user_id=user_id, sender=sender, body=body
+        )
     document = payload(
         Inbound(
             message_id=message_id,
