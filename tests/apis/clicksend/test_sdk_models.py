@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import base64
 import importlib
 import importlib.util
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +32,8 @@ from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from email_support import add_address, owner_principal
+from fetch_support import file_server
+from media_support import image
 from numbers_support import load_into
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -652,6 +656,225 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         data=bool,
     )
 
+    # Automations: inbound SMS rules, then SMS, email and voice receipt rules (create,
+    # read, update, list, delete each); delivery issues.
+    hook = "https://hooks.example.com/in"
+    inbound = sms.create_sms_inbound_automation(
+        create_sms_inbound_automation_request=clicksend.CreateSmsInboundAutomationRequest(
+            dedicated_number="*",
+            rule_name="Yes",
+            message_search_type=2,
+            message_search_term="YES",
+            action="URL",
+            action_address=hook,
+            enabled=1,
+        )
+    )
+    check(
+        clicksend.CreateSmsInboundAutomation,
+        inbound,
+        data__inbound_rule_id=int,
+        data__message_search_type=int,
+        data__action=str,
+        data__enabled=int,
+    )
+    inbound_id = str(value(inbound, "data.inbound_rule_id"))
+    check(
+        clicksend.ViewSmsInboundAutomation,
+        sms.view_sms_inbound_automation(inbound_id),
+        data__rule_name=str,
+        data__message_search_term=str,
+    )
+    check(
+        clicksend.UpdateSmsInboundAutomation,
+        sms.update_sms_inbound_automation(
+            inbound_id,
+            update_sms_inbound_automation_request=clicksend.UpdateSmsInboundAutomationRequest(
+                enabled=0
+            ),
+        ),
+        data__enabled=int,
+    )
+    check(
+        clicksend.ViewSmsInboundAutomations,
+        sms.view_sms_inbound_automations(),
+        data__total=int,
+        data__data__0__inbound_rule_id=int,
+    )
+    check(
+        clicksend.DeleteSmsInboundAutomation,
+        sms.delete_sms_inbound_automation(inbound_id),
+        data=list,
+    )
+    receipt_rule = clicksend.CreateSmsDeliveryReceiptRuleRequest(
+        rule_name="Receipts", match_type=1, action="URL", action_address=hook, enabled=1
+    )
+    voice = clicksend.VoiceApi(client)
+    model: Callable[[str], type] = lambda name: getattr(clicksend, name)  # noqa: E731
+    for kind, api_of_kind, deleted in (
+        ("Sms", sms, list),
+        ("Email", email, bool),
+        ("Voice", voice, list),
+    ):
+        lower = kind.lower()
+        made = getattr(api_of_kind, f"create_{lower}_delivery_receipt_rule")(
+            create_sms_delivery_receipt_rule_request=receipt_rule
+        )
+        check(
+            model(f"Create{kind}DeliveryReceiptRule"),
+            made,
+            data__receipt_rule_id=int,
+            data__match_type=int,
+            data__action=str,
+        )
+        made_id = str(value(made, "data.receipt_rule_id"))
+        check(
+            model(f"View{kind}DeliveryReceiptRule"),
+            getattr(api_of_kind, f"view_{lower}_delivery_receipt_rule")(made_id),
+            data__rule_name=str,
+            data__action_address=str,
+        )
+        check(
+            model(f"Update{kind}DeliveryReceiptRule"),
+            getattr(api_of_kind, f"update_{lower}_delivery_receipt_rule")(
+                made_id, create_sms_delivery_receipt_rule_request=receipt_rule
+            ),
+            data__enabled=int,
+        )
+        # SDK 6's email list model has no `data` field: only the page counts deserialize.
+        check(
+            model(f"View{kind}DeliveryReceiptRules"),
+            getattr(api_of_kind, f"view_{lower}_delivery_receipt_rules")(),
+            data__total=int,
+        )
+        check(
+            model(f"Delete{kind}DeliveryReceiptRule"),
+            getattr(api_of_kind, f"delete_{lower}_delivery_receipt_rule")(made_id),
+            data=deleted,
+        )
+    issues = clicksend.MessageDeliveryApi(client)
+    check(
+        clicksend.CreateDeliveryIssue,
+        issues.create_delivery_issue(
+            create_delivery_issue_request=clicksend.CreateDeliveryIssueRequest(
+                message_id=world.delivered_sms,
+                type="SMS",
+                description="Never arrived.",
+                email_address="six@example.com",
+            )
+        ),
+        data__issue_id=int,
+        data__type=str,
+    )
+    check(
+        clicksend.GetAllDeliveryIssues,
+        issues.get_all_delivery_issues(),
+        data__total=int,
+        data__data__0__issue_id=str,
+        data__data__0__resolved=int,
+    )
+
+    # MMS: price, send (the media is fetched from a local server), history, export.
+    mms = clicksend.MmsApi(client)
+    with file_server() as served:
+        media = served.serve("/a.jpg", image("JPEG"), "image/jpeg")
+        check(
+            clicksend.CalculateMmsPrice,
+            mms.calculate_mms_price(
+                calculate_mms_price_request=clicksend.CalculateMmsPriceRequest(
+                    media_file=media,
+                    messages=[
+                        clicksend.CalculateMmsPriceRequestMessagesInner(
+                            to="+14155552671", subject="S", body="B"
+                        )
+                    ],
+                )
+            ),
+            data__total_price=(int, float),
+        )
+        check(
+            clicksend.SendMms,
+            mms.send_mms(
+                send_mms_request=clicksend.SendMmsRequest(
+                    media_file=media,
+                    messages=[
+                        clicksend.SendMmsRequestMessagesInner(
+                            to="+14155552671", subject="Six", body="Hello", var_from="Dovecote"
+                        )
+                    ],
+                )
+            ),
+            data__messages__0__message_id=str,
+            data__messages__0__status=str,
+            data__messages__0__media_file_url=str,
+        )
+    check(
+        clicksend.ViewMmsHistory,
+        mms.view_mms_history(),
+        data__total=int,
+        data__data__0__subject=str,
+    )
+    check(clicksend.ExportMmsHistory, mms.export_mms_history(filename="mms.csv"), data__url=str)
+
+    # Uploads: SDK 6 declares no answer model (it returns None), so the raw answer is read.
+    uploaded = clicksend.UploadsApi(client).upload_a_media_file_with_http_info(
+        body={"content": base64.b64encode(image("PNG")).decode(), "convert": "mms"}
+    )
+    assert uploaded.status_code == 200
+    upload = json.loads(uploaded.raw_data)
+    assert (upload["http_code"], upload["response_code"]) == (200, "SUCCESS")
+    expect(upload, data___url=str, data__file_name=str)
+
+    # Global sending: the country list, the account's countries, agreeing to the rules.
+    countries_list = countries.list_countries()
+    check(clicksend.ListCountries, countries_list, data__0__id=int, data__0__code=str)
+    country_id = value(countries_list, "data.0.id")
+    check(
+        clicksend.SelectCountriesForGlobalSending,
+        countries.select_countries_for_global_sending(
+            clicksend.SelectCountriesForGlobalSendingRequest(country_list_ids=[country_id])
+        ),
+        data__0__code=str,
+    )
+    check(
+        clicksend.AgreeToRulesAndRegulation,
+        countries.agree_to_rules_and_regulation(),
+        data__0__agreed_at=int,
+    )
+    check(
+        clicksend.GetCountriesForGlobalSending,
+        countries.get_countries_for_global_sending(),
+        data__0__id=int,
+    )
+
+    # Statistics.
+    statistics = clicksend.StatisticsApi(client)
+    check(
+        clicksend.ViewSmsStatistics,
+        statistics.view_sms_statistics(),
+        data__stats=list,
+        data__total__outbound__count=int,
+        data__currency__currency_name_short=str,
+    )
+    check(clicksend.ViewVoiceStatistics, statistics.view_voice_statistics(), data__stats=list)
+
+    # Account recovery: a reminder and a reset request (answered alike for unknown users).
+    verification = clicksend.VerificationApi(client)
+    check(
+        clicksend.ForgotPassword,
+        verification.forgot_password(
+            forgot_password_request=clicksend.ForgotPasswordRequest(username="nobody")
+        ),
+        data=list,
+    )
+    check(
+        clicksend.ForgotUsername,
+        verification.forgot_username(
+            forgot_username_request=clicksend.ForgotUsernameRequest(email="x@example.com")
+        ),
+        data=list,
+    )
+
     # Deletes last.
     check(clicksend.DeleteSubaccount, subaccounts.delete_subaccount(subaccount_id=sub_id))
     check(clicksend.DeleteSmsTemplate, sms.delete_sms_template(template_id=sms_template_id))
@@ -665,6 +888,12 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
 
 
 # --- SDK 5.0.91 -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Sign-up is closed by default; SDK 5 calls it.
+    return settings.model_copy(update={"signup": "open"})
 
 
 @pytest.fixture
@@ -855,6 +1084,186 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
         data__strip_string=str,
     )
     read5(email_sms5.sms_email_sms_stripped_string_delete(rule5_id), data=bool)
+
+    # Automations: inbound SMS and fax rules, then fax, email, SMS and voice receipt rules
+    # (create, read, update, list, delete each); delivery issues.
+    hook = "https://hooks.example.com/in"
+    sms_rules, fax_rules = api("InboundSMSRulesApi"), api("InboundFAXRulesApi")
+    sms_rule = sdk5.InboundSMSRule(
+        dedicated_number="*",
+        rule_name="Stop",
+        message_search_type=1,
+        message_search_term="STOP",
+        action="URL",
+        action_address=hook,
+        enabled=1,
+    )
+    fax_rule = sdk5.InboundFaxRule(
+        dedicated_number="+61298441484",
+        rule_name="Fax",
+        action="URL",
+        action_address=hook,
+        enabled=1,
+    )
+    for rules, prefix, rule in ((sms_rules, "sms", sms_rule), (fax_rules, "fax", fax_rule)):
+        made = read5(
+            getattr(rules, f"{prefix}_inbound_automation_post")(rule),
+            data__inbound_rule_id=int,
+            data__action=str,
+            data__enabled=int,
+        )
+        made_id = made["data"]["inbound_rule_id"]
+        read5(
+            getattr(rules, f"{prefix}_inbound_automation_get")(made_id),
+            data__rule_name=str,
+            data__dedicated_number=str,
+        )
+        rule.enabled = 0
+        read5(getattr(rules, f"{prefix}_inbound_automation_put")(made_id, rule), data__enabled=int)
+        read5(
+            getattr(rules, f"{prefix}_inbound_automations_get")(),
+            data__total=int,
+            data__data__0__inbound_rule_id=int,
+        )
+        read5(getattr(rules, f"{prefix}_inbound_automation_delete")(made_id), data=list)
+    receipt_rule = sdk5.DeliveryReceiptRule(
+        rule_name="R", match_type=0, action="URL", action_address=hook, enabled=1
+    )
+    for name, prefix, deleted in (
+        ("FAXDeliveryReceiptRulesApi", "fax", type(None)),
+        ("EmailDeliveryReceiptRulesApi", "email", bool),
+        ("SMSDeliveryReceiptRulesApi", "sms", list),
+        ("VoiceDeliveryReceiptRulesApi", "voice", list),
+    ):
+        receipts = api(name)
+        made = read5(
+            getattr(receipts, f"{prefix}_delivery_receipt_automation_post")(receipt_rule),
+            data__receipt_rule_id=int,
+            data__match_type=int,
+        )
+        made_id = made["data"]["receipt_rule_id"]
+        read5(
+            getattr(receipts, f"{prefix}_delivery_receipt_automation_get")(made_id),
+            data__action=str,
+        )
+        read5(
+            getattr(receipts, f"{prefix}_delivery_receipt_automation_put")(made_id, receipt_rule),
+            data__enabled=int,
+        )
+        read5(
+            getattr(receipts, f"{prefix}_delivery_receipt_automations_get")(),
+            data__data__0__receipt_rule_id=int,
+        )
+        read5(
+            getattr(receipts, f"{prefix}_delivery_receipt_automation_delete")(made_id),
+            data=deleted,
+        )
+    issues = api("DeliveryIssuesApi")
+    read5(
+        issues.delivery_issues_post(
+            sdk5.DeliveryIssue(
+                message_id=world.delivered_sms,
+                type="SMS",
+                description="Never arrived.",
+                email_address="five@example.com",
+            )
+        ),
+        data__issue_id=int,
+        data__type=str,
+    )
+    read5(issues.delivery_issues_get(), data__total=int, data__data__0__issue_id=str)
+
+    # MMS: price, send (the media is fetched from a local server), receipts, history, export.
+    mms = api("MMSApi")
+    with file_server() as served:
+        media = served.serve("/a.gif", image("GIF"), "image/gif")
+        photo = sdk5.MmsMessageCollection(
+            media_file=media,
+            messages=[
+                sdk5.MmsMessage(to="+14155552671", subject="Five", body="Hello", _from="Dovecote")
+            ],
+        )
+        read5(mms.mms_price_post(photo), data__total_price=(int, float))
+        read5(
+            mms.mms_send_post(photo),
+            data__messages__0__message_id=str,
+            data__messages__0__status=str,
+        )
+    read5(mms.mms_receipts_get(), data__total=int)
+    read5(mms.mms_receipts_read_put())
+    read5(mms.mms_history_get(), data__data__0__subject=str)
+    read5(mms.mms_history_export_get("mms.csv"), data__url=str)
+
+    # Uploads (SDK 5 sends `convert` in the query).
+    read5(
+        api("UploadApi").uploads_post(
+            sdk5.UploadFile(content=base64.b64encode(image("PNG")).decode()), "mms"
+        ),
+        data___url=str,
+        data__file_name=str,
+    )
+
+    # Global sending: the country list, the account's countries, agreeing to the rules.
+    sending = api("GlobalSendingApi")
+    names = read5(sending.list_countries_get(), data__0__id=int, data__0__code=str)
+    read5(
+        sending.user_countries_post(sdk5.CountryListIds(country_list_ids=[names["data"][0]["id"]])),
+        data__0__code=str,
+    )
+    read5(sending.user_countries_get(), data__0__id=int)
+    read5(sending.user_countries_agree_post(), data__0__agreed_at=int)
+
+    # Statistics.
+    statistics = api("StatisticsApi")
+    read5(statistics.statistics_sms_get(), data__stats=list, data__total__outbound__count=int)
+    read5(statistics.statistics_voice_get(), data__stats=list)
+
+    # Sign-up (opened by this module's settings), then the new user asks for a verification
+    # token; a wrong token is a 400, which the SDK raises.
+    signing_up = sdk5.Configuration()
+    signing_up.host = live_server.url + "/v3"
+    signups = sdk5.AccountApi(recorder.sdk5(sdk5.ApiClient(signing_up)))
+    read5(
+        signups.account_post(
+            sdk5.Account(
+                username="ada",
+                password="correct horse battery",
+                user_email="ada@example.com",
+                user_phone="518-481-1001",
+                user_first_name="Ada",
+                user_last_name="Lovelace",
+                account_name="Analytical Engines",
+                country="US",
+            )
+        ),
+        data__user_id=int,
+        data__username=str,
+        data__active=int,
+    )
+    as_ada = sdk5.Configuration()
+    as_ada.host = live_server.url + "/v3"
+    as_ada.username, as_ada.password = "ada", "correct horse battery"
+    ada = sdk5.AccountApi(recorder.sdk5(sdk5.ApiClient(as_ada)))
+    read5(
+        ada.account_verify_send_put(
+            sdk5.AccountVerify(country="US", user_phone="+15184811001", type="email")
+        )
+    )
+    with pytest.raises(sdk5.rest.ApiException) as refused:
+        ada.account_verify_verify_by_activation_token_put("not-a-token")
+    assert refused.value.status == 400
+
+    # Account recovery: reminders and a reset request (answered alike for unknown users);
+    # a reset with a wrong token is a 400.
+    read5(account.forgot_password_put(forgot_password=sdk5.ForgotPassword(username="nobody")))
+    read5(account.forgot_username_put(forgot_username=sdk5.ForgotUsername(email="x@example.com")))
+    with pytest.raises(sdk5.rest.ApiException) as reset:
+        account.forgot_password_verify_put(
+            sdk5.AccountForgotPasswordVerify(
+                subaccount_id=1, activation_token="not-a-token", password="long enough"
+            )
+        )
+    assert reset.value.status == 400
 
     read5(subaccounts.subaccounts_by_subaccount_id_delete(sub_id))
     read5(sms.sms_templates_by_template_id_delete(sms_template_id))
