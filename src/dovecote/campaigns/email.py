@@ -430,13 +430,25 @@ async def update(
 
 
 async def cancel(conn: AsyncConnection, principal: Principal, campaign_id: int) -> RowMapping:
-    """Stop the fan-out and cancel (refunding) the campaign's emails still queued."""
+    """Stop the fan-out and cancel (refunding) the campaign's emails still queued. A
+    campaign fully fanned out is still cancellable while some of its emails wait for a
+    worker (scheduled, or a backlog): those are the ones not yet dispatched."""
     current = await get(conn, principal, campaign_id)
     account_id = principal.account.id
     if not await store.cancel(conn, account_id, campaign_id):
-        raise InvalidInput(
-            f"Email campaign #{campaign_id} is {current['status'].lower()} and cannot be cancelled."
+        waiting = current["status"] == store.SENT and bool(
+            await store.queued_message_ids(conn, account_id, campaign_id)
         )
+        if not waiting or not await store.cancel_sent(conn, account_id, campaign_id):
+            reason = (
+                "every email of it has been dispatched"
+                if current["status"] == store.SENT
+                else "it is over"
+            )
+            raise InvalidInput(
+                f"Email campaign #{campaign_id} is {current['status'].lower()} and cannot be "
+                f"cancelled: {reason}."
+            )
     ids = await store.queued_message_ids(conn, account_id, campaign_id)
     if ids:
         await outbound.cancel(conn, principal, "email", ids, now=time.time())

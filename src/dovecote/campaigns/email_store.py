@@ -104,6 +104,16 @@ async def cancel(conn: AsyncConnection, account_id: int, campaign_id: int) -> bo
     return int((await conn.execute(query)).rowcount) == 1
 
 
+async def cancel_sent(conn: AsyncConnection, account_id: int, campaign_id: int) -> bool:
+    """Mark a fanned-out campaign cancelled (its caller cancels the emails still queued)."""
+    query = (
+        sc.update()
+        .where(sc.c.account_id == account_id, sc.c.id == campaign_id, sc.c.status == SENT)
+        .values(status=CANCELLED)
+    )
+    return int((await conn.execute(query)).rowcount) == 1
+
+
 async def queued_message_ids(conn: AsyncConnection, account_id: int, campaign_id: int) -> list[str]:
     query = sa.select(messages.c.id).where(
         messages.c.account_id == account_id,

@@ -161,6 +161,54 @@ async def test_cancel_mid_fan_out_refunds_the_queued_emails(
     assert sorted(row["status"] for row in statuses) == ["cancelled", "cancelled"]
 
 
+async def test_a_fanned_out_campaign_is_cancellable_until_its_emails_are_dispatched(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    address_id = await sender_id(app)
+    list_id = await new_list(client)
+    await add(client, list_id, email="g@example.net", first_name="G")
+    engine = engine_of(app)
+    before = await balance(engine)
+    body = campaign_body(list_id, address_id)
+    first = await client.post("/v3/email-campaigns/send", json=body)
+    second = await client.post("/v3/email-campaigns/send", json=body)
+    assert await fan_out(app) == 2
+    first_id = first.json()["data"]["data"]["email_campaign_id"]
+    second_id = second.json()["data"]["data"]["email_campaign_id"]
+
+    cancelled = await client.put(f"/v3/email-campaigns/{first_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["data"]["status"] == "Cancelled"
+    assert before - await balance(engine) == UNIT  # the first one refunded
+    assert await deliver(engine, settings) == 1
+    late = await client.put(f"/v3/email-campaigns/{second_id}/cancel")
+    assert late.status_code == 400
+    assert "dispatched" in late.json()["response_msg"]
+
+
+async def test_a_campaign_can_take_its_body_from_an_email_template(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    address_id = await sender_id(app)
+    list_id = await new_list(client)
+    await add(client, list_id, email="t@example.net", first_name="Tess")
+    masters = (await client.get("/v3/email/master-templates")).json()["data"]
+    template = await client.post(
+        "/v3/email/templates",
+        json={"template_name": "T", "template_id_master": masters[0]["template_id_master"]},
+    )
+    template_id = template.json()["data"]["template_id"]
+    await client.put(f"/v3/email/templates/{template_id}", json={"body": "<p>Yo {first_name}</p>"})
+    body = campaign_body(list_id, address_id, body=None, template_id=str(template_id))
+    sent = await client.post("/v3/email-campaigns/send", json=body)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["data"]["data"]["body"] == "<p>Yo {first_name}</p>"
+    assert sent.json()["data"]["data"]["template_id"] == template_id
+    assert await fan_out(app) == 1
+    [row] = await select(engine_of(app), sa.select(messages.c.body))
+    assert row["body"] == "<p>Yo Tess</p>"
+
+
 async def test_a_scheduled_campaign_can_be_changed_until_it_starts(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
