@@ -16,6 +16,7 @@ every other email of the account then drop, free.
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ PERMISSIONS: Final = ("access_email", "access_contacts")
 BATCH: Final = 500
 UNSUBSCRIBE_PATH: Final = "/v3/email-unsubscribe"
 ONE_CLICK: Final = "List-Unsubscribe=One-Click"
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,9 @@ def _text(body: Mapping[str, Any], name: str, limit: int, *, required: bool) -> 
         raise InvalidInput(f"{name} must be a string.", field=name)
     if len(value) > limit:
         raise InvalidInput(f"{name} is longer than {limit} characters.", field=name)
+    if name != "body" and _CONTROL.search(value):
+        # A line break in a header value is header injection (and a 500 when built).
+        raise InvalidInput(f"{name} may not contain line breaks or control characters.")
     return value if name == "body" else value.strip()
 
 
@@ -256,7 +261,8 @@ def emails_for(
             Email(
                 sender=from_box,
                 to=[box],
-                subject=personalise.fill(plan.subject, contact.fields).replace("\n", " "),
+                # A contact field's line break must not reach the Subject header.
+                subject=_CONTROL.sub(" ", personalise.fill(plan.subject, contact.fields)),
                 html=personalise.fill(plan.body, _escaped(contact.fields)),
                 headers=headers,
                 custom_string=plan.custom_string,

@@ -244,6 +244,8 @@ async def test_bad_campaigns_are_refused_with_nothing_written(
         ({**base, "body": "Hi {frist_name}"}, 400, "{frist_name}"),
         ({**base, "subject": "{nope}"}, 400, "subject"),
         ({**base, "subject": ""}, 400, "subject"),
+        ({**base, "subject": "Hi\r\nBcc: x@example.net"}, 400, "subject"),
+        ({**base, "from_name": "A\nB"}, 400, "from_name"),
         ({**base, "name": None}, 400, "name"),
         ({**base, "body": None}, 400, "body"),
         ({**base, "list_id": "x"}, 400, "list_id"),
