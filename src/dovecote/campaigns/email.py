@@ -384,6 +384,19 @@ async def counts(conn: AsyncConnection, principal: Principal, campaign_id: int) 
     return await store.message_counts(conn, principal.account.id, campaign_id)
 
 
+async def engagement(
+    conn: AsyncConnection, principal: Principal, campaign_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Opens, clicks, bounces, spam reports and unsubscribes per campaign."""
+    return await store.engagement(conn, principal.account.id, campaign_ids)
+
+
+async def message_engagement(
+    conn: AsyncConnection, message_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    return await store.message_engagement(conn, message_ids)
+
+
 async def page(conn: AsyncConnection, principal: Principal, params: ListQuery) -> Page:
     _require(principal)
     return await store.page(conn, principal.account.id, params)

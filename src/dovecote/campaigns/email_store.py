@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.pipeline import leases
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
-from dovecote.storage.tables import contact_lists, contacts, messages
+from dovecote.storage.tables import contact_lists, contacts, events, messages, suppressions
 from dovecote.storage.tables import email_campaigns as sc
 
 SCHEDULED: Final = "Scheduled"
@@ -242,3 +242,66 @@ async def stream_history(
             return
         yield rows
         last = str(rows[-1]["id"])
+
+
+# --- engagement -----------------------------------------------------------------------------
+
+ENGAGEMENT: Final = ("open", "click", "bounce", "spamreport")
+
+
+async def engagement(
+    conn: AsyncConnection, account_id: int, campaign_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Per campaign: its emails' open, click, bounce and spam-report events, and how many
+    of its recipients are now unsubscribed (`unsubscribe`)."""
+    if not campaign_ids:
+        return {}
+    tags = {source_tag(campaign_id): campaign_id for campaign_id in campaign_ids}
+    found: dict[int, dict[str, int]] = {campaign_id: {} for campaign_id in campaign_ids}
+    query = (
+        sa.select(messages.c.source, events.c.type, sa.func.count())
+        .select_from(messages.join(events, events.c.message_id == messages.c.id))
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.source.in_(list(tags)),
+            events.c.type.in_(ENGAGEMENT),
+        )
+        .group_by(messages.c.source, events.c.type)
+    )
+    for source, kind, count in (await conn.execute(query)).all():
+        found[tags[source]][str(kind)] = int(count)
+    unsubscribed = (
+        sa.select(messages.c.source, sa.func.count())
+        .select_from(
+            messages.join(
+                suppressions,
+                sa.and_(
+                    suppressions.c.account_id == messages.c.account_id,
+                    suppressions.c.email == sa.func.lower(messages.c.recipient),
+                    suppressions.c.reason == "unsubscribe",
+                ),
+            )
+        )
+        .where(messages.c.account_id == account_id, messages.c.source.in_(list(tags)))
+        .group_by(messages.c.source)
+    )
+    for source, count in (await conn.execute(unsubscribed)).all():
+        found[tags[source]]["unsubscribe"] = int(count)
+    return found
+
+
+async def message_engagement(
+    conn: AsyncConnection, message_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Per message: its open, click, bounce and spam-report events."""
+    found: dict[str, dict[str, int]] = {}
+    if not message_ids:
+        return found
+    query = (
+        sa.select(events.c.message_id, events.c.type, sa.func.count())
+        .where(events.c.message_id.in_(list(message_ids)), events.c.type.in_(ENGAGEMENT))
+        .group_by(events.c.message_id, events.c.type)
+    )
+    for message_id, kind, count in (await conn.execute(query)).all():
+        found.setdefault(str(message_id), {})[str(kind)] = int(count)
+    return found

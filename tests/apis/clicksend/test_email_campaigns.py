@@ -27,7 +27,7 @@ from dovecote.campaigns.email_fanout import run_due_campaigns
 from dovecote.channels.email import store as email_store
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
-from dovecote.storage.tables import messages, suppressions
+from dovecote.storage.tables import events, messages, suppressions
 from email_support import add_address, balance, engine_of, owner_principal, parse, select
 from sms_support import as_caller, other_account, sdk
 
@@ -124,6 +124,23 @@ async def test_a_campaign_is_personalised_delivered_and_one_click_unsubscribes(
     assert one_click.status_code == 200
     [suppressed] = await select(engine, sa.select(suppressions))
     assert (suppressed["email"], suppressed["reason"]) == ("ann@example.net", "unsubscribe")
+    me = await owner_principal(engine)
+    async with engine.begin() as conn:  # Ann opened it (as the open pixel records it)
+        await conn.execute(
+            events.insert().values(
+                message_id=by_address["ann@example.net"], account_id=me.account.id,
+                user_id=me.user.id, channel="email", type="open", occurred_at=time.time(),
+            )
+        )  # fmt: skip
+    counted = (await client.get(f"/v3/email-campaigns/{campaign_id}")).json()["data"]
+    assert (counted["open_count"], counted["unsubscribe_count"]) == (1, 1)
+    listed = (await client.get("/v3/email-campaigns")).json()["data"]["data"]
+    assert [(c["email_campaign_id"], c["open_count"]) for c in listed] == [(campaign_id, 1)]
+    opened = (await client.get(f"/v3/email-campaigns/{campaign_id}/history")).json()["data"]
+    assert sorted((h["to_address"], h["open_count"]) for h in opened["data"]) == [
+        ("ann@example.net", 1),
+        ("bob@example.net", 0),
+    ]
 
     again = (await client.post("/v3/email-campaigns/price", json=body)).json()["data"]
     assert (again["total_count"], again["total_price"]) == (1, "0.001000")

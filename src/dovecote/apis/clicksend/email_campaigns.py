@@ -37,9 +37,14 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-def campaign(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+def campaign(
+    row: Mapping[Any, Any],
+    counts: Mapping[str, int] | None = None,
+    engagement: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     """SDK 6.0.2's EmailCampaign (`schedule`, `date_added` strings, as it demands), plus
     Dovecote's progress (`_queued`, `_opted_out` …)."""
+    seen = engagement or {}
     rendered = {
         "email_campaign_id": row["id"],
         "name": row["name"],
@@ -55,12 +60,12 @@ def campaign(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) ->
         "date_added": str(row["created_at"]),
         "custom_string": row["custom_string"],
         "send_count": row["queued"],
-        "open_count": 0,
-        "click_count": 0,
-        "hard_bounce_count": 0,
+        "open_count": seen.get("open", 0),
+        "click_count": seen.get("click", 0),
+        "hard_bounce_count": seen.get("bounce", 0),
         "soft_bounce_count": 0,
-        "abuse_count": 0,
-        "unsubscribe_count": 0,
+        "abuse_count": seen.get("spamreport", 0),
+        "unsubscribe_count": seen.get("unsubscribe", 0),
         "body": row["body"],
         "list_name": row["list_name"],
         "_queued": row["queued"],
@@ -73,8 +78,13 @@ def campaign(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) ->
     return rendered
 
 
-def history_entry(row: Mapping[Any, Any], campaign_row: Mapping[Any, Any]) -> dict[str, Any]:
+def history_entry(
+    row: Mapping[Any, Any],
+    campaign_row: Mapping[Any, Any],
+    engagement: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     """SDK 6.0.2's EmailCampaignHistory, one per recipient."""
+    seen = engagement or {}
     failed = row["status"] == "failed"
     return {
         "email_campaign_id": campaign_row["id"],
@@ -87,8 +97,8 @@ def history_entry(row: Mapping[Any, Any], campaign_row: Mapping[Any, Any]) -> di
         "message_id": row["id"],
         "processed_at": str(row["created_at"]),
         "status": HISTORY_STATUS.get(row["status"], str(row["status"]).capitalize()),
-        "open_count": 0,
-        "click_count": 0,
+        "open_count": seen.get("open", 0),
+        "click_count": seen.get("click", 0),
         "hard_bounce_count": 1 if failed and row["error_code"] != "dropped" else 0,
         "soft_bounce_count": 0,
         "_status_text": row["status_text"],
@@ -102,7 +112,9 @@ async def list_campaigns(
     request: Request, params: ListParams, principal: CurrentPrincipal, conn: Conn
 ) -> JSONResponse:
     page = await campaigns.page(conn, principal, params)
-    return envelope(render_page(page, request, campaign), "Here are your email campaigns.")
+    seen = await campaigns.engagement(conn, principal, [int(row["id"]) for row in page.rows])
+    data = render_page(page, request, lambda row: campaign(row, None, seen.get(int(row["id"]))))
+    return envelope(data, "Here are your email campaigns.")
 
 
 @router.post("/email-campaigns/price", summary="Calculate price for sending an email campaign")
@@ -156,7 +168,9 @@ async def get_campaign(
 ) -> JSONResponse:
     row = await campaigns.get(conn, principal, email_campaign_id)
     counts = await campaigns.counts(conn, principal, email_campaign_id)
-    return envelope(campaign(row, counts), "Here is your email campaign.")
+    seen = await campaigns.engagement(conn, principal, [email_campaign_id])
+    rendered = campaign(row, counts, seen.get(email_campaign_id))
+    return envelope(rendered, "Here is your email campaign.")
 
 
 @router.put("/email-campaigns/{email_campaign_id}", summary="Edit an email campaign")
@@ -187,7 +201,10 @@ async def campaign_history(
 ) -> JSONResponse:
     row = await campaigns.get(conn, principal, email_campaign_id)
     page = await campaigns.history(conn, principal, email_campaign_id, params)
-    data = render_page(page, request, lambda item: history_entry(item, row))
+    seen = await campaigns.message_engagement(conn, [str(item["id"]) for item in page.rows])
+    data = render_page(
+        page, request, lambda item: history_entry(item, row, seen.get(str(item["id"])))
+    )
     return envelope(data, "Here is your result.")
 
 
@@ -200,6 +217,8 @@ EXPORT_COLUMNS = (
     "to_address",
     "subject",
     "status",
+    "open_count",
+    "click_count",
     "_status_text",
     "_error_text",
     "_price",
@@ -245,8 +264,10 @@ async def _export_rows(
 ) -> AsyncIterator[list[Any]]:
     chunks = email_store.stream_history(engine, account_id, int(campaign_row["id"]))
     async for chunk in chunks:
+        async with engine.connect() as conn:
+            seen = await campaigns.message_engagement(conn, [str(row["id"]) for row in chunk])
         for row in chunk:
-            cells = history_entry(row, campaign_row)
+            cells = history_entry(row, campaign_row, seen.get(str(row["id"])))
             yield [cells[column] for column in EXPORT_COLUMNS]
 
 
