@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from contacts_support import new_list
 from dovecote.campaigns.email_fanout import run_due_campaigns
 from dovecote.contacts.fields import FIELDS
-from dovecote.storage.tables import contacts, messages
+from dovecote.storage.tables import accounts, contacts, messages
 from email_support import add_address, balance, engine_of, owner_principal
 
 
@@ -80,3 +80,40 @@ async def test_a_worker_dying_mid_fan_out_leaves_every_contact_exactly_one_email
     assert price["total_count"] == 250
     assert done["_charged"] == price["total_price"]
     assert before - await balance(engine) == round(float(price["total_price"]) * 1_000_000)
+
+
+async def test_a_campaign_out_of_credit_waits_then_resumes_after_a_top_up(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    runtime = app.state.runtime
+    engine = engine_of(app)
+    me = await owner_principal(engine)
+    address_id = await add_address(engine, me.account.id, me.user.id, "poor@example.com")
+    list_id = await fill(app, client, 3)
+    body = {
+        "list_id": list_id,
+        "name": "Poor",
+        "subject": "Hi",
+        "body": "<p>Hello</p>",
+        "from_email_address_id": address_id,
+    }
+    sent = await client.post("/v3/email-campaigns/send", json=body)
+    campaign_id = sent.json()["data"]["data"]["email_campaign_id"]
+    async with engine.begin() as conn:
+        await conn.execute(
+            accounts.update().where(accounts.c.id == me.account.id).values(balance_micros=1_500)
+        )  # one email's worth
+    args = (runtime.engine, runtime.settings, runtime.events, runtime.prices)
+
+    assert await run_due_campaigns(*args) == 1
+    waiting = (await client.get(f"/v3/email-campaigns/{campaign_id}")).json()["data"]
+    assert (waiting["status"], waiting["_queued"]) == ("Sending", 0)
+    assert await balance(engine) == 1_500  # the batch rolled back whole
+    async with engine.begin() as conn:
+        await conn.execute(
+            accounts.update().where(accounts.c.id == me.account.id).values(balance_micros=10_000)
+        )
+    assert await run_due_campaigns(*args, now=time.time() + 31) == 1
+    done = (await client.get(f"/v3/email-campaigns/{campaign_id}")).json()["data"]
+    assert (done["status"], done["_queued"], done["_charged"]) == ("Sent", 3, "0.003000")
+    assert await balance(engine) == 7_000

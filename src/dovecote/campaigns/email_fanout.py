@@ -30,6 +30,7 @@ from dovecote.campaigns import email_store as store
 from dovecote.campaigns.sms import contacts_after
 from dovecote.channels.email.compose import DROPPED, queue_emails
 from dovecote.contacts.service import Contact
+from dovecote.core.errors import DomainError
 from dovecote.core.models import Principal
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
@@ -84,6 +85,13 @@ async def run_due_campaigns(
             async with engine.begin() as conn:
                 await store.release(conn, rows[0]["id"], owner, due_at=time.time())
             raise
+        except DomainError as exc:
+            # Out of credit, the sender address unverified since, a suspended account: the
+            # batch rolled back and the campaign waits (status Sending) until it is fixed
+            # or cancelled.
+            log.warning("Email campaign %s waits: %s", rows[0]["id"], exc)
+            async with engine.begin() as conn:
+                await store.release(conn, rows[0]["id"], owner, due_at=time.time() + RETRY)
         except Exception:
             log.exception("Email campaign %s failed; retrying", rows[0]["id"])
             async with engine.begin() as conn:
