@@ -27,6 +27,7 @@ from dovecote.apis.clicksend import (
     delivery_issues,
     email,
     email_addresses,
+    email_campaigns,
     email_sms,
     email_templates,
     list_imports,
@@ -56,6 +57,7 @@ from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.automations import actions as automation_actions
 from dovecote.automations import webhook_sender
 from dovecote.automations.sink import automation_sink
+from dovecote.campaigns import email_fanout as email_campaign_fanout
 from dovecote.campaigns import fanout as sms_campaign_fanout
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
@@ -105,6 +107,7 @@ JOBS: tuple[JobFactory, ...] = (
     renewals.job,
     contact_imports.job,
     sms_campaign_fanout.job,
+    email_campaign_fanout.job,
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
@@ -151,6 +154,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     list_imports,
     contacts,
     sms_campaigns,
+    email_campaigns,
 )
 
 

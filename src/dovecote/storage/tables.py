@@ -889,3 +889,38 @@ sms_campaigns = sa.Table(
     sa.Index("ix_sms_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
     sqlite_autoincrement=True,
 )
+
+# An email campaign: one subject and body to every contact of a list with an email
+# address, fanned out by workers like `sms_campaigns` (same lease, `cursor` and counters).
+# Its messages carry `source = "email-campaign:<id>"`.
+email_campaigns = sa.Table(
+    "email_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("list_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("subject", sa.String(998), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("from_email_address_id", sa.Integer, nullable=False),
+    sa.Column("from_name", sa.String(200), nullable=True),
+    sa.Column("template_id", sa.Integer, nullable=True),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_contact_id", sa.Integer, nullable=False),  # the list as it was sent
+    sa.Column("cursor", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("queued", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("opted_out", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("price_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("due_at", sa.Float, nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ip_address", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_email_campaigns_account", "account_id", "id"),
+    sa.Index("ix_email_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+    sqlite_autoincrement=True,
+)

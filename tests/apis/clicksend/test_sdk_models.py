@@ -875,6 +875,64 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         data=list,
     )
 
+    # Email campaigns: a list with one contact, then price, send (scheduled), list, one,
+    # update, history and its export, cancel.
+    lists6 = clicksend.ListsApi(client)
+    made = lists6.create_list(create_list_request=clicksend.CreateListRequest(list_name="E6"))
+    assert made.data is not None and made.data.list_id is not None
+    lists6.create_new_contact(
+        str(made.data.list_id),
+        create_new_contact_request=clicksend.CreateNewContactRequest(email="e6@example.net"),
+    )
+    campaign6 = {
+        "name": "E6",
+        "subject": "Hi {first_name}",
+        "body": "<p>Hello</p>",
+        "list_id": str(made.data.list_id),
+        "from_email_address_id": str(world.address_id),
+    }
+    check(
+        clicksend.CalculateEmailCampaignPrice,
+        email.calculate_email_campaign_price(
+            calculate_email_campaign_price_request=clicksend.CalculateEmailCampaignPriceRequest(
+                **campaign6
+            )
+        ),
+        data__total_count=int,
+        data__total_price=str,
+    )
+    launched = email.send_email_campaign(
+        send_email_campaign_request=clicksend.SendEmailCampaignRequest(**campaign6)
+    )
+    check(clicksend.SendEmailCampaign, launched, data__data__email_campaign_id=int)
+    assert launched.data is not None and launched.data.data is not None
+    email_campaign = str(launched.data.data.email_campaign_id)
+    check(
+        clicksend.ViewAllEmailCampaigns,
+        email.view_all_email_campaigns(),
+        data__data__0__status=str,
+    )
+    check(clicksend.ViewEmailCampaign, email.view_email_campaign(email_campaign), data__name=str)
+    check(
+        clicksend.UpdateEmailCampaign,
+        email.update_email_campaign(
+            email_campaign,
+            update_email_campaign_request=clicksend.UpdateEmailCampaignRequest(name="E6b"),
+        ),
+        data__name=str,
+    )
+    check(
+        clicksend.ViewEmailCampaignHistory,
+        email.view_email_campaign_history(email_campaign),
+        data__total=int,
+    )
+    email.export_email_campaign_history(email_campaign)
+    check(
+        clicksend.CancelEmailCampaign,
+        email.cancel_email_campaign(email_campaign),
+        data__status=str,
+    )
+
     # Deletes last.
     check(clicksend.DeleteSubaccount, subaccounts.delete_subaccount(subaccount_id=sub_id))
     check(clicksend.DeleteSmsTemplate, sms.delete_sms_template(template_id=sms_template_id))
@@ -1264,6 +1322,31 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
             )
         )
     assert reset.value.status == 400
+
+    # Email campaigns: a list with one contact, then price, send, one, list, update,
+    # history and its export, cancel.
+    list5 = read5(api("ContactListApi").lists_post(sdk5.ContactList(list_name="E5")))
+    list5_id = list5["data"]["list_id"]
+    api("ContactApi").lists_contacts_by_list_id_post(
+        sdk5.Contact(phone_number="+14155552671", email="e5@example.net", custom_1=""), list5_id
+    )
+    campaign5 = sdk5.EmailCampaign(
+        name="E5",
+        subject="Hi",
+        body="<p>Hello</p>",
+        from_email_address_id=world.address_id,
+        from_name="News",
+        list_id=list5_id,
+    )
+    read5(addresses.email_campaign_price_post(campaign5), data__total_count=int)
+    launched5 = read5(addresses.email_campaign_post(campaign5), data__data__email_campaign_id=int)
+    campaign5_id = launched5["data"]["data"]["email_campaign_id"]
+    read5(addresses.email_campaign_get(campaign5_id), data__name=str)
+    read5(addresses.email_campaigns_get(), data__data__0__status=str)
+    read5(addresses.email_campaign_put(campaign5_id, campaign5), data__name=str)
+    read5(addresses.email_campaign_history_get(campaign5_id), data__total=int)
+    read5(addresses.email_campaign_history_export_get(campaign5_id), data__url=str)
+    read5(addresses.cancel_email_campaign_put(campaign5_id), data__status=str)
 
     read5(subaccounts.subaccounts_by_subaccount_id_delete(sub_id))
     read5(sms.sms_templates_by_template_id_delete(sms_template_id))
