@@ -17,7 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, health, metrics, sandbox, tracking
+from dovecote.apis import emailverify, health, metrics, sandbox, sandbox_media, tracking
 from dovecote.apis.clicksend import (
     account,
     email,
@@ -31,12 +31,16 @@ from dovecote.apis.clicksend import (
     sms_receipts,
     sms_templates,
     subaccounts,
+    voice,
+    voice_history,
+    voice_receipts,
 )
 from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.sms.channel import SMS
+from dovecote.channels.voice.channel import VOICE
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
@@ -51,13 +55,14 @@ from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, VOICE)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
     "sandbox": "dovecote.pipeline.transports.sandbox:SandboxTransport",
     "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
     "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
+    "voice-sandbox": "dovecote.channels.voice.sandbox:VoiceSandboxTransport",
 }
 
 # Run, in this order, in the transaction of every event written.
@@ -68,7 +73,7 @@ JOBS: tuple[JobFactory, ...] = (retention.job, activity_export.job, event_retent
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
 # the parameterised `/sms/{message_id}/cancel`, so they are never shadowed.
-ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, tracking, emailverify)
+ROOT: tuple[ModuleType, ...] = (health, metrics, sandbox, sandbox_media, tracking, emailverify)
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
     account,
@@ -83,6 +88,11 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_templates,
     master_templates,
     email,
+    # Literal paths first: `/voice/lang`, `/voice/receipts-read`, `/voice/cancel-all`
+    # before `/voice/{message_id}/cancel`.
+    voice_receipts,
+    voice_history,
+    voice,
 )
 
 

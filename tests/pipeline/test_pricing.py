@@ -67,7 +67,7 @@ def test_it_raises_unknown_currency_as_a_key_error(book: PriceBook) -> None:
 
 def test_it_raises_unknown_channel(book: PriceBook) -> None:
     with pytest.raises(UnknownChannel):
-        book.unit_price("fax", "USD", "US")
+        book.unit_price("pigeon", "USD", "US")
 
 
 def test_currency_info_matches_clicksends_currency_object(book: PriceBook) -> None:

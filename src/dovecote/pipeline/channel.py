@@ -61,6 +61,10 @@ class Channel:
     # What an inbound reply to one of this channel's messages does; None: replies to
     # this channel are logged and dropped.
     on_reply: ReplyHandler | None = None
+    # The transports besides its sandbox the channel can be delivered by; None: any.
+    # A channel whose real delivery does not exist yet (voice, fax) names none, so a
+    # worker configured otherwise refuses to start rather than hand calls to SMTP.
+    real_transports: frozenset[str] | None = None
 
 
 class ChannelError(RuntimeError):

@@ -47,6 +47,9 @@ class Outbound:
     id: str | None = None  # assigned when queued, unless the channel chose it already
     group_id: str | None = None  # the first row of a multi-recipient message (email)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Channel-specific request data kept with the row (`message_payloads`), which the
+    # transport gets as `Job.payload`: a voice call's language, a fax's document.
+    payload: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -189,6 +192,12 @@ async def _queue(
             }
         )
     await store.insert_messages(conn, rows)
+    payloads = [
+        {"message_id": item.id, "payload": item.payload}
+        for item in items
+        if item.ok and item.payload is not None
+    ]
+    await store.insert_payloads(conn, payloads)
 
 
 async def cancel(

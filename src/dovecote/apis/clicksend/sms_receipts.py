@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
+from dovecote.apis.clicksend.receipt_routes import MarkRead, TestUrl
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.channels.sms import receipts
 
 router = APIRouter(tags=["SMS"])
+__all__ = ["MarkRead", "TestUrl", "router"]
 
 MessageId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-class TestUrl(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    url: str = Field(min_length=1, max_length=2000, description="http(s) URL, or `poll`.")
-
-
-class MarkRead(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    date_before: float | None = Field(default=None, ge=0, le=2**53)
-
-    @field_validator("date_before", mode="before")
-    @classmethod
-    def _a_number(cls, value: Any) -> Any:
-        # A Unix time is a JSON number (the spec's type, sent by both SDKs). Leaving the
-        # field out marks everything read; `true`, `null` or "1500" must not do the same.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError("date_before must be a Unix time in seconds")
-        return value
 
 
 @router.get("/sms/receipts", summary="Get all delivery receipts")

@@ -6,24 +6,34 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from dovecote.channels.sms.parts import count_parts
-from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Account
 from dovecote.core.money import to_micros
 from dovecote.core.phone import InvalidRecipient, is_test_number, parse_recipient
-from dovecote.pipeline.outbound import MAX_MESSAGES, Outbound
+from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.requests import (
+    MAX_LIST_ID,
+    MAX_SCHEDULE_AHEAD,
+    check_count,
+    parse_list_id,
+    parse_schedule,
+)
 
 CHANNEL = "sms"
+__all__ = [
+    "MAX_LIST_ID",
+    "MAX_SCHEDULE_AHEAD",
+    "SmsRequest",
+    "check_count",
+    "compose",
+    "parse_list_id",
+    "parse_schedule",
+    "valid_sender",
+]
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9_.&-]{1,11}")
 _NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,16}")
-# A year ahead is far enough for any real campaign and catches millisecond timestamps.
-MAX_SCHEDULE_AHEAD = 366 * 24 * 3600
-# `messages.list_id` is an INTEGER column (int32 on PostgreSQL).
-MAX_LIST_ID = 2**31 - 1
-_LIST_ID = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +49,6 @@ class SmsRequest:
     source: str | None = None
     from_email: str | None = None
     list_id: int | str | None = None  # as sent; checked by parse_list_id
-
-
-def check_count(requests: Sequence[object]) -> None:
-    if not requests:
-        raise InvalidInput("messages must hold at least one message.", field="messages")
-    if len(requests) > MAX_MESSAGES:
-        raise InvalidInput(
-            f"Too many recipients: at most {MAX_MESSAGES} messages per request.",
-            code="TOO_MANY_RECIPIENTS",
-            field="messages",
-        )
 
 
 def compose(
@@ -111,30 +110,3 @@ def valid_sender(sender: str) -> bool:
     if _NUMERIC_SENDER.fullmatch(sender):
         return True
     return bool(_ALPHANUMERIC_SENDER.fullmatch(sender)) and any(c.isalpha() for c in sender)
-
-
-def parse_list_id(raw: int | str | None) -> int | Literal[False] | None:
-    """The list id, None when absent, False when no list can have it: anything but ASCII
-    digits (`"²"` passes `str.isdigit` and fails `int`), or past the int32 column."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        return False
-    text = str(raw)
-    if not _LIST_ID.fullmatch(text) or len(text) > len(str(MAX_LIST_ID)):
-        return False
-    value = int(text)
-    return value if value <= MAX_LIST_ID else False
-
-
-def parse_schedule(raw: int | float | str | None, now: float) -> int | bool | None:
-    """Unix seconds, or None for "now"; False when invalid. Past times mean "send now"."""
-    if raw is None or raw == "" or raw == 0:
-        return None
-    try:
-        value = int(float(raw))
-    except (TypeError, ValueError, OverflowError):  # OverflowError: "inf", 1e400
-        return False
-    if value < 0 or value > now + MAX_SCHEDULE_AHEAD:
-        return False
-    return value if value > now else None

@@ -36,6 +36,14 @@ def check(channels: Sequence[Channel], table: Mapping[str, str], settings: Setti
     """Refuse, at start-up, a channel whose transport the table does not know."""
     for channel in channels:
         name = chosen(channel, settings)
+        allowed = channel.real_transports
+        if allowed is not None and name != channel.sandbox_transport and name not in allowed:
+            raise ChannelError(
+                f"channel {channel.name!r} is set to transport {name!r}, but it has no "
+                f"real delivery yet: only its sandbox ({channel.sandbox_transport!r}) "
+                + (f"or {', '.join(sorted(allowed))} " if allowed else "")
+                + "can deliver it"
+            )
         if name not in table:
             known = ", ".join(sorted(table))
             raise ChannelError(

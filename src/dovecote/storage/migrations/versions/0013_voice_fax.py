@@ -1,5 +1,10 @@
 """Voice and fax channels
 
+No schema change: calls are `messages` rows (channel `voice`), their options (language,
+voice, input flags) are `message_payloads`, and their files (the sandbox's WAVs) live in
+the file store under keys derived from the message id. The revision stays so the
+chain of revisions after 0012 holds.
+
 Revision ID: 0013
 Revises: 0012
 """
@@ -13,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    pass  # nothing to create: see the docstring
 
 
 def downgrade() -> None:

@@ -1,4 +1,4 @@
-"""Reads of the event log: SMS delivery receipts and their read flags.
+"""Reads of the event log: delivery receipts of any channel and their read flags.
 
 Receipts are `events` rows of type `receipt`; `read_at` is the one column that changes.
 """
