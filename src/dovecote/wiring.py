@@ -23,6 +23,9 @@ from dovecote.apis.clicksend import (
     email,
     email_addresses,
     email_templates,
+    fax,
+    fax_history,
+    fax_receipts,
     master_templates,
     reference,
     sms,
@@ -39,6 +42,7 @@ from dovecote.apis.sendgrid import activity, mail_send
 from dovecote.apis.sendgrid import templates as sendgrid_templates
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.channels.fax.channel import FAX
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
 from dovecote.pipeline import retention as event_retention
@@ -55,7 +59,7 @@ from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, VOICE)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, VOICE, FAX)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -63,6 +67,7 @@ TRANSPORTS: dict[str, str] = {
     "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
     "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
     "voice-sandbox": "dovecote.channels.voice.sandbox:VoiceSandboxTransport",
+    "fax-sandbox": "dovecote.channels.fax.sandbox:FaxSandboxTransport",
 }
 
 # Run, in this order, in the transaction of every event written.
@@ -93,6 +98,9 @@ CLICKSEND: tuple[ModuleType, ...] = (
     voice_receipts,
     voice_history,
     voice,
+    fax_receipts,
+    fax_history,
+    fax,
 )
 
 

@@ -14,13 +14,19 @@ def _settings(transports: dict[str, str]) -> Settings:
     return Settings(database_url="sqlite+aiosqlite:///:memory:", transports=transports)
 
 
-@pytest.mark.parametrize("channel", ["voice"])
-def test_voice_refuses_a_real_transport_until_one_exists(channel: str) -> None:
+@pytest.mark.parametrize("channel", ["voice", "fax"])
+def test_voice_and_fax_refuse_a_real_transport_until_one_exists(channel: str) -> None:
     with pytest.raises(ChannelError, match=f"'{channel}'.*no real delivery yet"):
         registry.check(wiring.CHANNELS, wiring.TRANSPORTS, _settings({channel: "smtp"}))
 
 
-def test_voice_goes_to_its_own_sandbox() -> None:
-    built = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, _settings({"voice": "sandbox"}))
+def test_voice_and_fax_go_to_their_own_sandboxes() -> None:
+    built = registry.build(
+        wiring.CHANNELS, wiring.TRANSPORTS, _settings({"voice": "sandbox", "fax": "fax-sandbox"})
+    )
 
-    assert (built["voice"].name, built["sms"].name) == ("voice-sandbox", "sandbox")
+    assert (built["voice"].name, built["fax"].name, built["sms"].name) == (
+        "voice-sandbox",
+        "fax-sandbox",
+        "sandbox",
+    )

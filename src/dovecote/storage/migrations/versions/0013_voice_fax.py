@@ -1,9 +1,10 @@
 """Voice and fax channels
 
-No schema change: calls are `messages` rows (channel `voice`), their options (language,
-voice, input flags) are `message_payloads`, and their files (the sandbox's WAVs) live in
-the file store under keys derived from the message id. The revision stays so the
-chain of revisions after 0012 holds.
+No schema change: calls and faxes are `messages` rows (channel `voice` / `fax`), their
+options (language, voice, input flags; the document's key and page count) are
+`message_payloads`, and their files (WAV, PDF, TIFF, PNG pages) live in the file store
+under keys derived from the message id. The revision stays so the chain of revisions
+after 0012 holds.
 
 Revision ID: 0013
 Revises: 0012
