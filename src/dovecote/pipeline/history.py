@@ -3,7 +3,8 @@
 Every channel keeps its messages in the one `messages` table, so the query, its `q` and
 `order_by` fields and the keyset-paginated stream an export reads are the same for all
 of them; a channel names itself (and, when its history shows request options such as a
-voice's language, asks for its payload too). The export link is `pipeline.exports`'.
+voice's language, asks for its payload too). Export links sign the query and the
+channel (`kind`) with `pipeline.exports`, so one channel's link never opens another's.
 """
 
 from __future__ import annotations

@@ -104,8 +104,8 @@ def _text(value: object) -> str | None:
 
 
 def string_receipt(receipt: Receipt) -> dict[str, Any]:
-    """The voice and fax receipt models (SDK 6's VoiceReceipt, SDK 5's) type every code
-    and time as a string, unlike SMS's."""
+    """Voice and fax receipts: SDK 6's VoiceReceipt types every code and time as a
+    string, unlike its SmsReceipt; fax (SDK 5 only, untyped) answers the same form."""
     return {
         "timestamp_send": _text(receipt.timestamp_send),
         "timestamp": _text(receipt.timestamp),
