@@ -123,7 +123,9 @@ async def _accept(
         "queued_count": queued,
         "blocked_count": len(accepted.items) - queued,
         "messages": messages,
+        # The spec's example spells it `currency`; SDK 6 reads `_currency` (as for SMS).
         "currency": runtime.prices.currency_info(accepted.currency),
+        "_currency": runtime.prices.currency_info(accepted.currency),
     }
     return accepted, data
 
