@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -18,15 +19,18 @@ from fastapi import FastAPI
 from PIL import Image, ImageSequence
 
 from dispatch_support import deliver
+from dovecote.app import create_app
+from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.channels.fax.sandbox import tiff_key
 from dovecote.files.store import open_store
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
-from dovecote.storage.tables import accounts, messages, users
+from dovecote.storage.tables import accounts, events, messages, users
 from fax_support import corrupt, pdf
 from fetch_support import FileServer, Served, file_server
 from sms_support import as_caller, owner, subaccount
 from voice_support import sdk5_body, sdk5_client, with_files
+from webhook_support import receiver
 
 US_PAGE = 80_000  # data/prices.json: fax, USD, US
 
@@ -275,3 +279,86 @@ def test_sdk5_round_trips_every_fax_operation(live_server: Any, settings: Settin
     assert test_receipt["data"]["message_type"] == "fax"
     assert sdk5_body(api.fax_receipts_read_put())["http_code"] == 200
     assert sdk5_body(api.fax_receipts_get())["data"]["total"] == 0
+
+
+async def test_an_uploaded_pdf_is_taken_back_without_a_fetch(settings: Settings) -> None:
+    # Private fetches refused: the upload link (on 127.0.0.1 via the base URL) would
+    # fail if it were fetched; Dovecote reads it from its own file store instead.
+    application = create_app(settings.model_copy(update={"fetch_allow_private": False}))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application),
+            base_url="http://127.0.0.1:9",
+            auth=(str(settings.owner_username), str(settings.owner_api_key)),
+        ) as http,
+    ):
+        uploaded = await http.post(
+            "/v3/uploads",
+            params={"convert": "fax"},
+            json={"content": base64.b64encode(pdf(2)).decode()},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        url = uploaded.json()["data"]["_url"]
+        assert url.startswith("http://127.0.0.1:9/files/uploads/")
+        response = await send(http, url, us(20))
+        private = await send(http, "http://127.0.0.1:9/elsewhere.pdf", us(21))
+    assert response.status_code == 200, response.text
+    [message] = response.json()["data"]["messages"]
+    assert (message["status"], message["message_pages"]) == ("SUCCESS", 2)
+    assert private.status_code == 400  # any other loopback URL is still fetched, and refused
+
+
+async def test_send_and_inbound_write_the_events_statistics_and_automations_read(
+    app: FastAPI, client: httpx.AsyncClient, files: FileServer, settings: Settings
+) -> None:
+    url = files.serve("/one.pdf", pdf(1), "application/pdf")
+    sent = (await send(client, url, us(30))).json()["data"]["messages"][0]["message_id"]
+    with receiver() as peer:
+        rule = await client.post(
+            "/v3/automations/fax/inbound",
+            json={
+                "rule_name": "Faxes in",
+                "dedicated_number": "+61290000000",
+                "action": "URL",
+                "action_address": peer.url,
+                "enabled": 1,
+            },
+        )
+        assert rule.status_code == 200, rule.text
+        inbound = await client.post(
+            "/sandbox/fax/inbound",
+            json={
+                "from": "+61299999999",
+                "to": "+61290000000",
+                "content": base64.b64encode(pdf(3)).decode(),
+            },
+        )
+        assert inbound.status_code == 200, inbound.text
+        sender = WebhookSender(engine_of(app), settings)
+        try:
+            assert await sender.drain() == 1
+        finally:
+            await sender.close()
+
+    received = inbound.json()["data"]["message_id"]
+    async with engine_of(app).connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(events.c.message_id, events.c.type, events.c.data)
+                .where(events.c.channel == "fax")
+                .order_by(events.c.id)
+            )
+        ).all()
+    assert [(row.message_id, row.type) for row in rows] == [
+        (sent, "queued"),
+        (received, "inbound"),
+    ]
+    assert rows[0].data["price_micros"] == US_PAGE
+    assert (rows[1].data["to"], rows[1].data["from"], rows[1].data["message_pages"]) == (
+        "+61290000000",
+        "+61299999999",
+        3,
+    )
+    [request] = peer.requests
+    assert parse_qs(request.body.decode())["to"] == ["+61290000000"]

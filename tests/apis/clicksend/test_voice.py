@@ -21,7 +21,7 @@ from dispatch_support import deliver
 from dovecote.channels.voice import speech
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
-from dovecote.storage.tables import accounts, message_payloads, messages, users
+from dovecote.storage.tables import accounts, events, message_payloads, messages, users
 from voice_support import sdk5_body, sdk5_client, with_files
 
 US_MINUTE = 40_000  # data/prices.json: voice, USD, US
@@ -228,6 +228,16 @@ async def test_cancel_refunds_a_scheduled_call_and_cancel_all_the_rest(
 
     assert all_rest.json()["data"] == {"count": 2}
     assert await balance(app) - before == 3 * US_MINUTE
+    # Each call's acceptance and cancellation are events, which statistics count.
+    async with engine_of(app).connect() as conn:
+        written = (
+            await conn.execute(
+                sa.select(events.c.type, sa.func.count())
+                .where(events.c.channel == "voice")
+                .group_by(events.c.type)
+            )
+        ).all()
+    assert dict(written) == {"queued": 3, "cancelled": 3}
 
 
 async def test_history_exports_as_csv_through_a_signed_link(
