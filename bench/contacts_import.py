@@ -2,7 +2,7 @@
 
 Writes an N-row CSV (distinct valid phone numbers, names, one custom field), stores it
 as `POST /v3/lists/{id}/import` would, then times `import_job.run_due_imports` — reading,
-checking every number, batched inserts, checkpoints — and prints rows/s (wall clock, and per CPU second of this process, which is steadier on a
+checking every number, batched inserts, checkpoints — and prints rows/s and the process's peak memory (wall clock, and per CPU second of this process, which is steadier on a
 busy machine). Also with
 `--dedupe` (one lookup per batch). Figures go to bench/README.md.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import tempfile
 import time
 import uuid
@@ -63,6 +64,7 @@ async def main(rows: int, dedupe: bool, url: str | None, workdir: Path) -> None:
                 "created_at": time.time(),
             },
         )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
     await import_job.run_due_imports(engine, files)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -73,7 +75,9 @@ async def main(rows: int, dedupe: bool, url: str | None, workdir: Path) -> None:
     print(
         f"contacts import {backend} dedupe={dedupe}: {imported:,} of {rows:,} rows "
         f"({size / 1e6:.1f} MB) in {elapsed:.2f} s = {imported / elapsed:,.0f} rows/s; "
-        f"{cpu:.2f} CPU s = {imported / cpu:,.0f} rows per CPU second"
+        f"{cpu:.2f} CPU s = {imported / cpu:,.0f} rows per CPU second; peak RSS "
+        f"{rss_before / 1024:.0f} MB before the import, "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB after"
     )
 
 

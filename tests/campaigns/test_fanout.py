@@ -109,3 +109,38 @@ async def test_cancelling_mid_fan_out_stops_it_and_refunds_the_queued_messages(
     assert state["_messages"] == {"cancelled": 10}
     again = await client.put(f"/v3/sms-campaigns/{campaign_id}/cancel")
     assert again.status_code == 400
+
+
+async def test_a_campaign_whose_sender_was_deleted_is_cancelled_not_retried(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    runtime = app.state.runtime
+    list_id = await fill(app, client, 3)
+    created = await client.post(
+        "/v3/subaccounts",
+        json={
+            "api_username": "marketer",
+            "password": "a-long-password",
+            "email": "m@example.com",
+            "phone_number": "+61411111111",
+            "first_name": "M",
+            "last_name": "K",
+        },
+    )
+    sub = created.json()["data"]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        auth=("marketer", sub["api_key"]),
+    ) as marketer:
+        sent = await marketer.post(
+            "/v3/sms-campaigns/send", json={"list_id": list_id, "name": "M", "body": "Hi"}
+        )
+    assert sent.status_code == 200, sent.text
+    assert (await client.delete(f"/v3/subaccounts/{sub['subaccount_id']}")).status_code == 200
+
+    await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices)
+
+    state = await client.get(f"/v3/sms-campaigns/{sent.json()['data']['sms_campaign_id']}")
+    assert state.json()["data"]["status"] == "Cancelled"
+    assert state.json()["data"]["_queued"] == 0

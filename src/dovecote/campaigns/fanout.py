@@ -124,7 +124,9 @@ async def _fan_out(
             user = await account_store.get_user(conn, int(row["user_id"]))
             account = await account_store.get_account(conn, account_id)
             if user is None or account is None:
-                raise LeaseLost(campaign_id)
+                # Its sender is gone (a deleted subaccount): nobody is left to charge.
+                await store.cancel(conn, account_id, campaign_id)
+                return
             principal = Principal(user=user, account=account)
             contacts = await sms.contacts_after(
                 conn, account_id, plan.list_id, cursor, bound, batch

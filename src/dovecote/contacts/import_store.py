@@ -33,11 +33,6 @@ async def get(
     return row
 
 
-async def in_progress(conn: AsyncConnection, list_id: int) -> bool:
-    query = sa.select(ci.c.id).where(ci.c.list_id == list_id, ci.c.due_at.is_not(None)).limit(1)
-    return (await conn.execute(query)).first() is not None
-
-
 async def report(conn: AsyncConnection, import_id: str, limit: int) -> list[RowMapping]:
     query = (
         sa.select(errors.c.row_number, errors.c.reason)

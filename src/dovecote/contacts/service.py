@@ -11,14 +11,14 @@ import secrets
 import string
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts.service import require
 from dovecote.contacts import fields as contact_fields
-from dovecote.contacts import import_store, store
+from dovecote.contacts import store
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.storage.listing import ListQuery, Page
@@ -56,6 +56,7 @@ def list_from_row(row: Mapping[Any, Any]) -> ContactList:
         email_id=row["email_id"],
         contacts_count=int(row["contacts_count"] or 0),
         is_opt_out=bool(row["is_opt_out"]),
+        importing=bool(row.get("importing")),
     )
 
 
@@ -91,8 +92,7 @@ async def list_lists(conn: AsyncConnection, principal: Principal, params: ListQu
 
 async def get_list(conn: AsyncConnection, principal: Principal, list_id: int) -> ContactList:
     require(principal, PERMISSION)
-    found = await owned_list(conn, principal.account.id, list_id)
-    return replace(found, importing=await import_store.in_progress(conn, list_id))
+    return await owned_list(conn, principal.account.id, list_id)
 
 
 async def owned_list(conn: AsyncConnection, account_id: int, list_id: int) -> ContactList:

@@ -11,13 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.contacts.fields import FIELDS
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
-from dovecote.storage.tables import contact_lists, contacts
+from dovecote.storage.tables import contact_imports, contact_lists, contacts
 
 _COUNT = (
     sa.select(sa.func.count())
     .where(contacts.c.list_id == contact_lists.c.id)
     .correlate(contact_lists)
     .scalar_subquery()
+)
+
+# An import into the list is queued or running (`_import_in_progress`).
+_IMPORTING = (
+    sa.exists()
+    .where(contact_imports.c.list_id == contact_lists.c.id, contact_imports.c.due_at.is_not(None))
+    .correlate(contact_lists)
 )
 
 LIST_FIELDS = Fields(
@@ -42,9 +49,9 @@ CONTACT_FIELDS = Fields(
 
 
 def _lists(account_id: int) -> sa.Select[Any]:
-    return sa.select(contact_lists, _COUNT.label("contacts_count")).where(
-        contact_lists.c.account_id == account_id
-    )
+    return sa.select(
+        contact_lists, _COUNT.label("contacts_count"), _IMPORTING.label("importing")
+    ).where(contact_lists.c.account_id == account_id)
 
 
 def _contacts(account_id: int) -> sa.Select[Any]:

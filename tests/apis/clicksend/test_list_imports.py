@@ -68,6 +68,8 @@ async def test_a_csv_from_a_url_is_imported_by_the_worker_with_a_per_row_report(
     pending = (await client.get(f"/v3/lists/{list_id}/import/{import_id}")).json()["data"]
     assert pending["status"] == "pending"
     assert (await client.get(f"/v3/lists/{list_id}")).json()["data"]["_import_in_progress"] == 1
+    listed = (await client.get("/v3/lists")).json()["data"]["data"]
+    assert [item["_import_in_progress"] for item in listed] == [1]
 
     assert await run_imports(app) == 1
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import clicksend
 import httpx
+import pytest
 from clicksend.exceptions import NotFoundException
 from fastapi import FastAPI
 
@@ -306,3 +307,22 @@ async def test_a_date_before_that_is_no_number_marks_nothing_read(
         assert "date_before" in response.json()["response_msg"]
 
     assert (await client.get("/v3/sms/receipts")).json()["data"]["total"] == 1
+
+
+@pytest.mark.parametrize("path", ["/v3/sms/receipts-read", "/v3/sms/inbound-read"])
+async def test_a_null_body_is_refused_but_no_body_marks_everything_read(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, path: str
+) -> None:
+    # Found by the contract run: a JSON `null` read as "no body" and marked all read.
+    me = await owner(client, settings)
+    message = sms(me.account_id, me.user_id)
+    await insert(engine_of(app), messages, message)
+    await insert(engine_of(app), events, receipt(message))
+
+    refused = await client.put(path, content=b"null", headers={"content-type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json()["response_msg"] == "The body must be a JSON object, or left out."
+    assert (await client.get("/v3/sms/receipts")).json()["data"]["total"] == 1
+
+    assert (await client.put("/v3/sms/receipts-read")).status_code == 200
+    assert (await client.get("/v3/sms/receipts")).json()["data"]["total"] == 0

@@ -11,7 +11,7 @@ from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.clicksend.mms_history import rendered
-from dovecote.apis.clicksend.sms_receipts import MarkRead
+from dovecote.apis.clicksend.sms_receipts import NO_NULL_BODY, MarkRead
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.channels.mms import history
 from dovecote.pipeline import receipts
@@ -32,7 +32,11 @@ async def list_receipts(
     return envelope(data, "Here are your delivery receipts.")
 
 
-@router.put("/mms/receipts-read", summary="Mark MMS delivery receipts as read")
+@router.put(
+    "/mms/receipts-read",
+    summary="Mark MMS delivery receipts as read",
+    dependencies=NO_NULL_BODY,
+)
 async def mark_receipts_read(
     principal: CurrentPrincipal, conn: Conn, body: MarkRead | None = None
 ) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.clicksend.sms_receipts import MarkRead, TestUrl
+from dovecote.apis.clicksend.sms_receipts import NO_NULL_BODY, MarkRead, TestUrl
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.channels.sms import inbound
 from dovecote.channels.sms.inbound import Inbound
@@ -48,7 +48,7 @@ async def add_test_inbound(
     return envelope(test_message(message), "Here are your incoming messages.")
 
 
-@router.put("/sms/inbound-read", summary="Mark all inbound SMS as read")
+@router.put("/sms/inbound-read", summary="Mark all inbound SMS as read", dependencies=NO_NULL_BODY)
 async def mark_all_read(
     principal: CurrentPrincipal, conn: Conn, body: MarkRead | None = None
 ) -> JSONResponse:

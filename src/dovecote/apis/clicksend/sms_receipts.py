@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,6 +12,7 @@ from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.channels.sms import receipts
+from dovecote.core.errors import InvalidInput
 
 router = APIRouter(tags=["SMS"])
 
@@ -22,6 +23,17 @@ class TestUrl(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     url: str = Field(min_length=1, max_length=2000, description="http(s) URL, or `poll`.")
+
+
+async def refuse_null_body(request: Request) -> None:
+    """A mark-read body is optional, but one that is sent must be an object: a JSON
+    `null` would otherwise read as "no body" and mark everything read."""
+    if (await request.body()).strip() == b"null":
+        raise InvalidInput("The body must be a JSON object, or left out.", field="body")
+
+
+# On the mark-read routes (the body itself stays an optional `MarkRead`).
+NO_NULL_BODY = [Depends(refuse_null_body)]
 
 
 class MarkRead(BaseModel):
@@ -63,7 +75,9 @@ async def add_test_receipt(
     return envelope(receipts.payload(receipt), "Receipt has been added")
 
 
-@router.put("/sms/receipts-read", summary="Mark delivery receipts as read")
+@router.put(
+    "/sms/receipts-read", summary="Mark delivery receipts as read", dependencies=NO_NULL_BODY
+)
 async def mark_receipts_read(
     principal: CurrentPrincipal, conn: Conn, body: MarkRead | None = None
 ) -> JSONResponse:
