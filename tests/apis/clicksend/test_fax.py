@@ -176,6 +176,12 @@ async def test_the_sandbox_keeps_the_fax_tiff_and_a_png_per_page(
     ]
     one = await client.get(f"/v3/fax/receipts/{message_id}")
     assert one.json()["data"]["status_text"] == "Delivered"
+    # A JSON `null` body is refused (it must not read as "mark everything read").
+    refused = await client.put(
+        "/v3/fax/receipts-read", content=b"null", headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 400
+    assert (await client.get("/v3/fax/receipts")).json()["data"]["total"] == 1
     assert (await client.put("/v3/fax/receipts-read")).status_code == 200
     assert (await client.get("/v3/fax/receipts")).json()["data"]["total"] == 0
     history = (await client.get("/v3/fax/history")).json()["data"]["data"]

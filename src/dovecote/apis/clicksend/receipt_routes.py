@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.clicksend.sms_receipts import MarkRead, TestUrl
+from dovecote.apis.clicksend.sms_receipts import NO_NULL_BODY, MarkRead, TestUrl
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep
 from dovecote.pipeline import receipts
 from dovecote.pipeline.receipts import Receipt
@@ -54,7 +54,11 @@ def receipt_router(channel: str, *, tag: str, permission: str, render: Render) -
         )
         return envelope(render(receipt), "Test receipt has been added.")
 
-    @router.put(f"/{channel}/receipts-read", summary=f"Mark {tag} receipts as read")
+    @router.put(
+        f"/{channel}/receipts-read",
+        summary=f"Mark {tag} receipts as read",
+        dependencies=NO_NULL_BODY,  # a JSON null must not read as "mark everything"
+    )
     async def mark_receipts_read(
         principal: CurrentPrincipal,
         conn: Conn,
