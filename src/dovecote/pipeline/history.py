@@ -171,7 +171,7 @@ def export_link(
     principal: Principal,
     params: ListQuery,
     *,
-    kind: str,
+    kind: str | None,
     path: str,
     default_filename: str,
     date_from: int | None,
@@ -184,10 +184,11 @@ def export_link(
     now: int | None = None,
 ) -> str:
     """A signed URL that streams this history query as CSV until `ttl` seconds from now.
-    `kind` (the channel) is signed too, so one channel's link never opens another's."""
+    `kind` (the channel) is signed too, so one channel's link never opens another's;
+    SMS, the first channel with exports, signs none (its links predate `kind`)."""
     check_history_query(params, fields)
     signed = {
-        "kind": kind,
+        "kind": kind or "",
         "account": str(principal.account.id),
         "user": str(principal.user.id),
         "filename": clean_filename(filename, default_filename),
