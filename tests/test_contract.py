@@ -198,6 +198,13 @@ def _sdk6_schemas(model: str) -> dict[str, Any]:
         ref_template="#/components/schemas/{model}"
     )
     held: dict[str, Any] = schema.pop("$defs", {})
+    for name, definition in held.items():
+        # The generator's oneOf wrappers (ViewVoiceLanguagesDataInnerGender: a string or a
+        # list of strings) are pydantic models whose JSON schema describes the wrapper's
+        # fields; on the wire they are their `actual_instance`, which the SDK reads back.
+        wrapped = definition.get("properties", {}).get("actual_instance")
+        if wrapped is not None and "one_of_schemas" in definition["properties"]:
+            held[name] = {"anyOf": wrapped["anyOf"]}
     return {**held, model: schema}
 
 

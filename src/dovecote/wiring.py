@@ -17,7 +17,16 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking, webhooks
+from dovecote.apis import (
+    emailverify,
+    files,
+    health,
+    metrics,
+    sandbox,
+    sandbox_media,
+    tracking,
+    webhooks,
+)
 from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
@@ -30,6 +39,9 @@ from dovecote.apis.clicksend import (
     email_campaigns,
     email_sms,
     email_templates,
+    fax,
+    fax_history,
+    fax_receipts,
     list_imports,
     lists,
     master_templates,
@@ -49,6 +61,9 @@ from dovecote.apis.clicksend import (
     sms_templates,
     subaccounts,
     uploads,
+    voice,
+    voice_history,
+    voice_receipts,
 )
 from dovecote.apis.clicksend import statistics as clicksend_statistics
 from dovecote.apis.clicksend import usage as account_usage
@@ -61,8 +76,10 @@ from dovecote.campaigns import email_fanout as email_campaign_fanout
 from dovecote.campaigns import fanout as sms_campaign_fanout
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.channels.fax.channel import FAX
 from dovecote.channels.mms.channel import MMS
 from dovecote.channels.sms.channel import SMS
+from dovecote.channels.voice.channel import VOICE
 from dovecote.contacts import import_job as contact_imports
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
@@ -82,7 +99,7 @@ from dovecote.statistics.sink import statistics_sink
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, VOICE, FAX)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -90,6 +107,8 @@ TRANSPORTS: dict[str, str] = {
     "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
     "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
     "smpp": "dovecote.pipeline.transports.smpp.transport:SmppTransport",
+    "voice-sandbox": "dovecote.channels.voice.sandbox:VoiceSandboxTransport",
+    "fax-sandbox": "dovecote.channels.fax.sandbox:FaxSandboxTransport",
 }
 
 # Run, in this order, in the transaction of every event written.
@@ -116,6 +135,7 @@ ROOT: tuple[ModuleType, ...] = (
     health,
     metrics,
     sandbox,
+    sandbox_media,
     tracking,
     emailverify,
     webhooks,
@@ -155,6 +175,14 @@ CLICKSEND: tuple[ModuleType, ...] = (
     contacts,
     sms_campaigns,
     email_campaigns,
+    # Literal paths first: `/voice/lang`, `/voice/receipts-read`, `/voice/cancel-all`
+    # before `/voice/{message_id}/cancel`.
+    voice_receipts,
+    voice_history,
+    voice,
+    fax_receipts,
+    fax_history,
+    fax,
 )
 
 

@@ -15,7 +15,7 @@ from dovecote.pipeline.pricing import (
 )
 
 CURRENCIES = ("USD", "AUD", "EUR", "GBP", "NZD", "CAD")
-CHANNELS = ("sms", "mms", "voice", "email")
+CHANNELS = ("sms", "mms", "voice", "email", "fax")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_it_raises_unknown_currency_as_a_key_error(book: PriceBook) -> None:
 
 def test_it_raises_unknown_channel(book: PriceBook) -> None:
     with pytest.raises(UnknownChannel):
-        book.unit_price("fax", "USD", "US")
+        book.unit_price("pigeon", "USD", "US")
 
 
 def test_currency_info_matches_clicksends_currency_object(book: PriceBook) -> None:
@@ -138,3 +138,8 @@ def test_it_rejects_an_override_file_that_is_not_json(tmp_path: Path) -> None:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(PriceBookError, match="not valid JSON"):
         PriceBook.load(path)
+
+
+def test_fax_is_priced_per_page(book: PriceBook) -> None:
+    assert book.unit_price("fax", "USD", "US") == Decimal("0.0800")
+    assert book.unit_price("fax", "AUD", "AU") == Decimal("0.1530")

@@ -1,9 +1,11 @@
 """Message history of any channel: one page of it, or every row for a CSV export.
 
 A channel builds its select with `history_select` (its rows, the caller's scope, the
-date range; MMS joins its media) and hands it here; `q` and `order_by` work on
-`fields` (the SMS set by default, a channel may extend it), and an export walks the
-rows by keyset in short connections.
+date range; MMS joins its media, voice and fax their request options) and hands it
+here; `q` and `order_by` work on `fields` (the SMS set by default, a channel may extend
+it), and an export walks the rows by keyset in short connections. Export links sign the
+query and the channel (`kind`) with `pipeline.exports`, so one channel's link never
+opens another's.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.core.errors import InvalidInput
+from dovecote.core.errors import Forbidden, InvalidInput
+from dovecote.core.models import Principal
+from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
 from dovecote.pipeline.scope import Scope, visible
 from dovecote.pipeline.status import HISTORY_STATUS
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
-from dovecote.storage.tables import messages, users
+from dovecote.storage.tables import message_payloads, messages, users
 
 # Search and order on the status ClickSend shows (`q=status:Completed`), not the queue's word.
 _wire_status = sa.case(HISTORY_STATUS, value=messages.c.status, else_=messages.c.status)
@@ -46,11 +50,22 @@ _HISTORY_ORDER = (messages.c.created_at, messages.c.id)
 
 
 def history_select(
-    scope: Scope, channel: str, date_from: int | None, date_to: int | None
+    scope: Scope,
+    channel: str,
+    date_from: int | None,
+    date_to: int | None,
+    *,
+    with_payload: bool = False,
 ) -> sa.Select[Any]:
+    joined = messages.outerjoin(users, users.c.id == messages.c.user_id)
+    columns: list[Any] = [messages, users.c.username.label("username")]
+    if with_payload:
+        # The channel's request options (a voice call's language, a fax's page count).
+        joined = joined.outerjoin(message_payloads, message_payloads.c.message_id == messages.c.id)
+        columns.append(message_payloads.c.payload.label("payload"))
     query = (
-        sa.select(messages, users.c.username.label("username"))
-        .select_from(messages.outerjoin(users, users.c.id == messages.c.user_id))
+        sa.select(*columns)
+        .select_from(joined)
         .where(*visible(messages, scope), messages.c.channel == channel)
     )
     if date_from is not None:
@@ -136,3 +151,62 @@ async def stream_history(
         if len(rows) < chunk:
             return
         last = [rows[-1][f"_key{i}"] for i in range(len(keys))]
+
+
+async def get_message(
+    conn: AsyncConnection, scope: Scope, channel: str, message_id: str
+) -> sa.RowMapping | None:
+    """One of the caller's messages of `channel` (either direction), or None."""
+    query = sa.select(messages).where(
+        *visible(messages, scope), messages.c.channel == channel, messages.c.id == message_id
+    )
+    row: sa.RowMapping | None = (await conn.execute(query)).mappings().one_or_none()
+    return row
+
+
+# --- export links -------------------------------------------------------------------
+
+
+def export_link(
+    principal: Principal,
+    params: ListQuery,
+    *,
+    kind: str | None,
+    path: str,
+    default_filename: str,
+    date_from: int | None,
+    date_to: int | None,
+    filename: str | None,
+    secret: str,
+    base_url: str,
+    ttl: int,
+    fields: Fields = HISTORY_FIELDS,
+    now: int | None = None,
+) -> str:
+    """A signed URL that streams this history query as CSV until `ttl` seconds from now.
+    `kind` (the channel) is signed too, so one channel's link never opens another's;
+    SMS, the first channel with exports, signs none (its links predate `kind`)."""
+    check_history_query(params, fields)
+    signed = {
+        "kind": kind or "",
+        "account": str(principal.account.id),
+        "user": str(principal.user.id),
+        "filename": clean_filename(filename, default_filename),
+        "q": ",".join(f"{name}:{value}" for name, value in params.filters),
+        "operator": params.operator,
+        "order_by": ",".join(f"{name}:{direction}" for name, direction in params.order),
+        "date_from": "" if date_from is None else str(date_from),
+        "date_to": "" if date_to is None else str(date_to),
+    }
+    signed = {name: value for name, value in signed.items() if value}
+    return signed_url(signed, path=path, secret=secret, base_url=base_url, ttl=ttl, now=now)
+
+
+async def open_channel_export(
+    conn: AsyncConnection, query: Mapping[str, str], *, kind: str, secret: str
+) -> Export:
+    """Check a link from `export_link` (expired → NotFound; altered or another
+    channel's → Forbidden)."""
+    if query.get("kind") != kind:
+        raise Forbidden("This export link is not valid.")
+    return await open_export(conn, query, secret=secret)

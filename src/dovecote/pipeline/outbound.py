@@ -56,6 +56,9 @@ class Outbound:
     # What besides the body makes two messages the same for the throttle (an MMS's
     # channel, subject and media); "" for SMS, whose hash is the body's alone.
     fingerprint: str = ""
+    # Channel-specific request data kept with the row (`message_payloads`), which the
+    # transport gets as `Job.payload`: a voice call's language, a fax's document.
+    payload: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -222,6 +225,12 @@ async def _queue(
             }
         )
     await store.insert_messages(conn, rows)
+    payloads = [
+        {"message_id": item.id, "payload": item.payload}
+        for item in items
+        if item.ok and item.payload is not None
+    ]
+    await store.insert_payloads(conn, payloads)
 
 
 async def cancel(

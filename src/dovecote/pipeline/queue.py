@@ -83,6 +83,11 @@ async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]])
         await conn.execute(messages.insert(), list(rows))
 
 
+async def insert_payloads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(message_payloads.insert(), list(rows))
+
+
 async def cancel(
     conn: AsyncConnection,
     account_id: int,

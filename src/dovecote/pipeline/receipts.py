@@ -1,8 +1,10 @@
 """Delivery receipts of any channel: the `receipt` events the dispatcher writes, read
-and polled.
+and polled, and ClickSend's test receipt.
 
 A receipt stays in the poll list (`list_unread`) until it is marked read; looking one
-up by message id finds it either way, as in ClickSend.
+up by message id finds it either way, as in ClickSend. Each channel names itself; the
+data a channel adds to its receipts (a voice call's key presses, a fax's pages) stays
+in `data`.
 """
 
 from __future__ import annotations
@@ -10,16 +12,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.core.errors import NotFound
+from dovecote.core import ids
+from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline import receipts_store as store
+from dovecote.pipeline import webhooks
+from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery, Page
+
+POLL = "poll"  # ClickSend's "URL" for receipts that are fetched instead of pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,7 @@ class Receipt:
     timestamp_send: int | None
     timestamp: int
     message_type: str
+    data: Mapping[str, Any] = field(default_factory=dict)  # the event's data, as written
 
 
 def _int(value: Any) -> int | None:
@@ -60,6 +68,7 @@ def receipt_from_row(row: Mapping[Any, Any]) -> Receipt:
         timestamp_send=_int(data.get("timestamp_send")),
         timestamp=timestamp if timestamp is not None else int(row["occurred_at"]),
         message_type=str(data.get("message_type") or row["channel"]),
+        data=data,
     )
 
 
@@ -108,3 +117,57 @@ async def mark_read(
     """Mark the caller's unread receipts read (only those older than `before`, if given)."""
     stamp = int(time.time()) if now is None else now
     return await store.mark_receipts_read(conn, scope_for(principal), channel, before, stamp)
+
+
+def sample(principal: Principal, channel: str, now: int) -> Receipt:
+    return Receipt(
+        message_id=ids.new_id(),
+        user_id=principal.user.id,
+        status_code=201,
+        status_text="Success: Message received on handset.",
+        error_code=None,
+        error_text=None,
+        custom_string=None,
+        timestamp_send=now,
+        timestamp=now,
+        message_type=channel,
+    )
+
+
+async def send_test_receipt(
+    engine: AsyncEngine,
+    principal: Principal,
+    channel: str,
+    url: str,
+    *,
+    events: EventLog,
+    now: int | None = None,
+    allow_private: bool = True,
+    timeout: float = 5.0,  # noqa: ASYNC109 - handed to the HTTP client
+) -> Receipt:
+    """POST a sample receipt to `url`; `poll` adds it to the caller's receipts instead.
+
+    Takes the engine, not a connection: the POST waits on someone else's server, and no
+    database connection may be held meanwhile (on SQLite there is only one).
+    """
+    receipt = sample(principal, channel, int(time.time()) if now is None else now)
+    if url.strip().lower() == POLL:
+        data = {k: v for k, v in payload(receipt).items() if not k.startswith("_")}
+        event = Event(
+            receipt.message_id,
+            principal.account.id,
+            principal.user.id,
+            channel,
+            store.RECEIPT,
+            float(receipt.timestamp),
+            data,
+        )
+        async with engine.begin() as conn:
+            await events.record(conn, [event])
+        return receipt
+    status = await webhooks.post_json(
+        url.strip(), payload(receipt), allow_private=allow_private, timeout=timeout
+    )
+    if not 200 <= status < 300:
+        raise InvalidInput(f"{url} answered HTTP {status} to the test receipt.", field="url")
+    return receipt

@@ -27,9 +27,9 @@ from dovecote.channels.email.compose import (
     price_emails,
     queue_emails,
 )
-from dovecote.channels.sms.compose import parse_schedule
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
+from dovecote.pipeline.compose import parse_schedule
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings

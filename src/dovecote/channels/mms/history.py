@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.core.errors import Forbidden, NotFound
+from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline import history
-from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
+from dovecote.pipeline.exports import Export
 from dovecote.pipeline.scope import Scope, scope_for
 from dovecote.storage.listing import Fields, ListQuery, Page
 from dovecote.storage.tables import message_media, messages
@@ -131,28 +131,27 @@ def export_link(
     now: int | None = None,
 ) -> str:
     """A signed URL that streams this history query as CSV until `ttl` seconds from now."""
-    history.check_history_query(params, FIELDS)
-    fields = {
-        "kind": KIND,
-        "account": str(principal.account.id),
-        "user": str(principal.user.id),
-        "filename": clean_filename(filename, DEFAULT_FILENAME),
-        "q": ",".join(f"{name}:{value}" for name, value in params.filters),
-        "operator": params.operator,
-        "order_by": ",".join(f"{name}:{direction}" for name, direction in params.order),
-        "date_from": "" if date_from is None else str(date_from),
-        "date_to": "" if date_to is None else str(date_to),
-    }
-    fields = {name: value for name, value in fields.items() if value}
-    return signed_url(fields, path=EXPORT_PATH, secret=secret, base_url=base_url, ttl=ttl, now=now)
+    return history.export_link(
+        principal,
+        params,
+        kind=KIND,
+        path=EXPORT_PATH,
+        default_filename=DEFAULT_FILENAME,
+        date_from=date_from,
+        date_to=date_to,
+        filename=filename,
+        secret=secret,
+        base_url=base_url,
+        ttl=ttl,
+        fields=FIELDS,
+        now=now,
+    )
 
 
 async def open_mms_export(
     conn: AsyncConnection, query: Mapping[str, str], *, secret: str
 ) -> Export:
-    if query.get("kind") != KIND:
-        raise Forbidden("This export link is not valid.")
-    return await open_export(conn, query, secret=secret)
+    return await history.open_channel_export(conn, query, kind=KIND, secret=secret)
 
 
 async def export_entries(engine: AsyncEngine, export: Export) -> AsyncIterator[HistoryEntry]:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dovecote.channels.sms import store
 from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
-from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
+from dovecote.pipeline import history
+from dovecote.pipeline.exports import Export, open_export
 from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery, Page
 
@@ -100,19 +101,20 @@ def export_link(
     now: int | None = None,
 ) -> str:
     """A signed URL that streams this history query as CSV until `ttl` seconds from now."""
-    store.check_history_query(params)
-    fields = {
-        "account": str(principal.account.id),
-        "user": str(principal.user.id),
-        "filename": clean_filename(filename, DEFAULT_FILENAME),
-        "q": ",".join(f"{name}:{value}" for name, value in params.filters),
-        "operator": params.operator,
-        "order_by": ",".join(f"{name}:{direction}" for name, direction in params.order),
-        "date_from": "" if date_from is None else str(date_from),
-        "date_to": "" if date_to is None else str(date_to),
-    }
-    fields = {name: value for name, value in fields.items() if value}
-    return signed_url(fields, path=EXPORT_PATH, secret=secret, base_url=base_url, ttl=ttl, now=now)
+    return history.export_link(
+        principal,
+        params,
+        kind=None,
+        path=EXPORT_PATH,
+        default_filename=DEFAULT_FILENAME,
+        date_from=date_from,
+        date_to=date_to,
+        filename=filename,
+        secret=secret,
+        base_url=base_url,
+        ttl=ttl,
+        now=now,
+    )
 
 
 async def open_sms_export(

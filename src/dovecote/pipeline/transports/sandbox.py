@@ -8,6 +8,7 @@ wins, see docs/sandbox.md) so applications can exercise their failure handling:
     "+1557=delay:30"     delivered, but the receipt comes after 30 s
     "+1558=defer:2"      the first 2 attempts fail temporarily, then delivered
     "+1559=reject"       refused at submission (permanent failure, no receipt delay)
+    "+1560=keys:42"      delivered; a call that asks for input hears the keys 4 2 pressed
 
 Anything unmatched is delivered after `DOVECOTE_SANDBOX_RECEIPT_DELAY` seconds.
 Auto-replies (`DOVECOTE_SANDBOX_AUTO_REPLIES`, "prefix=text") answer delivered
@@ -47,7 +48,9 @@ def parse_rules(lines: Sequence[str]) -> list[Rule]:
     return rules
 
 
-_ACTIONS = frozenset({"delivered", "failed", "expired", "delay", "defer", "reject"})
+# `keys` scripts a voice call's key presses (digits); for every other channel it is
+# simply `delivered`.
+_ACTIONS = frozenset({"delivered", "failed", "expired", "delay", "defer", "reject", "keys"})
 
 
 class SandboxTransport:

@@ -1,0 +1,1 @@
+"""Fax: PDF documents sent as fax pages (ClickSend `/v3/fax/...`)."""

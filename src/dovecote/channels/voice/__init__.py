@@ -1,0 +1,1 @@
+"""Voice: text-to-speech calls (ClickSend `/v3/voice/...`)."""
