@@ -33,6 +33,7 @@ from dovecote.apis.clicksend import (
     lists,
     master_templates,
     mms,
+    mms_campaigns,
     mms_history,
     mms_receipts,
     numbers,
@@ -151,6 +152,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     list_imports,
     contacts,
     sms_campaigns,
+    mms_campaigns,
 )
 
 

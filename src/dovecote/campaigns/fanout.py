@@ -19,17 +19,20 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts import store as account_store
-from dovecote.campaigns import sms, store
+from dovecote.campaigns import mms, sms, store
 from dovecote.channels.sms.audience import OPTED_OUT, skip_opted_out
-from dovecote.core.models import Principal
+from dovecote.contacts.service import Contact
+from dovecote.core.models import Account, Principal
 from dovecote.pipeline import outbound
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
+from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 
@@ -100,6 +103,66 @@ async def _fan_out(
     stop_after: int | None,
 ) -> None:
     campaign_id, account_id = int(row["id"]), int(row["account_id"])
+    build = _builder(row, prices)
+    tag = store.source_tag(campaign_id, str(row["channel"]))
+    cursor, bound, list_id = int(row["cursor"]), int(row["max_contact_id"]), int(row["list_id"])
+    batches = 0
+    while stop_after is None or batches < stop_after:
+        batches += 1
+        now = time.time()
+        async with engine.begin() as conn:
+            user = await account_store.get_user(conn, int(row["user_id"]))
+            account = await account_store.get_account(conn, account_id)
+            if user is None or account is None:
+                # Its sender is gone (a deleted subaccount): nobody is left to charge.
+                await store.cancel(conn, account_id, campaign_id)
+                return
+            principal = Principal(user=user, account=account)
+            contacts = await sms.contacts_after(conn, account_id, list_id, cursor, bound, batch)
+            if not contacts:
+                if not await store.finish(conn, campaign_id, owner):
+                    raise LeaseLost(campaign_id)
+                return
+            items = build(contacts, account, now, tag)
+            await skip_opted_out(conn, account_id, items)
+            accepted = await outbound.accept(
+                conn, principal, items, now=now, throttle_window=settings.sms_throttle_window
+            )
+            if row["channel"] == mms.CHANNEL:
+                await mms.attach(conn, row, accepted.items, int(now))
+            opted_out = sum(1 for item in items if item.status == OPTED_OUT)
+            cursor = contacts[-1].id
+            if not await store.checkpoint(
+                conn,
+                campaign_id,
+                owner,
+                cursor=cursor,
+                queued=len(accepted.queued),
+                opted_out=opted_out,
+                refused=len(items) - len(accepted.queued) - opted_out,
+                price_micros=accepted.total_price_micros,
+                until=time.time() + lease,
+            ):
+                raise LeaseLost(campaign_id)  # rolls the batch back: charge and messages
+
+
+Build = Callable[[Sequence[Contact], Account, float, str], list[Outbound]]
+
+
+def _builder(row: RowMapping, prices: PriceBook) -> Build:
+    """How a batch of contacts becomes composed messages, per the campaign's channel."""
+    if row["channel"] == mms.CHANNEL:
+        mms_plan = mms.draft_of_row(row, time.time())
+        key = str(row["media_key"])
+
+        def mms_items(
+            contacts: Sequence[Contact], account: Account, now: float, tag: str
+        ) -> list[Outbound]:
+            return mms.items_for(
+                mms_plan, contacts, account, prices, now=now, source=tag, media_key=key
+            )
+
+        return mms_items
     plan = sms.draft(
         {
             "list_id": row["list_id"],
@@ -115,47 +178,13 @@ async def _fan_out(
         },
         time.time(),
     )
-    cursor, bound = int(row["cursor"]), int(row["max_contact_id"])
-    batches = 0
-    while stop_after is None or batches < stop_after:
-        batches += 1
-        now = time.time()
-        async with engine.begin() as conn:
-            user = await account_store.get_user(conn, int(row["user_id"]))
-            account = await account_store.get_account(conn, account_id)
-            if user is None or account is None:
-                # Its sender is gone (a deleted subaccount): nobody is left to charge.
-                await store.cancel(conn, account_id, campaign_id)
-                return
-            principal = Principal(user=user, account=account)
-            contacts = await sms.contacts_after(
-                conn, account_id, plan.list_id, cursor, bound, batch
-            )
-            if not contacts:
-                if not await store.finish(conn, campaign_id, owner):
-                    raise LeaseLost(campaign_id)
-                return
-            items = sms.items_for(
-                plan, contacts, account, prices, now=now, source=store.source_tag(campaign_id)
-            )
-            await skip_opted_out(conn, account_id, items)
-            accepted = await outbound.accept(
-                conn, principal, items, now=now, throttle_window=settings.sms_throttle_window
-            )
-            opted_out = sum(1 for item in items if item.status == OPTED_OUT)
-            cursor = contacts[-1].id
-            if not await store.checkpoint(
-                conn,
-                campaign_id,
-                owner,
-                cursor=cursor,
-                queued=len(accepted.queued),
-                opted_out=opted_out,
-                refused=len(items) - len(accepted.queued) - opted_out,
-                price_micros=accepted.total_price_micros,
-                until=time.time() + lease,
-            ):
-                raise LeaseLost(campaign_id)  # rolls the batch back: charge and messages
+
+    def sms_items(
+        contacts: Sequence[Contact], account: Account, now: float, tag: str
+    ) -> list[Outbound]:
+        return sms.items_for(plan, contacts, account, prices, now=now, source=tag)
+
+    return sms_items
 
 
 class _Runner:
