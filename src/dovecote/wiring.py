@@ -17,7 +17,16 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking, webhooks
+from dovecote.apis import (
+    emailverify,
+    files,
+    health,
+    metrics,
+    sandbox,
+    short_links,
+    tracking,
+    webhooks,
+)
 from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
@@ -29,6 +38,7 @@ from dovecote.apis.clicksend import (
     email_addresses,
     email_sms,
     email_templates,
+    link_tracking,
     list_imports,
     lists,
     master_templates,
@@ -115,6 +125,7 @@ ROOT: tuple[ModuleType, ...] = (
     metrics,
     sandbox,
     tracking,
+    short_links,
     emailverify,
     webhooks,
     files,
@@ -153,6 +164,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     contacts,
     sms_campaigns,
     mms_campaigns,
+    link_tracking,
 )
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts import store as account_store
-from dovecote.campaigns import mms, sms, store
+from dovecote.campaigns import links, mms, sms, store
 from dovecote.channels.sms.audience import OPTED_OUT, skip_opted_out
 from dovecote.contacts.service import Contact
 from dovecote.core.models import Account, Principal
@@ -106,6 +106,10 @@ async def _fan_out(
     build = _builder(row, prices)
     tag = store.source_tag(campaign_id, str(row["channel"]))
     cursor, bound, list_id = int(row["cursor"]), int(row["max_contact_id"]), int(row["list_id"])
+    long_url: int | None = None
+    if row["url_to_shorten"]:
+        async with engine.connect() as conn:
+            long_url = await links.long_url_id(conn, account_id, campaign_id)
     batches = 0
     while stop_after is None or batches < stop_after:
         batches += 1
@@ -123,13 +127,20 @@ async def _fan_out(
                 if not await store.finish(conn, campaign_id, owner):
                     raise LeaseLost(campaign_id)
                 return
-            items = build(contacts, account, now, tag)
+            shortened = (
+                links.Batch.new(long_url, settings.public_base(), contacts)
+                if long_url is not None
+                else None
+            )
+            items = build(contacts, account, now, tag, shortened.urls() if shortened else None)
             await skip_opted_out(conn, account_id, items)
             accepted = await outbound.accept(
                 conn, principal, items, now=now, throttle_window=settings.sms_throttle_window
             )
             if row["channel"] == mms.CHANNEL:
                 await mms.attach(conn, row, accepted.items, int(now))
+            if shortened is not None:
+                await shortened.record(conn, account_id, items, int(now))
             opted_out = sum(1 for item in items if item.status == OPTED_OUT)
             cursor = contacts[-1].id
             if not await store.checkpoint(
@@ -146,7 +157,7 @@ async def _fan_out(
                 raise LeaseLost(campaign_id)  # rolls the batch back: charge and messages
 
 
-Build = Callable[[Sequence[Contact], Account, float, str], list[Outbound]]
+Build = Callable[[Sequence[Contact], Account, float, str, Sequence[str] | None], list[Outbound]]
 
 
 def _builder(row: RowMapping, prices: PriceBook) -> Build:
@@ -156,7 +167,11 @@ def _builder(row: RowMapping, prices: PriceBook) -> Build:
         key = str(row["media_key"])
 
         def mms_items(
-            contacts: Sequence[Contact], account: Account, now: float, tag: str
+            contacts: Sequence[Contact],
+            account: Account,
+            now: float,
+            tag: str,
+            short_urls: Sequence[str] | None,
         ) -> list[Outbound]:
             return mms.items_for(
                 mms_plan, contacts, account, prices, now=now, source=tag, media_key=key
@@ -171,6 +186,7 @@ def _builder(row: RowMapping, prices: PriceBook) -> Build:
             "body": row["body"],
             "custom_string": row["custom_string"],
             "source": row["source"],
+            "url_to_shorten": row["url_to_shorten"],
             "senders": [
                 {"recipient_country_code": country, "sender_id": sender}
                 for country, sender in (row["senders"] or {}).items()
@@ -180,9 +196,15 @@ def _builder(row: RowMapping, prices: PriceBook) -> Build:
     )
 
     def sms_items(
-        contacts: Sequence[Contact], account: Account, now: float, tag: str
+        contacts: Sequence[Contact],
+        account: Account,
+        now: float,
+        tag: str,
+        short_urls: Sequence[str] | None,
     ) -> list[Outbound]:
-        return sms.items_for(plan, contacts, account, prices, now=now, source=tag)
+        return sms.items_for(
+            plan, contacts, account, prices, now=now, source=tag, short_urls=short_urls
+        )
 
     return sms_items
 

@@ -925,6 +925,10 @@ short_links = sa.Table(
     sa.Column("clicks", sa.Integer, nullable=False, server_default="0"),
     sa.Column("first_clicked_at", sa.BigInteger, nullable=True),
     sa.Column("last_clicked_at", sa.BigInteger, nullable=True),
+    # The most recent click's user agent, read coarsely (device, browser, OS).
+    sa.Column("user_device", sa.String(32), nullable=True),
+    sa.Column("user_browser", sa.String(32), nullable=True),
+    sa.Column("user_os", sa.String(32), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_short_links_url", "long_url_id", "code"),
 )

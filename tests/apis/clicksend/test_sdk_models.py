@@ -880,6 +880,33 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         data__status=str,
     )
 
+    # Link tracking: an SMS campaign with url_to_shorten, then SDK 6's short-url reads (their
+    # models put the page and `data` at the top level, beside http_code and response_code).
+    tracked = clicksend.SmsCampaignsApi(client).send_sms_campaign(
+        send_sms_campaign_request=clicksend.SendSmsCampaignRequest(
+            list_id=mms_list.data.list_id,
+            name="Tracked",
+            var_from="Dovecote",
+            body="Go smsg.us/xxxxx",
+            senders=[],
+            url_to_shorten="https://shop.example/",
+            schedule=int(time.time()) + 3600,
+        )
+    )
+    assert tracked.data is not None
+    shortening = clicksend.UrlShorteningApi(client)
+    short_stats = shortening.short_url_get_statistics(
+        "sms-campaign", str(tracked.data.sms_campaign_id)
+    )
+    expect(short_stats, data__0__long_url_id=str, data__0__links__total=int, data__0__os=list)
+    assert short_stats.data is not None and short_stats.data[0].long_url_id is not None
+    expect(
+        shortening.short_url_get_tracking(short_stats.data[0].long_url_id),
+        total=int,
+        per_page=int,
+        data=list,
+    )
+
     # Uploads: SDK 6 declares no answer model (it returns None), so the raw answer is read.
     uploaded = clicksend.UploadsApi(client).upload_a_media_file_with_http_info(
         body={"content": base64.b64encode(image("PNG")).decode(), "convert": "mms"}

@@ -49,6 +49,9 @@ def upgrade() -> None:
         sa.Column("clicks", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("first_clicked_at", sa.BigInteger(), nullable=True),
         sa.Column("last_clicked_at", sa.BigInteger(), nullable=True),
+        sa.Column("user_device", sa.String(32), nullable=True),
+        sa.Column("user_browser", sa.String(32), nullable=True),
+        sa.Column("user_os", sa.String(32), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("code", name="pk_short_links"),
     )
