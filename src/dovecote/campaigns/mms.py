@@ -71,7 +71,8 @@ def media_url_of(body: Mapping[str, Any]) -> str:
 
 
 def draft(body: Mapping[str, Any], now: float) -> Draft:
-    base = sms.draft({**body, "senders": None}, now)
+    # No link tracking for MMS yet: its url_to_shorten is not read (no mark added).
+    base = sms.draft({**body, "senders": None, "url_to_shorten": None}, now)
     subject = body.get("subject")
     if not isinstance(subject, str) or not subject.strip():
         raise InvalidInput("subject is required.", field="subject")

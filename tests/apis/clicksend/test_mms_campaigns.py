@@ -155,8 +155,12 @@ async def test_a_scheduled_campaign_changes_its_media_and_text_before_it_starts(
     list_id = await new_list(client)
     later = int(time.time()) + 3600
     body = {"list_id": list_id, "name": "L", "subject": "S", "body": "B", "media_file": first}
-    sent = await client.post("/v3/mms-campaigns/send", json={**body, "schedule": later})
+    sent = await client.post(
+        "/v3/mms-campaigns/send",
+        json={**body, "schedule": later, "url_to_shorten": "https://shop.example/"},
+    )
     campaign = sent.json()["data"]
+    assert campaign["body"] == "B"  # no link tracking for MMS: no mark added
     assert (campaign["status"], campaign["file_name"].endswith(".jpg")) == ("Scheduled", True)
 
     path = f"/v3/mms-campaigns/{campaign['mms_campaign_id']}"

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from dovecote.accounts import store as account_store
 from dovecote.accounts.service import require
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
@@ -66,6 +67,9 @@ async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> 
     if query.get("kind") != KIND or not query.get("long_url", "").isdigit():
         raise Forbidden("This export link is not valid.")
     export = await open_export(conn, query, secret=runtime.settings.secret_key)
+    user = await account_store.get_user(conn, int(query.get("user") or 0))
+    if user is None or not (user.is_main or user.access.get("access_sms", False)):
+        raise Forbidden("This user does not have the 'access_sms' permission.")
     long_url = int(query["long_url"])
     if await links.owned_long_url(conn, export.scope.account_id, long_url) is None:
         raise NotFound("This campaign's links are gone.")
