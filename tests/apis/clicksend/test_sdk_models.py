@@ -906,6 +906,37 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         per_page=int,
         data=list,
     )
+    # SMS campaigns (the tracked one above is scheduled): price, list, read, change, cancel.
+    sms_campaigns = clicksend.SmsCampaignsApi(client)
+    sms_campaign_body = clicksend.CalculateSmsCampaignPriceRequest(
+        list_id=str(mms_list.data.list_id), name="Tracked", var_from="Dovecote", body="Hello"
+    )
+    check(
+        clicksend.CalculateSmsCampaignPrice,
+        sms_campaigns.calculate_sms_campaign_price(
+            calculate_sms_campaign_price_request=sms_campaign_body
+        ),
+        data__total_count=int,
+    )
+    check(clicksend.ViewSmsCampaigns, sms_campaigns.view_sms_campaigns(), data__total=int)
+    sms_campaign_id = str(tracked.data.sms_campaign_id)
+    check(
+        clicksend.ViewSpecificSmsCampaign,
+        sms_campaigns.view_specific_sms_campaign(sms_campaign_id),
+        data__url_to_shorten=str,
+    )
+    check(
+        clicksend.UpdateSmsCampaign,
+        sms_campaigns.update_sms_campaign(
+            sms_campaign_id, calculate_sms_campaign_price_request=sms_campaign_body
+        ),
+        data__name=str,
+    )
+    check(
+        clicksend.CancelSmsCampaign,
+        sms_campaigns.cancel_sms_campaign(sms_campaign_id),
+        data__status=str,
+    )
 
     # Uploads: SDK 6 declares no answer model (it returns None), so the raw answer is read.
     uploaded = clicksend.UploadsApi(client).upload_a_media_file_with_http_info(
@@ -1313,6 +1344,26 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
             data__name=str,
         )
     read5(mms_campaigns5.mms_campaigns_cancel_by_mms_campaign_id_put(mms5_id), data__status=str)
+
+    # SMS campaigns: price, send, list, read, change, cancel.
+    sms_campaigns5 = api("SmsCampaignApi")
+    sms_campaign5 = sdk5.SmsCampaign(
+        list_id=list5["data"]["list_id"],
+        name="Five",
+        body="Hello",
+        _from="Dovecote",
+        schedule=int(time.time()) + 3600,
+    )
+    read5(sms_campaigns5.sms_campaigns_price_post(sms_campaign5), data__total_count=int)
+    sms5 = read5(sms_campaigns5.sms_campaigns_send_post(sms_campaign5), data__sms_campaign_id=int)
+    sms5_id = sms5["data"]["sms_campaign_id"]
+    read5(sms_campaigns5.sms_campaigns_get(), data__data__0__sms_campaign_id=int)
+    read5(sms_campaigns5.sms_campaign_by_sms_campaign_id_get(sms5_id), data__name=str)
+    read5(
+        sms_campaigns5.sms_campaigns_by_sms_campaign_id_put(sms5_id, sms_campaign5),
+        data__name=str,
+    )
+    read5(sms_campaigns5.sms_campaigns_cancel_by_sms_campaign_id_put(sms5_id), data__status=str)
 
     # Uploads (SDK 5 sends `convert` in the query).
     read5(
