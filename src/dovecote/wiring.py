@@ -24,6 +24,7 @@ from dovecote.apis import (
     metrics,
     sandbox,
     sandbox_media,
+    short_links,
     tracking,
     webhooks,
 )
@@ -42,10 +43,12 @@ from dovecote.apis.clicksend import (
     fax,
     fax_history,
     fax_receipts,
+    link_tracking,
     list_imports,
     lists,
     master_templates,
     mms,
+    mms_campaigns,
     mms_history,
     mms_receipts,
     numbers,
@@ -137,6 +140,7 @@ ROOT: tuple[ModuleType, ...] = (
     sandbox,
     sandbox_media,
     tracking,
+    short_links,
     emailverify,
     webhooks,
     files,
@@ -183,6 +187,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     fax_receipts,
     fax_history,
     fax,
+    mms_campaigns,
+    link_tracking,
 )
 
 

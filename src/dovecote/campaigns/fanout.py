@@ -19,17 +19,20 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts import store as account_store
-from dovecote.campaigns import sms, store
+from dovecote.campaigns import links, mms, sms, store
 from dovecote.channels.sms.audience import OPTED_OUT, skip_opted_out
-from dovecote.core.models import Principal
+from dovecote.contacts.service import Contact
+from dovecote.core.models import Account, Principal
 from dovecote.pipeline import outbound
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
+from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 
@@ -100,22 +103,13 @@ async def _fan_out(
     stop_after: int | None,
 ) -> None:
     campaign_id, account_id = int(row["id"]), int(row["account_id"])
-    plan = sms.draft(
-        {
-            "list_id": row["list_id"],
-            "name": row["name"],
-            "from": row["sender"],
-            "body": row["body"],
-            "custom_string": row["custom_string"],
-            "source": row["source"],
-            "senders": [
-                {"recipient_country_code": country, "sender_id": sender}
-                for country, sender in (row["senders"] or {}).items()
-            ],
-        },
-        time.time(),
-    )
-    cursor, bound = int(row["cursor"]), int(row["max_contact_id"])
+    build = _builder(row, prices)
+    tag = store.source_tag(campaign_id, str(row["channel"]))
+    cursor, bound, list_id = int(row["cursor"]), int(row["max_contact_id"]), int(row["list_id"])
+    long_url: int | None = None
+    if row["url_to_shorten"]:
+        async with engine.connect() as conn:
+            long_url = await links.long_url_id(conn, account_id, campaign_id)
     batches = 0
     while stop_after is None or batches < stop_after:
         batches += 1
@@ -128,20 +122,25 @@ async def _fan_out(
                 await store.cancel(conn, account_id, campaign_id)
                 return
             principal = Principal(user=user, account=account)
-            contacts = await sms.contacts_after(
-                conn, account_id, plan.list_id, cursor, bound, batch
-            )
+            contacts = await sms.contacts_after(conn, account_id, list_id, cursor, bound, batch)
             if not contacts:
                 if not await store.finish(conn, campaign_id, owner):
                     raise LeaseLost(campaign_id)
                 return
-            items = sms.items_for(
-                plan, contacts, account, prices, now=now, source=store.source_tag(campaign_id)
+            shortened = (
+                links.Batch.new(long_url, settings.public_base(), contacts)
+                if long_url is not None
+                else None
             )
+            items = build(contacts, account, now, tag, shortened.urls() if shortened else None)
             await skip_opted_out(conn, account_id, items)
             accepted = await outbound.accept(
                 conn, principal, items, now=now, throttle_window=settings.sms_throttle_window
             )
+            if row["channel"] == mms.CHANNEL:
+                await mms.attach(conn, row, accepted.items, int(now))
+            if shortened is not None:
+                await shortened.record(conn, account_id, items, int(now))
             opted_out = sum(1 for item in items if item.status == OPTED_OUT)
             cursor = contacts[-1].id
             if not await store.checkpoint(
@@ -156,6 +155,58 @@ async def _fan_out(
                 until=time.time() + lease,
             ):
                 raise LeaseLost(campaign_id)  # rolls the batch back: charge and messages
+
+
+Build = Callable[[Sequence[Contact], Account, float, str, Sequence[str] | None], list[Outbound]]
+
+
+def _builder(row: RowMapping, prices: PriceBook) -> Build:
+    """How a batch of contacts becomes composed messages, per the campaign's channel."""
+    if row["channel"] == mms.CHANNEL:
+        mms_plan = mms.draft_of_row(row, time.time())
+        key = str(row["media_key"])
+
+        def mms_items(
+            contacts: Sequence[Contact],
+            account: Account,
+            now: float,
+            tag: str,
+            short_urls: Sequence[str] | None,
+        ) -> list[Outbound]:
+            return mms.items_for(
+                mms_plan, contacts, account, prices, now=now, source=tag, media_key=key
+            )
+
+        return mms_items
+    plan = sms.draft(
+        {
+            "list_id": row["list_id"],
+            "name": row["name"],
+            "from": row["sender"],
+            "body": row["body"],
+            "custom_string": row["custom_string"],
+            "source": row["source"],
+            "url_to_shorten": row["url_to_shorten"],
+            "senders": [
+                {"recipient_country_code": country, "sender_id": sender}
+                for country, sender in (row["senders"] or {}).items()
+            ],
+        },
+        time.time(),
+    )
+
+    def sms_items(
+        contacts: Sequence[Contact],
+        account: Account,
+        now: float,
+        tag: str,
+        short_urls: Sequence[str] | None,
+    ) -> list[Outbound]:
+        return sms.items_for(
+            plan, contacts, account, prices, now=now, source=tag, short_urls=short_urls
+        )
+
+    return sms_items
 
 
 class _Runner:

@@ -1,4 +1,5 @@
-"""Queries for SMS campaigns (`sms_campaigns`) and the messages they queued."""
+"""Queries for SMS and MMS campaigns (`sms_campaigns`, `channel` tells them apart) and the
+messages they queued."""
 
 from __future__ import annotations
 
@@ -33,16 +34,16 @@ FIELDS = Fields(
 )
 
 
-def source_tag(campaign_id: int) -> str:
+def source_tag(campaign_id: int, channel: str = "sms") -> str:
     """`messages.source` of a campaign's messages."""
-    return f"sms-campaign:{campaign_id}"
+    return f"{channel}-campaign:{campaign_id}"
 
 
-def _select(account_id: int) -> sa.Select[Any]:
+def _select(account_id: int, channel: str) -> sa.Select[Any]:
     return (
         sa.select(sc, contact_lists.c.name.label("list_name"))
         .outerjoin(contact_lists, contact_lists.c.id == sc.c.list_id)
-        .where(sc.c.account_id == account_id)
+        .where(sc.c.account_id == account_id, sc.c.channel == channel)
     )
 
 
@@ -51,14 +52,18 @@ async def insert(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
     return int(result.scalar_one())
 
 
-async def get(conn: AsyncConnection, account_id: int, campaign_id: int) -> RowMapping | None:
-    query = _select(account_id).where(sc.c.id == campaign_id)
+async def get(
+    conn: AsyncConnection, account_id: int, campaign_id: int, channel: str = "sms"
+) -> RowMapping | None:
+    query = _select(account_id, channel).where(sc.c.id == campaign_id)
     row: RowMapping | None = (await conn.execute(query)).mappings().one_or_none()
     return row
 
 
-async def page(conn: AsyncConnection, account_id: int, params: ListQuery) -> Page:
-    return await paginate(conn, _select(account_id), params, FIELDS, [sc.c.id.desc()])
+async def page(
+    conn: AsyncConnection, account_id: int, params: ListQuery, channel: str = "sms"
+) -> Page:
+    return await paginate(conn, _select(account_id, channel), params, FIELDS, [sc.c.id.desc()])
 
 
 async def update_unstarted(
@@ -93,10 +98,12 @@ async def cancel(conn: AsyncConnection, account_id: int, campaign_id: int) -> bo
     return int((await conn.execute(query)).rowcount) == 1
 
 
-async def queued_message_ids(conn: AsyncConnection, account_id: int, campaign_id: int) -> list[str]:
+async def queued_message_ids(
+    conn: AsyncConnection, account_id: int, campaign_id: int, channel: str = "sms"
+) -> list[str]:
     query = sa.select(messages.c.id).where(
         messages.c.account_id == account_id,
-        messages.c.source == source_tag(campaign_id),
+        messages.c.source == source_tag(campaign_id, channel),
         messages.c.lease_owner.is_(None),
         messages.c.status == "queued",
     )
@@ -104,11 +111,12 @@ async def queued_message_ids(conn: AsyncConnection, account_id: int, campaign_id
 
 
 async def message_counts(
-    conn: AsyncConnection, account_id: int, campaign_id: int
+    conn: AsyncConnection, account_id: int, campaign_id: int, channel: str = "sms"
 ) -> dict[str, int]:
+    tag = source_tag(campaign_id, channel)
     query = (
         sa.select(messages.c.status, sa.func.count())
-        .where(messages.c.account_id == account_id, messages.c.source == source_tag(campaign_id))
+        .where(messages.c.account_id == account_id, messages.c.source == tag)
         .group_by(messages.c.status)
     )
     return {str(status): int(count) for status, count in (await conn.execute(query)).all()}

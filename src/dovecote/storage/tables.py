@@ -885,6 +885,14 @@ sms_campaigns = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("ip_address", sa.String(64), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # 0018: MMS campaigns share the table, the fan-out and the counters.
+    sa.Column("channel", sa.String(8), nullable=False, server_default="sms"),
+    sa.Column("subject", sa.String(200), nullable=True),
+    sa.Column("media_url", sa.Text, nullable=True),  # as the client gave it
+    sa.Column("media_key", sa.String(200), nullable=True),  # fetched once, at creation
+    sa.Column("media_type", sa.String(64), nullable=True),
+    sa.Column("media_size", sa.Integer, nullable=True),
+    sa.Column("url_to_shorten", sa.Text, nullable=True),  # link tracking's long URL
     sa.Index("ix_sms_campaigns_account", "account_id", "id"),
     sa.Index("ix_sms_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
     sqlite_autoincrement=True,
@@ -923,4 +931,39 @@ email_campaigns = sa.Table(
     sa.Index("ix_email_campaigns_account", "account_id", "id"),
     sa.Index("ix_email_campaigns_due", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
     sqlite_autoincrement=True,
+)
+
+
+# 0018: link tracking. A long URL of a campaign, and one short code per recipient.
+short_urls = sa.Table(
+    "short_urls",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),  # e.g. "sms-campaign"
+    sa.Column("source_id", sa.Integer, nullable=False),
+    sa.Column("long_url", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_short_urls_source", "account_id", "source", "source_id"),
+    sqlite_autoincrement=True,
+)
+
+short_links = sa.Table(
+    "short_links",
+    metadata,
+    sa.Column("code", sa.String(16), primary_key=True),
+    sa.Column("long_url_id", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("recipient", sa.String(64), nullable=False),
+    sa.Column("contact_id", sa.Integer, nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=True),
+    sa.Column("clicks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("first_clicked_at", sa.BigInteger, nullable=True),
+    sa.Column("last_clicked_at", sa.BigInteger, nullable=True),
+    # The most recent click's user agent, read coarsely (device, browser, OS).
+    sa.Column("user_device", sa.String(32), nullable=True),
+    sa.Column("user_browser", sa.String(32), nullable=True),
+    sa.Column("user_os", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_short_links_url", "long_url_id", "code"),
 )

@@ -841,6 +841,128 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
     )
     check(clicksend.ExportMmsHistory, mms.export_mms_history(filename="mms.csv"), data__url=str)
 
+    # MMS campaigns: price, send (the media fetched once), list, read, change, cancel.
+    # SDK 6.0.2's ViewAllMmsCampaigns reads the page without ClickSend's envelope (its SMS
+    # twin has it); Dovecote answers in the envelope, so that page is read from the raw body.
+    mms_list = clicksend.ListsApi(client).create_list(
+        create_list_request=clicksend.CreateListRequest(list_name="MMS campaign")
+    )
+    assert mms_list.data is not None and mms_list.data.list_id is not None
+    clicksend.ListsApi(client).create_new_contact(
+        str(mms_list.data.list_id),
+        create_new_contact_request=clicksend.CreateNewContactRequest(phone_number="+14155552671"),
+    )
+    mms_campaigns = clicksend.MmsCampaignsApi(client)
+    with file_server() as served:
+        media = served.serve("/c.jpg", image("JPEG"), "image/jpeg")
+        campaign_body = {
+            "list_id": str(mms_list.data.list_id),
+            "name": "Six",
+            "subject": "S",
+            "body": "Hi {first_name}",
+            "media_file": media,
+        }
+        check(
+            clicksend.CalculateMmsCampaignPrice,
+            mms_campaigns.calculate_mms_campaign_price(body=campaign_body),
+            data__total_count=int,
+            data__total_price=str,
+        )
+        mms_sent = mms_campaigns.send_mms_campaign(
+            send_mms_campaign_request=clicksend.SendMmsCampaignRequest.from_dict(
+                {**campaign_body, "schedule": int(time.time()) + 3600}
+            )
+        )
+    check(clicksend.SendMmsCampaign, mms_sent, data__mms_campaign_id=int, data__status=str)
+    assert mms_sent.data is not None
+    mms_campaign_id = str(mms_sent.data.mms_campaign_id)
+    mms_page = json.loads(mms_campaigns.view_all_mms_campaigns_without_preload_content().data)
+    expect(
+        clicksend.ViewAllMmsCampaigns.from_dict(mms_page["data"]),
+        total=int,
+        data__0__mms_campaign_id=int,
+        data__0__media_file_url=str,
+    )
+    check(
+        clicksend.ViewMmsCampaign,
+        mms_campaigns.view_mms_campaign(mms_campaign_id),
+        data__subject=str,
+        data__list_name=str,
+    )
+    check(
+        clicksend.UpdateMmsCampaign,
+        mms_campaigns.update_mms_campaign(
+            mms_campaign_id,
+            calculate_sms_campaign_price_request=clicksend.CalculateSmsCampaignPriceRequest(
+                list_id=str(mms_list.data.list_id), name="Six again", body="Hello"
+            ),
+        ),
+        data__name=str,
+    )
+    check(
+        clicksend.CancelMmsCampaign,
+        mms_campaigns.cancel_mms_campaign(mms_campaign_id),
+        data__status=str,
+    )
+
+    # Link tracking: an SMS campaign with url_to_shorten, then SDK 6's short-url reads (their
+    # models put the page and `data` at the top level, beside http_code and response_code).
+    tracked = clicksend.SmsCampaignsApi(client).send_sms_campaign(
+        send_sms_campaign_request=clicksend.SendSmsCampaignRequest(
+            list_id=mms_list.data.list_id,
+            name="Tracked",
+            var_from="Dovecote",
+            body="Go smsg.us/xxxxx",
+            senders=[],
+            url_to_shorten="https://shop.example/",
+            schedule=int(time.time()) + 3600,
+        )
+    )
+    assert tracked.data is not None
+    shortening = clicksend.UrlShorteningApi(client)
+    short_stats = shortening.short_url_get_statistics(
+        "sms-campaign", str(tracked.data.sms_campaign_id)
+    )
+    expect(short_stats, data__0__long_url_id=str, data__0__links__total=int, data__0__os=list)
+    assert short_stats.data is not None and short_stats.data[0].long_url_id is not None
+    expect(
+        shortening.short_url_get_tracking(short_stats.data[0].long_url_id),
+        total=int,
+        per_page=int,
+        data=list,
+    )
+    # SMS campaigns (the tracked one above is scheduled): price, list, read, change, cancel.
+    sms_campaigns = clicksend.SmsCampaignsApi(client)
+    sms_campaign_body = clicksend.CalculateSmsCampaignPriceRequest(
+        list_id=str(mms_list.data.list_id), name="Tracked", var_from="Dovecote", body="Hello"
+    )
+    check(
+        clicksend.CalculateSmsCampaignPrice,
+        sms_campaigns.calculate_sms_campaign_price(
+            calculate_sms_campaign_price_request=sms_campaign_body
+        ),
+        data__total_count=int,
+    )
+    check(clicksend.ViewSmsCampaigns, sms_campaigns.view_sms_campaigns(), data__total=int)
+    sms_campaign_id = str(tracked.data.sms_campaign_id)
+    check(
+        clicksend.ViewSpecificSmsCampaign,
+        sms_campaigns.view_specific_sms_campaign(sms_campaign_id),
+        data__url_to_shorten=str,
+    )
+    check(
+        clicksend.UpdateSmsCampaign,
+        sms_campaigns.update_sms_campaign(
+            sms_campaign_id, calculate_sms_campaign_price_request=sms_campaign_body
+        ),
+        data__name=str,
+    )
+    check(
+        clicksend.CancelSmsCampaign,
+        sms_campaigns.cancel_sms_campaign(sms_campaign_id),
+        data__status=str,
+    )
+
     # Uploads: SDK 6 declares no answer model (it returns None), so the raw answer is read.
     uploaded = clicksend.UploadsApi(client).upload_a_media_file_with_http_info(
         body={"content": base64.b64encode(image("PNG")).decode(), "convert": "mms"}
@@ -1511,6 +1633,55 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
     read5(mms.mms_receipts_read_put())
     read5(mms.mms_history_get(), data__data__0__subject=str)
     read5(mms.mms_history_export_get("mms.csv"), data__url=str)
+
+    # MMS campaigns: price, send, list, read, change, cancel.
+    lists5, mms_campaigns5 = api("ContactListApi"), api("MmsCampaignApi")
+    list5 = read5(lists5.lists_post(sdk5.ContactList(list_name="MMS campaign 5")))
+    read5(
+        api("ContactApi").lists_contacts_by_list_id_post(
+            sdk5.Contact(phone_number="+14155552671", custom_1=""), list5["data"]["list_id"]
+        )
+    )
+    with file_server() as served:
+        media = served.serve("/c.gif", image("GIF"), "image/gif")
+        campaign5 = sdk5.MmsCampaign(
+            list_id=list5["data"]["list_id"],
+            name="Five",
+            body="Hello",
+            subject="S",
+            media_file=media,
+            schedule=int(time.time()) + 3600,
+        )
+        read5(mms_campaigns5.mms_campaigns_price_post(campaign5), data__total_count=int)
+        sent5 = read5(mms_campaigns5.mms_campaigns_send_post(campaign5), data__mms_campaign_id=int)
+        mms5_id = sent5["data"]["mms_campaign_id"]
+        read5(mms_campaigns5.mms_campaigns_get(), data__data__0__mms_campaign_id=int)
+        read5(mms_campaigns5.mms_campaign_by_mms_campaign_id_get(mms5_id), data__subject=str)
+        read5(
+            mms_campaigns5.mms_campaigns_by_mms_campaign_id_put(mms5_id, campaign5),
+            data__name=str,
+        )
+    read5(mms_campaigns5.mms_campaigns_cancel_by_mms_campaign_id_put(mms5_id), data__status=str)
+
+    # SMS campaigns: price, send, list, read, change, cancel.
+    sms_campaigns5 = api("SmsCampaignApi")
+    sms_campaign5 = sdk5.SmsCampaign(
+        list_id=list5["data"]["list_id"],
+        name="Five",
+        body="Hello",
+        _from="Dovecote",
+        schedule=int(time.time()) + 3600,
+    )
+    read5(sms_campaigns5.sms_campaigns_price_post(sms_campaign5), data__total_count=int)
+    sms5 = read5(sms_campaigns5.sms_campaigns_send_post(sms_campaign5), data__sms_campaign_id=int)
+    sms5_id = sms5["data"]["sms_campaign_id"]
+    read5(sms_campaigns5.sms_campaigns_get(), data__data__0__sms_campaign_id=int)
+    read5(sms_campaigns5.sms_campaign_by_sms_campaign_id_get(sms5_id), data__name=str)
+    read5(
+        sms_campaigns5.sms_campaigns_by_sms_campaign_id_put(sms5_id, sms_campaign5),
+        data__name=str,
+    )
+    read5(sms_campaigns5.sms_campaigns_cancel_by_sms_campaign_id_put(sms5_id), data__status=str)
 
     # Uploads (SDK 5 sends `convert` in the query).
     read5(

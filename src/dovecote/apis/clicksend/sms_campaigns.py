@@ -42,7 +42,7 @@ def campaign(row: Mapping[Any, Any], counts: Mapping[str, int] | None = None) ->
         "status": row["status"],
         "date_added": row["created_at"],
         "custom_string": row["custom_string"],
-        "url_to_shorten": None,
+        "url_to_shorten": row["url_to_shorten"],
         "unsubscribe_link": 0,
         "source": row["source"],
         "senders": [
@@ -75,7 +75,13 @@ async def list_campaigns(
 async def price_campaign(
     principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep, body: JsonBody = None
 ) -> JSONResponse:
-    priced = await campaigns.price(conn, principal, runtime.prices, _object(body))
+    priced = await campaigns.price(
+        conn,
+        principal,
+        runtime.prices,
+        _object(body),
+        public_url=runtime.settings.public_base(),
+    )
     data = {
         "total_count": priced.count,
         "total_price": campaigns.total_price(priced.total_micros),
