@@ -17,7 +17,16 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
-from dovecote.apis import emailverify, files, health, metrics, sandbox, tracking, webhooks
+from dovecote.apis import (
+    emailverify,
+    files,
+    health,
+    metrics,
+    sandbox,
+    sandbox_post,
+    tracking,
+    webhooks,
+)
 from dovecote.apis import statistics as dovecote_statistics
 from dovecote.apis.clicksend import (
     account,
@@ -36,6 +45,8 @@ from dovecote.apis.clicksend import (
     mms_history,
     mms_receipts,
     numbers,
+    post_letters,
+    post_return_addresses,
     recovery,
     reference,
     senders,
@@ -60,6 +71,7 @@ from dovecote.campaigns import fanout as sms_campaign_fanout
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.mms.channel import MMS
+from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.contacts import import_job as contact_imports
 from dovecote.files.store import open_store
@@ -80,7 +92,7 @@ from dovecote.statistics.sink import statistics_sink
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, LETTER, POSTCARD)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -113,6 +125,7 @@ ROOT: tuple[ModuleType, ...] = (
     health,
     metrics,
     sandbox,
+    sandbox_post,
     tracking,
     emailverify,
     webhooks,
@@ -151,6 +164,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     list_imports,
     contacts,
     sms_campaigns,
+    post_return_addresses,
+    post_letters,
 )
 
 

@@ -15,7 +15,7 @@ from dovecote.pipeline.pricing import (
 )
 
 CURRENCIES = ("USD", "AUD", "EUR", "GBP", "NZD", "CAD")
-CHANNELS = ("sms", "mms", "voice", "email")
+CHANNELS = ("sms", "mms", "voice", "email", "post", "post-colour", "post-priority", "postcard")
 
 
 @pytest.fixture(scope="module")
