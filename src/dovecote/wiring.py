@@ -46,6 +46,7 @@ from dovecote.apis.clicksend import (
     mms_receipts,
     numbers,
     post_letters,
+    post_postcards,
     post_return_addresses,
     recovery,
     reference,
@@ -166,6 +167,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     sms_campaigns,
     post_return_addresses,
     post_letters,
+    post_postcards,
 )
 
 

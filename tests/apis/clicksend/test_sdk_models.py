@@ -1278,6 +1278,25 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
         )
     read5(letters.post_letters_history_get(), data__data__0__post_pages=int)
     read5(letters.post_letters_export_get("letters.csv"), data__url=str)
+    postcards = api("PostPostcardApi")
+    with file_server() as served:
+        card = sdk5.PostPostcard(
+            file_urls=[served.serve("/c.pdf", pdf_of((148, 105), 2), "application/pdf")],
+            recipients=[
+                sdk5.PostRecipient(
+                    address_name="Jane",
+                    address_line_1="1 Example Street",
+                    address_city="Perth",
+                    address_postal_code="6000",
+                    address_country="AU",
+                    return_address_id=0,
+                )
+            ],
+        )
+        read5(postcards.post_postcards_price_post(card), data__total_price=(int, float))
+        read5(postcards.post_postcards_send_post(card), data__recipients__0__message_id=str)
+    read5(postcards.post_postcards_history_get(), data__data__0__post_price=str)
+    read5(postcards.post_postcards_history_export_get("cards.csv"), data__url=str)
     read5(
         post_returns.post_return_addresses_by_return_address_id_put(
             return_id, post_address("Renamed")

@@ -51,7 +51,9 @@ class RecipientIn(BaseModel):
 
     def to_domain(self, index: int) -> Recipient:
         found = addresses.parse(self.model_dump(), f"recipients[{index}]")
-        return Recipient(found, self.return_address_id, self.schedule, self.custom_string)
+        # 0 means none: SDK 5's PostRecipient refuses a missing return_address_id.
+        return_id = self.return_address_id or None
+        return Recipient(found, return_id, self.schedule, self.custom_string)
 
 
 class LetterIn(BaseModel):
