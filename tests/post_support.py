@@ -29,3 +29,19 @@ def recipient(postal_code: str = "6000", **values: Any) -> dict[str, Any]:
         "address_country": "AU",
         **values,
     }
+
+
+def addressed_letter(lines: list[str], size: str = "A4") -> bytes:
+    """A letter with `lines` printed where a window envelope shows the address."""
+    document = FPDF(format=size)
+    document.set_font("helvetica", size=11)
+    document.set_auto_page_break(False)
+    document.add_page()
+    document.set_xy(10, 10)
+    document.cell(text="Sender Pty Ltd, 2 Sender Road")  # above the window: not the address
+    for number, line in enumerate(lines):
+        document.set_xy(25, 52 + 6 * number)
+        document.cell(text=line)
+    document.set_xy(20, 150)
+    document.cell(text="Dear Jane, ...")
+    return bytes(document.output())

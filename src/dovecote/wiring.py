@@ -45,6 +45,7 @@ from dovecote.apis.clicksend import (
     mms_history,
     mms_receipts,
     numbers,
+    post_detect,
     post_letters,
     post_postcards,
     post_return_addresses,
@@ -168,6 +169,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     post_return_addresses,
     post_letters,
     post_postcards,
+    post_detect,
 )
 
 

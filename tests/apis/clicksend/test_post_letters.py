@@ -4,6 +4,7 @@ sent; the sandbox's proof shows the address in the window; SDK 5.0.91 and 6.0.2.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from dovecote.settings import Settings
 from dovecote.storage.tables import messages, post_items
 from fetch_support import FileServer, file_server
 from media_support import encrypted_pdf, load_sdk5, sdk5_client, sdk5_result, sdk6_client
-from post_support import pdf_of, recipient
+from post_support import addressed_letter, pdf_of, recipient
 from sms_support import as_caller, other_account
 
 
@@ -323,3 +324,29 @@ def test_sdk6_manages_return_addresses(live_server: Any, settings: Settings) -> 
     assert (updated.data.address_state, updated.data.address_city) == ("WA", "Flynn")
     deleted = api.delete_return_address(address_id)
     assert deleted.response_code == "SUCCESS" and deleted.data == []
+
+
+async def test_detect_address_reads_a_letter_or_a_string(client: httpx.AsyncClient) -> None:
+    letter = addressed_letter(["Jane Citizen", "1 Example Street", "Perth WA 6000"])
+    content = base64.b64encode(letter).decode()
+    found = await client.post("/v3/post/letters/detect-address", json={"content": content})
+    assert found.status_code == 200, found.text
+    assert found.json()["data"]["address_line_1"] == "1 Example Street"
+    assert found.json()["data"]["address_country"] == "AU"
+    typed = await client.post(
+        "/v3/post/letters/detect-address", json={"address": "Jo, 1 Elm St, Austin TX 78701"}
+    )
+    assert typed.json()["data"]["address_city"] == "Austin"
+    assert (await client.post("/v3/post/letters/detect-address", json={})).status_code == 400
+    broken = await client.post("/v3/post/letters/detect-address", json={"content": "%%%"})
+    assert broken.status_code == 400
+
+
+def test_sdk5_detects_an_address(live_server: Any, settings: Settings) -> None:
+    sdk5 = load_sdk5()
+    api = sdk5.DetectAddressApi(sdk5_client(sdk5, live_server.url, settings))
+    letter = addressed_letter(["Ann Lee", "10 High St", "Sydney NSW 2000"])
+    found = sdk5_result(
+        api.detect_address_post(sdk5.UploadFile(content=base64.b64encode(letter).decode()))
+    )
+    assert (found["data"]["address_state"], found["data"]["address_postal_code"]) == ("NSW", "2000")

@@ -35,7 +35,7 @@ from email_support import add_address, owner_principal
 from fetch_support import file_server
 from media_support import image
 from numbers_support import load_into
-from post_support import pdf_of
+from post_support import addressed_letter, pdf_of
 
 ROOT = Path(__file__).resolve().parents[3]
 SDK5_PATH = ROOT / ".venv" / "sdk5"
@@ -1278,6 +1278,16 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
         )
     read5(letters.post_letters_history_get(), data__data__0__post_pages=int)
     read5(letters.post_letters_export_get("letters.csv"), data__url=str)
+    read5(
+        api("DetectAddressApi").detect_address_post(
+            sdk5.UploadFile(
+                content=base64.b64encode(
+                    addressed_letter(["Jane", "1 St", "Perth WA 6000"])
+                ).decode()
+            )
+        ),
+        data__address_postal_code=str,
+    )
     postcards = api("PostPostcardApi")
     with file_server() as served:
         card = sdk5.PostPostcard(
@@ -1287,6 +1297,7 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
                     address_name="Jane",
                     address_line_1="1 Example Street",
                     address_city="Perth",
+                    address_state="WA",
                     address_postal_code="6000",
                     address_country="AU",
                     return_address_id=0,
