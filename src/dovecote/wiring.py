@@ -46,6 +46,7 @@ from dovecote.apis.clicksend import (
     mms_receipts,
     numbers,
     post_detect,
+    post_direct_mail,
     post_letters,
     post_postcards,
     post_return_addresses,
@@ -170,6 +171,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     post_letters,
     post_postcards,
     post_detect,
+    post_direct_mail,
 )
 
 

@@ -15,7 +15,17 @@ from dovecote.pipeline.pricing import (
 )
 
 CURRENCIES = ("USD", "AUD", "EUR", "GBP", "NZD", "CAD")
-CHANNELS = ("sms", "mms", "voice", "email", "post", "post-colour", "post-priority", "postcard")
+CHANNELS = (
+    "sms",
+    "mms",
+    "voice",
+    "email",
+    "post",
+    "post-colour",
+    "post-priority",
+    "postcard",
+    "post-direct-mail",
+)
 
 
 @pytest.fixture(scope="module")

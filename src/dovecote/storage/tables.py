@@ -932,3 +932,26 @@ post_items = sa.Table(
     sa.Column("back_key", sa.String(200), nullable=True),  # a postcard's back
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# Direct mail (0019): a flyer campaign to every letterbox of chosen areas, priced per piece.
+post_direct_mail_campaigns = sa.Table(
+    "post_direct_mail_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("size", sa.String(8), nullable=False),  # A5 | DL
+    sa.Column("file_keys", sa.JSON, nullable=False),
+    sa.Column("areas", sa.JSON, nullable=False),  # [{location_id, quantity, price_micros}]
+    sa.Column("total_quantity", sa.Integer, nullable=False),
+    sa.Column("price_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_post_direct_mail_campaigns_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)

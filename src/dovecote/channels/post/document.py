@@ -33,6 +33,8 @@ LETTER = (215.9 * MM, 279.4 * MM)
 # printed to size, so a scaled-up design is fine.
 POSTCARD_ASPECTS = (148 / 105, 6 / 4)
 ASPECT_TOLERANCE = 0.02
+# Direct-mail flyers: A5 (148 × 210 mm) or DL (99 × 210 mm), or their aspect.
+ASPECTS = {"postcard": POSTCARD_ASPECTS, "A5": (210 / 148,), "DL": (210 / 99,)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +71,12 @@ def _same(size: tuple[float, float], paper: tuple[float, float]) -> bool:
     return abs(short - paper[0]) <= TOLERANCE and abs(long - paper[1]) <= TOLERANCE
 
 
-def _postcard(size: tuple[float, float]) -> bool:
+def _aspect(size: tuple[float, float], aspects: tuple[float, ...]) -> bool:
     short, long = sorted(size)
     if short <= 0:
         return False
     ratio = long / short
-    return any(abs(ratio - aspect) <= aspect * ASPECT_TOLERANCE for aspect in POSTCARD_ASPECTS)
+    return any(abs(ratio - aspect) <= aspect * ASPECT_TOLERANCE for aspect in aspects)
 
 
 def check(data: bytes, field: str, kind: str) -> int:
@@ -93,14 +95,19 @@ def check(data: bytes, field: str, kind: str) -> int:
         pages = len(document)
         for index in range(pages):
             size = document.get_page_size(index)
-            if kind == "postcard":
-                if not _postcard(size):
-                    raise refuse(
-                        field,
-                        f"page {index + 1} is {size[0] / MM:.0f} × {size[1] / MM:.0f} mm; a "
-                        "postcard side is A6 (148 × 105 mm) or 6 × 4 in, or that aspect.",
-                    )
-            elif not (_same(size, A4) or _same(size, LETTER)):
+            if kind == "postcard" and not _aspect(size, ASPECTS[kind]):
+                raise refuse(
+                    field,
+                    f"page {index + 1} is {size[0] / MM:.0f} × {size[1] / MM:.0f} mm; a "
+                    "postcard side is A6 (148 × 105 mm) or 6 × 4 in, or that aspect.",
+                )
+            elif kind in ("A5", "DL") and not _aspect(size, ASPECTS[kind]):
+                raise refuse(
+                    field,
+                    f"page {index + 1} is {size[0] / MM:.0f} × {size[1] / MM:.0f} mm, not "
+                    f"{kind} or its aspect.",
+                )
+            elif kind == "letter" and not (_same(size, A4) or _same(size, LETTER)):
                 raise refuse(
                     field,
                     f"page {index + 1} is {size[0] / MM:.0f} × {size[1] / MM:.0f} mm; letters "

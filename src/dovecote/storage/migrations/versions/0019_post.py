@@ -55,9 +55,35 @@ def upgrade() -> None:
         sa.Column("back_key", sa.String(200), nullable=True),
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "post_direct_mail_campaigns",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("user_id", sa.Integer, nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("size", sa.String(8), nullable=False),
+        sa.Column("file_keys", sa.JSON, nullable=False),
+        sa.Column("areas", sa.JSON, nullable=False),
+        sa.Column("total_quantity", sa.Integer, nullable=False),
+        sa.Column("price_micros", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("schedule", sa.BigInteger, nullable=True),
+        sa.Column("custom_string", sa.Text, nullable=True),
+        sa.Column("source", sa.String(100), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(
+        "ix_post_direct_mail_campaigns_account",
+        "post_direct_mail_campaigns",
+        ["account_id", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_post_direct_mail_campaigns_account", table_name="post_direct_mail_campaigns")
+    op.drop_table("post_direct_mail_campaigns")
     op.drop_table("post_items")
     op.drop_index("ix_post_return_addresses_account", table_name="post_return_addresses")
     op.drop_table("post_return_addresses")
