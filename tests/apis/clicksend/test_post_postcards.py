@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,9 +65,14 @@ async def test_a_postcard_is_charged_per_card_and_listed(
     assert data["total_price"] == price["total_price"] == float(paid["post_price"])
     assert round(before - await balance(client), 4) == data["total_price"]
     channels = sorted(row["channel"] for row in await rows(app))
-    assert channels == ["postcard", "postcard"]
+    assert channels == ["postcards", "postcards"]  # the usage report's name
     item = next(i for i in await rows(app, post_items) if i["message_id"] == paid["message_id"])
     assert (item["kind"], item["pages"]) == ("postcard", 2) and item["back_key"] is not None
+
+    now = time.gmtime()
+    usage = await client.get(f"/v3/account/usage/{now.tm_year}/{now.tm_mon}/subaccount")
+    totals = usage.json()["data"]["postcards_total"]
+    assert totals["price"] == data["total_price"] and totals["count"] == 2
 
     page = (await client.get("/v3/post/postcards/history")).json()["data"]
     assert page["total"] == 2

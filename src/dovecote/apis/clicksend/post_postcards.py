@@ -79,7 +79,9 @@ async def _accept(
         channel=CHANNEL,
         now=now,
         document_key="\x00".join(side.key for side in sides),
-        unit_price=lambda country: to_micros(runtime.prices.unit_price(CHANNEL, currency, country)),
+        unit_price=lambda country: to_micros(
+            runtime.prices.unit_price(compose.POSTCARD_PRICE, currency, country)
+        ),
         source=body.source,
     )
     if not dry_run and any(item.ok for item in prepared):

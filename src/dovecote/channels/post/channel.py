@@ -18,5 +18,6 @@ _EVENTS: dict[OutcomeKind, str] = {
     "deferred": "deferred",
 }
 
+# The names ClickSend's usage report gives (`/account/usage`: "post", "postcards").
 LETTER = check(Channel(name="post", events=_EVENTS, sandbox_only=True))
-POSTCARD = check(Channel(name="postcard", events=_EVENTS, sandbox_only=True))
+POSTCARD = check(Channel(name="postcards", events=_EVENTS, sandbox_only=True))

@@ -21,7 +21,9 @@ from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
 
 LETTER = "post"
-POSTCARD = "postcard"
+# ClickSend's usage report names the channel `postcards`; the price book block is `postcard`.
+POSTCARD = "postcards"
+POSTCARD_PRICE = "postcard"
 
 
 @dataclass(frozen=True, slots=True)

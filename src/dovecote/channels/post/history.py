@@ -29,9 +29,9 @@ FIELDS = Fields(
 )
 EXPORT_PATHS = {
     "post": "/v3/post/letters/history/export/download",
-    "postcard": "/v3/post/postcards/history/export/download",
+    "postcards": "/v3/post/postcards/history/export/download",
 }
-FILENAMES = {"post": "post-letter-history.csv", "postcard": "postcard-history.csv"}
+FILENAMES = {"post": "post-letter-history.csv", "postcards": "postcard-history.csv"}
 
 
 def _select(
