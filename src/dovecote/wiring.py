@@ -24,6 +24,7 @@ from dovecote.apis import (
     metrics,
     sandbox,
     sandbox_media,
+    sandbox_post,
     short_links,
     tracking,
     webhooks,
@@ -52,6 +53,11 @@ from dovecote.apis.clicksend import (
     mms_history,
     mms_receipts,
     numbers,
+    post_detect,
+    post_direct_mail,
+    post_letters,
+    post_postcards,
+    post_return_addresses,
     recovery,
     reference,
     senders,
@@ -81,6 +87,7 @@ from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.channels.fax.channel import FAX
 from dovecote.channels.mms.channel import MMS
+from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
 from dovecote.contacts import import_job as contact_imports
@@ -102,7 +109,7 @@ from dovecote.statistics.sink import statistics_sink
 from dovecote.storage.db import create_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
-CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, VOICE, FAX)
+CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, VOICE, FAX, LETTER, POSTCARD)
 
 # Transport name → `module:Class`, imported when a channel first uses it.
 TRANSPORTS: dict[str, str] = {
@@ -139,6 +146,7 @@ ROOT: tuple[ModuleType, ...] = (
     metrics,
     sandbox,
     sandbox_media,
+    sandbox_post,
     tracking,
     short_links,
     emailverify,
@@ -189,6 +197,11 @@ CLICKSEND: tuple[ModuleType, ...] = (
     fax,
     mms_campaigns,
     link_tracking,
+    post_return_addresses,
+    post_letters,
+    post_postcards,
+    post_detect,
+    post_direct_mail,
 )
 
 

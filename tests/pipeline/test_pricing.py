@@ -15,7 +15,18 @@ from dovecote.pipeline.pricing import (
 )
 
 CURRENCIES = ("USD", "AUD", "EUR", "GBP", "NZD", "CAD")
-CHANNELS = ("sms", "mms", "voice", "email", "fax")
+CHANNELS = (
+    "sms",
+    "mms",
+    "voice",
+    "email",
+    "fax",
+    "post",
+    "post-colour",
+    "post-priority",
+    "postcard",
+    "post-direct-mail",
+)
 
 
 @pytest.fixture(scope="module")

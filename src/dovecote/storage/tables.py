@@ -967,3 +967,70 @@ short_links = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_short_links_url", "long_url_id", "code"),
 )
+
+
+# Post (0019): an account's return addresses, and each letter's or postcard's address,
+# options and document (the queued row itself is in `messages`, channel post/postcard).
+post_return_addresses = sa.Table(
+    "post_return_addresses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("address_name", sa.String(200), nullable=False),
+    sa.Column("address_line_1", sa.String(200), nullable=False),
+    sa.Column("address_line_2", sa.String(200), nullable=False, server_default=""),
+    sa.Column("address_city", sa.String(100), nullable=False),
+    sa.Column("address_state", sa.String(100), nullable=False, server_default=""),
+    sa.Column("address_postal_code", sa.String(20), nullable=False),
+    sa.Column("address_country", sa.String(2), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_post_return_addresses_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+post_items = sa.Table(
+    "post_items",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # letter | postcard
+    sa.Column("address_name", sa.String(200), nullable=False),
+    sa.Column("address_line_1", sa.String(200), nullable=False),
+    sa.Column("address_line_2", sa.String(200), nullable=False, server_default=""),
+    sa.Column("address_city", sa.String(100), nullable=False),
+    sa.Column("address_state", sa.String(100), nullable=False, server_default=""),
+    sa.Column("address_postal_code", sa.String(20), nullable=False),
+    sa.Column("address_country", sa.String(2), nullable=False),
+    sa.Column("return_address_id", sa.Integer, nullable=True),
+    sa.Column("colour", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("duplex", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("priority_post", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("file_key", sa.String(200), nullable=False),  # the letter; a postcard's front
+    sa.Column("back_key", sa.String(200), nullable=True),  # a postcard's back
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Direct mail (0019): a flyer campaign to every letterbox of chosen areas, priced per piece.
+post_direct_mail_campaigns = sa.Table(
+    "post_direct_mail_campaigns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("size", sa.String(8), nullable=False),  # A5 | DL
+    sa.Column("file_keys", sa.JSON, nullable=False),
+    sa.Column("areas", sa.JSON, nullable=False),  # [{location_id, quantity, price_micros}]
+    sa.Column("total_quantity", sa.Integer, nullable=False),
+    sa.Column("price_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("schedule", sa.BigInteger, nullable=True),
+    sa.Column("custom_string", sa.Text, nullable=True),
+    sa.Column("source", sa.String(100), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_post_direct_mail_campaigns_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)

@@ -36,6 +36,7 @@ from fax_support import pdf
 from fetch_support import file_server
 from media_support import image
 from numbers_support import load_into
+from post_support import addressed_letter, pdf_of
 
 ROOT = Path(__file__).resolve().parents[3]
 SDK5_PATH = ROOT / ".venv" / "sdk5"
@@ -962,6 +963,41 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         sms_campaigns.cancel_sms_campaign(sms_campaign_id),
         data__status=str,
     )
+    # Post: return addresses (SDK 6 has no letter or postcard operations).
+    post_addresses = clicksend.AddressesApi(client)
+    created_return = post_addresses.create_return_address(
+        create_return_address_request=clicksend.CreateReturnAddressRequest(
+            address_name="Dovecote",
+            address_line_1="2 Sender Road",
+            address_city="Flynn",
+            address_postal_code="6302",
+            address_country="AU",
+        )
+    )
+    check(clicksend.CreateReturnAddress, created_return, data__return_address_id=int)
+    return_id = str(value(created_return, "data.return_address_id"))
+    check(
+        clicksend.ViewYourReturnAddresses,
+        post_addresses.view_your_return_addresses(),
+        data__total=int,
+        data__data__0__address_postal_code=str,
+    )
+    check(
+        clicksend.ViewSpecificReturnAddress,
+        post_addresses.view_specific_return_address(return_id),
+        data__address_name=str,
+    )
+    check(
+        clicksend.UpdateReturnAddress,
+        post_addresses.update_return_address(
+            return_id,
+            update_return_address_request=clicksend.UpdateReturnAddressRequest(
+                address_country="AU", address_state="WA"
+            ),
+        ),
+        data__address_state=str,
+    )
+    check(clicksend.DeleteReturnAddress, post_addresses.delete_return_address(return_id), data=list)
 
     # Uploads: SDK 6 declares no answer model (it returns None), so the raw answer is read.
     uploaded = clicksend.UploadsApi(client).upload_a_media_file_with_http_info(
@@ -1682,6 +1718,90 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
         data__name=str,
     )
     read5(sms_campaigns5.sms_campaigns_cancel_by_sms_campaign_id_put(sms5_id), data__status=str)
+    # Post: a return address, letters priced, sent, listed and exported; the address
+    # updated and deleted.
+    post_returns = api("PostReturnAddressApi")
+
+    def post_address(name: str) -> Any:
+        return sdk5.Address(
+            address_name=name,
+            address_line_1="2 Sender Road",
+            address_city="Flynn",
+            address_postal_code="6302",
+            address_country="AU",
+        )
+
+    made = read5(
+        post_returns.post_return_addresses_post(post_address("Dovecote")),
+        data__return_address_id=int,
+    )
+    return_id = made["data"]["return_address_id"]
+    read5(post_returns.post_return_addresses_get(), data__total=int)
+    read5(
+        post_returns.post_return_addresses_by_return_address_id_get(return_id),
+        data__address_name=str,
+    )
+    letters = api("PostLetterApi")
+    with file_server() as served:
+        letter = sdk5.PostLetter(
+            file_url=served.serve("/l.pdf", pdf_of("A4", 2), "application/pdf"),
+            recipients=[
+                sdk5.PostRecipient(
+                    address_name="Jane",
+                    address_line_1="1 Example Street",
+                    address_city="Perth",
+                    address_state="WA",
+                    address_postal_code="6000",
+                    address_country="AU",
+                    return_address_id=return_id,
+                )
+            ],
+        )
+        read5(letters.post_letters_price_post(letter), data__total_price=(int, float))
+        read5(
+            letters.post_letters_send_post(letter),
+            data__recipients__0__message_id=str,
+            data__recipients__0__post_price=str,
+        )
+    read5(letters.post_letters_history_get(), data__data__0__post_pages=int)
+    read5(letters.post_letters_export_get("letters.csv"), data__url=str)
+    read5(
+        api("DetectAddressApi").detect_address_post(
+            sdk5.UploadFile(
+                content=base64.b64encode(
+                    addressed_letter(["Jane", "1 St", "Perth WA 6000"])
+                ).decode()
+            )
+        ),
+        data__address_postal_code=str,
+    )
+    postcards = api("PostPostcardApi")
+    with file_server() as served:
+        card = sdk5.PostPostcard(
+            file_urls=[served.serve("/c.pdf", pdf_of((148, 105), 2), "application/pdf")],
+            recipients=[
+                sdk5.PostRecipient(
+                    address_name="Jane",
+                    address_line_1="1 Example Street",
+                    address_city="Perth",
+                    address_state="WA",
+                    address_postal_code="6000",
+                    address_country="AU",
+                    return_address_id=0,
+                )
+            ],
+        )
+        read5(postcards.post_postcards_price_post(card), data__total_price=(int, float))
+        read5(postcards.post_postcards_send_post(card), data__recipients__0__message_id=str)
+    read5(postcards.post_postcards_history_get(), data__data__0__post_price=str)
+    read5(postcards.post_postcards_history_export_get("cards.csv"), data__url=str)
+    read5(
+        post_returns.post_return_addresses_by_return_address_id_put(
+            return_id, post_address("Renamed")
+        ),
+        data__address_name=str,
+    )
+    read5(post_returns.post_return_addresses_by_return_address_id_delete(return_id))
 
     # Uploads (SDK 5 sends `convert` in the query).
     read5(
