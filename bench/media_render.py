@@ -1,9 +1,10 @@
-"""What the voice and fax sandboxes cost in CPU: fax pages rendered per second (PDF →
-1-bit Group 4 TIFF at 204 × 196 dpi, plus the PNG previews), and seconds of speech
-synthesized per CPU second (eSpeak NG). Single-threaded, process CPU time. Figures go
-to bench/README.md.
+"""What the voice, fax and post sandboxes cost in CPU: fax pages rendered per second
+(PDF → 1-bit Group 4 TIFF at 204 × 196 dpi, plus the PNG previews), seconds of speech
+synthesized per CPU second (eSpeak NG), and letters proofed per second (every page to
+PNG, the address stamped in the window of page 1). Single-threaded, process CPU time.
+Figures go to bench/README.md.
 
-    .venv/bin/python bench/media_render.py [--pages 20] [--calls 50]
+    .venv/bin/python bench/media_render.py [--pages 20] [--calls 50] [--letters 20]
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from fpdf import FPDF
 
 from dovecote.channels.fax import document
+from dovecote.channels.post import proof
+from dovecote.channels.post.address import Address
 from dovecote.channels.voice import speech
 
 PROSE = (
@@ -66,13 +69,31 @@ def voice(calls: int) -> None:
     )
 
 
+def letters(count: int, pages: int = 2) -> None:
+    data = text_pdf(pages)
+    address = Address("Ann Smith", "1 Long Street", "", "Sydney", "NSW", "2000", "AU")
+    started, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        rendered = proof.render_pages(data)
+        proof.stamp(rendered[0], address)
+        proof.rest(rendered)
+    cpu = time.process_time() - started
+    elapsed = time.perf_counter() - wall
+    print(
+        f"post: {count} letters of {pages} A4 pages proofed (PNG per page, address in the "
+        f"window): {count / cpu:.1f} letters/CPU-s, {count / elapsed:.1f} letters/s wall"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--letters", type=int, default=20)
     args = parser.parse_args()
     fax(args.pages)
     voice(args.calls)
+    letters(args.letters)
 
 
 if __name__ == "__main__":
