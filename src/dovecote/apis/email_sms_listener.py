@@ -121,6 +121,7 @@ class EmailSmsHandler:
                 prices=runtime.prices,
                 throttle_window=runtime.settings.sms_throttle_window,
                 now=time.time(),
+                events=runtime.events,
             )
             refused = [item.status for item in items if not item.ok]
             if refused:

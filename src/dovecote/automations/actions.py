@@ -164,6 +164,7 @@ class ActionRunner:
             items,
             now=now,
             throttle_window=self.context.settings.sms_throttle_window,
+            events=self.context.events,
         )
         [item] = accepted.items
         if not item.ok:

@@ -31,6 +31,7 @@ from dovecote.channels.sms.audience import OPTED_OUT, skip_opted_out
 from dovecote.contacts.service import Contact
 from dovecote.core.models import Account, Principal
 from dovecote.pipeline import outbound
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
@@ -58,9 +59,12 @@ async def run_due_campaigns(
     batch: int = sms.BATCH,
     now: float | None = None,
     stop_after: int | None = None,
+    events: EventLog | None = None,
 ) -> int:
     """Claim and fan out due campaigns until none is due; returns how many were claimed.
-    `stop_after` batches per campaign: a worker that stops dead (what tests crash)."""
+    `stop_after` batches per campaign: a worker that stops dead (what tests crash).
+    With `events` (the worker's event log), queued messages write their `queued` events,
+    so the statistics rollups count campaign traffic like any send."""
     claimed = 0
     while True:
         moment = time.time() if now is None else now
@@ -75,7 +79,7 @@ async def run_due_campaigns(
         try:
             await _fan_out(
                 engine, settings, prices, rows[0], owner=owner, lease=lease, batch=batch,
-                stop_after=stop_after,
+                stop_after=stop_after, events=events,
             )  # fmt: skip
         except LeaseLost:
             log.info("SMS campaign %s: lease lost or cancelled", rows[0]["id"])
@@ -101,6 +105,7 @@ async def _fan_out(
     lease: float,
     batch: int,
     stop_after: int | None,
+    events: EventLog | None = None,
 ) -> None:
     campaign_id, account_id = int(row["id"]), int(row["account_id"])
     build = _builder(row, prices)
@@ -135,7 +140,12 @@ async def _fan_out(
             items = build(contacts, account, now, tag, shortened.urls() if shortened else None)
             await skip_opted_out(conn, account_id, items)
             accepted = await outbound.accept(
-                conn, principal, items, now=now, throttle_window=settings.sms_throttle_window
+                conn,
+                principal,
+                items,
+                now=now,
+                throttle_window=settings.sms_throttle_window,
+                events=events,
             )
             if row["channel"] == mms.CHANNEL:
                 await mms.attach(conn, row, accepted.items, int(now))
@@ -224,7 +234,9 @@ class _Runner:
 
     async def _guarded(self, ctx: JobContext) -> int:
         try:
-            return await run_due_campaigns(ctx.engine, ctx.settings, self._prices)
+            return await run_due_campaigns(
+                ctx.engine, ctx.settings, self._prices, events=ctx.events
+            )
         except Exception:
             log.exception("SMS campaigns could not run")
             return 0

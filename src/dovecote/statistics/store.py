@@ -150,4 +150,4 @@ async def daily(
         .order_by(statistics_daily.c.day)
     )
     result = await conn.execute(query)
-    return [(int(d), str(s), int(c), int(p)) for d, s, c, p in result.tuples()]
+    return [(int(d), str(s), int(c), int(p)) for d, s, c, p in result]

@@ -13,8 +13,11 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from dispatch_support import deliver
+from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
 from dovecote.storage.tables import SYSTEM_SOURCE, messages
+from fetch_support import file_server
+from media_support import image
 from sendgrid_support import bearer, verified_sender
 
 DELIVERED, FAILS, REJECTED = "+12025550123", "+12025550003", "+12025550013"
@@ -162,3 +165,36 @@ def test_the_sdk_reads_sms_and_voice_statistics(live_server: Any, settings: Sett
     assert sms.data.total.outbound.count == 0
     assert sms.data.currency is not None and sms.data.currency.currency_name_short == "USD"
     assert voice.data.stats is not None and voice.data.stats[0].bounced is not None
+
+
+async def test_mms_and_sms_campaign_messages_are_counted_like_any_send(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Every caller of `accept` passes the event log: an MMS through the API and an SMS
+    # campaign's fan-out by the worker's job are counted once, as queued.
+    with file_server() as files:
+        url = files.serve("/photo.jpg", image("JPEG"), "image/jpeg")
+        mms = await client.post(
+            "/v3/mms/send",
+            json={"media_file": url, "messages": [{"to": DELIVERED, "subject": "Hi", "body": "x"}]},
+        )
+    assert mms.status_code == 200, mms.text
+    assert as_tuples(await statuses(client, "mms")) == await truth(app, "mms")
+    assert sum(count for count, _ in (await truth(app, "mms")).values()) == 1
+
+    listed = await client.post("/v3/lists", json={"list_name": "Stats"})
+    list_id = listed.json()["data"]["list_id"]
+    for number in ("+12025550101", "+12025550102"):
+        added = await client.post(f"/v3/lists/{list_id}/contacts", json={"phone_number": number})
+        assert added.status_code == 200, added.text
+    campaign = await client.post(
+        "/v3/sms-campaigns/send",
+        json={"list_id": list_id, "name": "Stats", "body": "Hello", "from": "Dovecote"},
+    )
+    assert campaign.status_code == 200, campaign.text
+    runtime = app.state.runtime
+    await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, events=runtime.events)
+
+    counted = as_tuples(await statuses(client, "sms"))
+    assert counted == await truth(app, "sms")
+    assert counted["queued"][0] == 2

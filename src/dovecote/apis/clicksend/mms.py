@@ -127,6 +127,7 @@ async def _accept(
             now=now,
             throttle_window=runtime.settings.sms_throttle_window,
             dry_run=dry_run,
+            events=runtime.events,
         )
         if not dry_run:
             await media.attach(conn, principal.account.id, accepted.items, found, int(now))

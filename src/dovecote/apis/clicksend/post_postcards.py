@@ -96,6 +96,7 @@ async def _accept(
             now=now,
             throttle_window=runtime.settings.sms_throttle_window,
             dry_run=dry_run,
+            events=runtime.events,
         )
         if not dry_run:
             await items.attach(

@@ -29,6 +29,7 @@ from dovecote.channels.sms.compose import SmsRequest, valid_sender
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
 from dovecote.pipeline import outbound
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.outbound import Outbound
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.storage.listing import ListQuery, Page
@@ -250,6 +251,7 @@ async def send_text(
     prices: PriceBook,
     throttle_window: int,
     now: float,
+    events: EventLog,
 ) -> list[Outbound]:
     """Compose, check senders, charge and queue one SMS per recipient, as `/v3/sms/send`
     does. Each item keeps its own status; the caller decides whether a partial result
@@ -262,5 +264,7 @@ async def send_text(
     ]
     items = compose.compose(requests, principal.account, prices, now=now)
     await senders.apply(conn, principal, items)
-    await outbound.accept(conn, principal, items, now=now, throttle_window=throttle_window)
+    await outbound.accept(
+        conn, principal, items, now=now, throttle_window=throttle_window, events=events
+    )
     return items
