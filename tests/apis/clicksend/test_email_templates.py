@@ -145,6 +145,8 @@ async def test_a_body_given_with_a_master_is_used_and_linked_to_it(
         ({"template_name": "Blank", "body": "  "}, "body"),
         ({"template_name": "Unknown", "template_id_master": 999}, "template_id_master"),
         ({"template_name": "Typed", "template_id_master": "first"}, "template_id_master"),
+        # Found by the contract run: `true` was read as master 1.
+        ({"template_name": "Yes", "template_id_master": True}, "template_id_master"),
     ],
 )
 async def test_a_template_without_a_name_or_a_body_is_refused_naming_the_field(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
@@ -28,6 +28,14 @@ class CreateTemplate(BaseModel):
     template_name: str | None = None
     template_id_master: int | None = None
     body: str | None = None
+
+    @field_validator("template_id_master", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: Any) -> Any:
+        # Lax parsing reads `true` as master 1; an id is a number (the contract run found it).
+        if isinstance(value, bool):
+            raise ValueError("template_id_master must be a number")
+        return value
 
 
 class UpdateTemplate(BaseModel):
