@@ -1,0 +1,1 @@
+"""Money: the ledger every balance change writes, payments, recharge, invoices, currencies."""
