@@ -111,9 +111,9 @@ class Settings(BaseSettings):
     # SendGrid's documented limit for the Email Activity API, per account.
     activity_rate_limit: str = "6/minute"
     activity_retention_interval: float = 3600.0  # seconds between retention purges
-    # CSV downloads: SendGrid allows one request per 12 hours. The gzip files live here
-    # (a shared volume when API processes and workers run on several machines).
+    # CSV downloads: SendGrid allows one request per 12 hours.
     activity_download_rate_limit: str = "1 per 12 hours"
+    # Where Dovecote kept the CSVs before the file store: read and purged, never written.
     activity_export_dir: str = "exports/activity"
     # Stored files (uploads, converted media, sandbox renders): a local directory, shared
     # when several machines run Dovecote.

@@ -17,6 +17,7 @@ from dovecote.activity import retention, store
 from dovecote.activity import search as activity
 from dovecote.core.errors import Forbidden, NotFound
 from dovecote.core.models import Principal
+from dovecote.files.store import FileStore
 from dovecote.settings import Settings
 
 INVALID = "download token is invalid or expired"  # SendGrid's wording
@@ -87,15 +88,20 @@ async def get_download(
 
 
 async def open_csv(
-    conn: AsyncConnection, settings: Settings, download_uuid: str, expires: str, signature: str
-) -> str:
-    """Check a presigned link; return the path of the gzip CSV it grants."""
+    conn: AsyncConnection,
+    settings: Settings,
+    files: FileStore,
+    download_uuid: str,
+    expires: str,
+    signature: str,
+) -> tuple[FileStore, str]:
+    """Check a presigned link; return the store and key of the gzip CSV it grants."""
     export = await exports.load(conn, download_uuid)
     if export is None or export.status != jobs.READY or not export.file_path:
         raise NotFound(INVALID)
     if not exports.signature_valid(settings, export, expires, signature):
         raise NotFound(INVALID)
-    path = exports.export_dir(settings) / export.file_path
-    if not path.is_file():
+    where, key = exports.stored_at(files, settings, export.file_path)
+    if not await where.exists(key):
         raise NotFound(INVALID)
-    return str(path)
+    return where, key

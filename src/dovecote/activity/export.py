@@ -10,9 +10,12 @@ that dies mid-export lets its lease run out and another worker takes the row ove
 
 The writer streams: messages are read 1,000 at a time (keyset pages) with their events,
 and each page is written to the gzip file before the next is read, so memory does not
-grow with the export. Only the CSV lives outside the database, as `<uuid>.csv.gz` in
-`settings.activity_export_dir`; it is written under a temporary name and renamed, so a
-reader never sees half a file. Several machines need that directory on a shared volume.
+grow with the export. Only the CSV lives outside the database: it is written to a local
+temporary file, then handed to the file store (`dovecote.files`) under
+`activity-exports/<uuid>.csv.gz` — the local directory or an S3-compatible bucket, so
+workers and API processes on several machines share it. A reader never sees half a file.
+Exports written before the file store (a bare `<uuid>.csv.gz` in `file_path`) are still
+read from, and purged in, `settings.activity_export_dir`.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import json
 import logging
 import os
 import re
-import secrets
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -47,6 +50,7 @@ from dovecote.core import security
 
 # csv_cell defuses spreadsheet formulas (=, +, -, @) exactly as the SMS export does.
 from dovecote.core.csvfile import csv_cell
+from dovecote.files.store import FileStore, LocalFileStore, open_store
 from dovecote.pipeline import leases
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.system_mail import SystemMail
@@ -117,7 +121,8 @@ class Export:
         )
 
 
-def export_dir(settings: Settings) -> Path:
+def legacy_dir(settings: Settings) -> Path:
+    """Where exports written before the file store keep their CSVs (bare file names)."""
     return Path(settings.activity_export_dir)
 
 
@@ -133,8 +138,17 @@ def csv_name(export_id: str) -> str:
     return f"{export_id}.csv.gz"
 
 
-def csv_path(settings: Settings, export_id: str) -> Path:
-    return export_dir(settings) / csv_name(export_id)
+def csv_key(export_id: str) -> str:
+    """The export's key in the file store (what `file_path` holds once it is ready)."""
+    return f"activity-exports/{csv_name(export_id)}"
+
+
+def stored_at(files: FileStore, settings: Settings, file_path: str) -> tuple[FileStore, str]:
+    """The store and key holding a ready export's CSV: the file store for a key, the
+    legacy directory for the bare file name of an export written before it."""
+    if "/" in file_path:
+        return files, file_path
+    return LocalFileStore(legacy_dir(settings)), Path(file_path).name
 
 
 async def request(
@@ -221,12 +235,15 @@ async def run_due_exports(
     settings: Settings,
     mail: SystemMail,
     *,
+    files: FileStore | None = None,
     owner: str = OWNER,
     lease: float = LEASE,
     now: float | None = None,
 ) -> int:
     """Claim and write due exports one after another until none is due; returns how many
-    were claimed. Safe to run from many workers at once."""
+    were claimed. Safe to run from many workers at once. `files`: the store the CSVs go
+    to (the settings' store by default)."""
+    store_ = open_store(settings) if files is None else files
     claimed = 0
     while True:
         moment = time.time() if now is None else now
@@ -249,13 +266,14 @@ async def run_due_exports(
             return claimed
         for row in rows:
             claimed += 1
-            await _run_one(engine, settings, mail, Export.of(row), owner, lease, moment)
+            await _run_one(engine, settings, mail, store_, Export.of(row), owner, lease, moment)
 
 
 async def _run_one(
     engine: AsyncEngine,
     settings: Settings,
     mail: SystemMail,
+    files: FileStore,
     export: Export,
     owner: str,
     lease: float,
@@ -273,7 +291,7 @@ async def _run_one(
         renew_at = time.time() + lease / 2
 
     try:
-        rows = await write_csv(engine, settings, export, keep_lease=keep_lease)
+        rows = await write_csv(engine, files, export, keep_lease=keep_lease)
     except LeaseLost:
         log.warning("activity export %s was taken over by another worker", export.uuid)
         return
@@ -316,7 +334,7 @@ async def _finish(
         export,
         status=jobs.READY,
         row_count=rows,
-        file_path=csv_name(export.uuid),
+        file_path=csv_key(export.uuid),
         # The link works for the full period from the moment it is mailed.
         expires_at=moment + settings.export_link_ttl,
     )
@@ -326,7 +344,7 @@ async def _finish(
             conn,
             export.uuid,
             owner,
-            file_path=csv_name(export.uuid),
+            file_path=csv_key(export.uuid),
             row_count=rows,
             now=moment,
             expires_at=ready.expires_at,
@@ -367,24 +385,25 @@ async def _mail_link(
 
 async def write_csv(
     engine: AsyncEngine,
-    settings: Settings,
+    files: FileStore,
     export: Export,
     *,
     keep_lease: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
-    """Write the export's gzip CSV to `csv_path`; returns its row count. `keep_lease` is
-    awaited after every page (it renews the lease, or raises when it was lost)."""
+    """Write the export's gzip CSV and store it under `csv_key`; returns its row count.
+    `keep_lease` is awaited after every page (it renews the lease, or raises when it was
+    lost)."""
     scope = store.Window(export.account_id, export.scope_user_id, export.since)
     condition = None
     if export.query and export.query.strip():
         parsed = ql.parse(export.query)  # validated when requested
         condition = ql.compile_filter(parsed, ql.Context(events_since=export.since))
-    final = csv_path(settings, export.uuid)
     # Unique per attempt: a worker that only seemed dead never writes into another's file.
-    temporary = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    handle_, name = tempfile.mkstemp(prefix="dovecote-activity-", suffix=".csv.gz")
+    os.close(handle_)
+    temporary = Path(name)
     written = 0
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(temporary, "wt", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
@@ -401,10 +420,11 @@ async def write_csv(
                         await keep_lease()
                     if written >= MAX_ROWS:
                         break
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        # The store takes the file over (a rename for the local directory, an upload
+        # for S3); it is replaced whole, so a reader never sees a part of it.
+        await files.put_file(csv_key(export.uuid), temporary, "application/gzip")
+    finally:
+        await asyncio.to_thread(temporary.unlink, missing_ok=True)
     return written
 
 
@@ -449,7 +469,8 @@ class _Runner:
     """Runs `run_due_exports` as a task of its own, so a long export never holds up the
     worker loop (message dispatch); one at a time per worker process."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: FileStore) -> None:
+        self._files = files
         self._task: asyncio.Task[int] | None = None
 
     async def __call__(self, ctx: JobContext) -> None:
@@ -457,10 +478,11 @@ class _Runner:
             return
         self._task = asyncio.create_task(self._guarded(ctx), name="dovecote-activity-exports")
 
-    @staticmethod
-    async def _guarded(ctx: JobContext) -> int:
+    async def _guarded(self, ctx: JobContext) -> int:
         try:
-            return await run_due_exports(ctx.engine, ctx.settings, ctx.system_mail)
+            return await run_due_exports(
+                ctx.engine, ctx.settings, ctx.system_mail, files=self._files
+            )
         except Exception:  # the database went away, say: the next look tries again
             log.exception("activity export pass failed")
             return 0
@@ -476,20 +498,27 @@ class _Runner:
 
 def job(settings: Settings) -> PeriodicJob:
     """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    runner = _Runner()
+    runner = _Runner(open_store(settings))
     return PeriodicJob(
         name="email-activity-exports", interval=INTERVAL, run=runner, close=runner.close
     )
 
 
 async def purge_expired(
-    engine: AsyncEngine, settings: Settings, *, now: float | None = None, batch: int = 500
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    files: FileStore | None = None,
+    now: float | None = None,
+    batch: int = 500,
 ) -> int:
     """Delete exports whose link has expired, their CSVs first; returns how many rows.
 
-    Then sweep files older than a link's lifetime that no row accounts for: temporary
-    files of workers that died, and the JSON state files of Dovecote before 0006.
+    Then sweep the legacy directory of files older than a link's lifetime that no row
+    accounts for: what Dovecote wrote there before the file store (CSVs, temporary files
+    of workers that died, the JSON state files of Dovecote before 0006).
     """
+    store_ = open_store(settings) if files is None else files
     moment = time.time() if now is None else now
     removed = 0
     while True:
@@ -497,21 +526,18 @@ async def purge_expired(
             rows = await jobs.expired(conn, now=moment, limit=batch)
         if not rows:
             break
-        # By id too: a failed or unfinished export has no `file_path` but may have a file.
-        names = [r["file_path"] or csv_name(r["id"]) for r in rows]
-        await asyncio.to_thread(_unlink, settings, names)
+        for row in rows:
+            # By id too: a failed or unfinished export has no `file_path` but may have
+            # left a file (a worker that died between storing it and marking it ready).
+            for path in {row["file_path"] or csv_key(row["id"]), csv_key(row["id"])}:
+                where, key = stored_at(store_, settings, path)
+                await where.delete(key)
         async with engine.begin() as conn:
             removed += await jobs.delete(conn, [r["id"] for r in rows], now=moment)
         if len(rows) < batch:
             break
     await asyncio.to_thread(_sweep, settings, moment - settings.export_link_ttl)
     return removed
-
-
-def _unlink(settings: Settings, names: Sequence[str]) -> None:
-    directory = export_dir(settings)
-    for name in names:
-        (directory / Path(name).name).unlink(missing_ok=True)
 
 
 # `<uuid>.csv.gz`, its temporaries `.<uuid>.csv.gz.<hex>.tmp`, and the state files of
@@ -523,7 +549,7 @@ _OURS = re.compile(rf"{_UUID}\.(csv\.gz|json)|\.{_UUID}\.(csv\.gz\.[0-9a-f]+|jso
 def _sweep(settings: Settings, before: float) -> None:
     # A ready CSV's file is written before its row's `expires_at` is set to finish + TTL,
     # so any file last modified before `now - TTL` belongs to an expired export.
-    directory = export_dir(settings)
+    directory = legacy_dir(settings)
     if not directory.is_dir():
         return
     for path in directory.iterdir():

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,11 +29,13 @@ from dispatch_support import event_log
 from dovecote import wiring
 from dovecote.activity import export as activity_export
 from dovecote.activity import export_store as jobs
+from dovecote.app import create_app
 from dovecote.channels.email.system_mail import SystemMailer
 from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
+from files_support import ACCESS_KEY, SECRET_KEY, S3Server, s3_server
 
 OWNER_EMAIL = "owner@example.com"
 # With the 60-day window the owner sees every message of its account but m15 (70 days).
@@ -92,11 +95,14 @@ async def mailed_subjects(app: FastAPI) -> list[str]:
 
 
 def write_files(settings: Settings, export_id: str) -> None:
-    """An expired export's CSV, a dead worker's temporary file, a JSON state file of
-    Dovecote before 0006 (the last two old enough to be stray), and someone else's file."""
-    directory = Path(settings.activity_export_dir)
+    """An expired export's CSV in the file store; in the legacy directory (before the
+    file store), a dead worker's temporary file and a JSON state file of Dovecote before
+    0006 (both old enough to be stray) and someone else's file."""
+    stored = Path(settings.files_dir) / activity_export.csv_key(export_id)
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"x")
+    directory = activity_export.legacy_dir(settings)
     directory.mkdir(parents=True)
-    activity_export.csv_path(settings, export_id).write_bytes(b"x")
     long_ago = time.time() - settings.export_link_ttl - 60
     stray = (f".{export_id}.csv.gz.0a1b2c3d.tmp", f"{export_id}.json", "not-ours.txt")
     for name in stray:
@@ -105,7 +111,13 @@ def write_files(settings: Settings, export_id: str) -> None:
 
 
 def files_in(settings: Settings) -> list[str]:
-    directory = Path(settings.activity_export_dir)
+    """The export CSVs in the file store."""
+    directory = Path(settings.files_dir) / "activity-exports"
+    return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+
+
+def legacy_files(settings: Settings) -> list[str]:
+    directory = activity_export.legacy_dir(settings)
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
 
 
@@ -281,7 +293,8 @@ async def test_expired_downloads_are_purged_with_their_files_and_stray_files(
     assert await activity_export.purge_expired(engine, settings) == 1
     assert await export_row(app, old.uuid) is None
     assert await export_row(app, fresh.uuid) is not None
-    assert files_in(settings) == ["not-ours.txt"]  # only what Dovecote wrote is swept
+    assert files_in(settings) == []
+    assert legacy_files(settings) == ["not-ours.txt"]  # only what Dovecote wrote is swept
 
 
 async def test_an_export_whose_worker_died_is_finished_by_another_when_its_lease_ends(
@@ -495,3 +508,103 @@ async def test_an_export_whose_link_cannot_be_mailed_is_still_ready(
     assert (await export_row(app, download_uuid))["status"] == "ready"
     assert (await client.get(f"/v3/messages/download/{download_uuid}")).status_code == 200
     assert await mailed_subjects(app) == []
+
+
+# --- where the CSV is kept -----------------------------------------------------------------
+
+
+async def test_an_export_written_before_the_file_store_is_still_served_then_purged(
+    client: httpx.AsyncClient, world: World, app: FastAPI, settings: Settings
+) -> None:
+    """A ready export of an older Dovecote: a bare file name in `file_path`, the CSV in
+    `DOVECOTE_ACTIVITY_EXPORT_DIR`."""
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    assert await run_job(app) == 1
+    moved = activity_export.legacy_dir(settings) / activity_export.csv_name(download_uuid)
+    moved.parent.mkdir(parents=True)
+    (Path(settings.files_dir) / activity_export.csv_key(download_uuid)).rename(moved)
+    async with app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            sa.update(tables.activity_exports)
+            .where(tables.activity_exports.c.id == download_uuid)
+            .values(file_path=moved.name)
+        )
+
+    link = urlsplit((await client.get(f"/v3/messages/download/{download_uuid}")).json()["csv"])
+    fetched = await client.get(f"{link.path}?{link.query}", auth=None)
+    assert fetched.status_code == 200
+    assert fetched.content == moved.read_bytes()
+
+    later = time.time() + settings.export_link_ttl + 1
+    assert await activity_export.purge_expired(app.state.runtime.engine, settings, now=later) == 1
+    assert not moved.exists()
+
+
+async def test_a_stored_csv_that_went_missing_is_a_404_not_a_500(
+    client: httpx.AsyncClient, world: World, app: FastAPI, settings: Settings
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    assert await run_job(app) == 1
+    (Path(settings.files_dir) / activity_export.csv_key(download_uuid)).unlink()
+
+    link = urlsplit((await client.get(f"/v3/messages/download/{download_uuid}")).json()["csv"])
+    gone = await client.get(f"{link.path}?{link.query}", auth=None)
+    assert gone.status_code == 404
+    assert gone.json()["errors"][0]["message"] == "download token is invalid or expired"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        yield server
+
+
+async def test_with_a_storage_url_the_csv_is_kept_in_the_bucket_and_served_from_it(
+    settings: Settings, s3: S3Server
+) -> None:
+    """Workers and API processes on different machines share the bucket: the worker
+    stores the CSV there, the API streams it back from there, the purge deletes it."""
+    bucket = s3.new_bucket()
+    configured = settings.model_copy(
+        update={
+            "storage_url": f"s3://{bucket}/dovecote",
+            "s3_endpoint_url": s3.endpoint_url,
+            "s3_access_key_id": ACCESS_KEY,
+            "s3_secret_access_key": SECRET_KEY,
+        }
+    )
+    application = create_app(configured)
+    async with application.router.lifespan_context(application):
+        engine = application.state.runtime.engine
+        assert settings.owner_api_key is not None
+        created = await make_world(engine, settings.owner_api_key)
+        await insert_messages(engine, created, time.time())
+        await set_extended(engine, created.owner.account.id, True)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            auth=(str(settings.owner_username), str(settings.owner_api_key)),
+        ) as http:
+            download_uuid = (await http.post("/v3/messages/download")).json()["download_uuid"]
+            assert await run_job(application) == 1
+            stored = s3.client().get_object(
+                Bucket=bucket, Key=f"dovecote/{activity_export.csv_key(download_uuid)}"
+            )
+            assert stored["ContentType"] == "application/gzip"
+            body = stored["Body"].read()
+            link = urlsplit(
+                (await http.get(f"/v3/messages/download/{download_uuid}")).json()["csv"]
+            )
+            fetched = await http.get(f"{link.path}?{link.query}", auth=None)
+        assert fetched.status_code == 200
+        assert fetched.content == body
+        assert len(rows_of(body)) == sum(len(m.events) for m in EXPORTED)
+        assert files_in(configured) == []  # nothing in the local directory
+
+        later = time.time() + configured.export_link_ttl + 1
+        assert await activity_export.purge_expired(engine, configured, now=later) == 1
+    listed = s3.client().list_objects_v2(Bucket=bucket)
+    assert listed.get("KeyCount", 0) == 0

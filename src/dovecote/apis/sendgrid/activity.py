@@ -8,6 +8,7 @@ default, on top of the account-wide limit every request passes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -16,13 +17,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from limits import parse
+from starlette.background import BackgroundTask
 
 from dovecote.activity import download as activity_download
 from dovecote.activity import search as activity
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, link_base
 from dovecote.apis.sendgrid.schemas import AbbreviatedMessage, Message, MessageList
-from dovecote.core.errors import RateLimited
+from dovecote.core.errors import NotFound, RateLimited
 from dovecote.core.models import Principal
+from dovecote.files.store import FileMissing
 from dovecote.runtime import Runtime
 
 router = APIRouter(tags=["SendGrid Email Activity"])
@@ -137,7 +140,21 @@ async def presigned_csv(
     expires: Annotated[str, Query()] = "",
     signature: Annotated[str, Query()] = "",
 ) -> FileResponse:
-    path = await activity_download.open_csv(
-        conn, runtime.settings, download_uuid, expires, signature
+    store, key = await activity_download.open_csv(
+        conn, runtime.settings, runtime.files, download_uuid, expires, signature
     )
-    return FileResponse(path, media_type="application/gzip", filename=f"{download_uuid}.csv.gz")
+    # Streamed from a local path: the file itself for the local store, a temporary
+    # download for S3 (an export can be tens of MB, never held in memory), released by
+    # the response's background task once the last byte is sent.
+    held = contextlib.AsyncExitStack()
+    try:
+        path = await held.enter_async_context(store.local_copy(key))
+    except FileMissing:
+        await held.aclose()
+        raise NotFound(activity_download.INVALID) from None
+    return FileResponse(
+        path,
+        media_type="application/gzip",
+        filename=f"{download_uuid}.csv.gz",
+        background=BackgroundTask(held.aclose),
+    )
