@@ -2,7 +2,8 @@
 the preview, and how one row of a file becomes a contact.
 
 `POST /v3/lists/{id}/import` fetches `file_url` through the pipeline's guarded fetch
-(SSRF-pinned, size-capped, streamed to a temporary file), checks that it is CSV or XLSX
+(SSRF-pinned, size-capped, streamed to a temporary file) — or, for a link `POST
+/v3/uploads` gave (an uploaded file), copies it out of the file store — checks that it is CSV or XLSX
 and that the mapping names a phone number, fax number or email, stores the file
 (`dovecote.files`) and queues an import job; everything refusable is refused there, as
 a 400, before anything is queued. The job (`import_job.py`) then reads the file in
@@ -12,13 +13,14 @@ batches. No database connection is held while the file downloads.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +32,8 @@ from dovecote.contacts.fields import FIELDS, REACHABLE, clean, require_reachable
 from dovecote.contacts.service import PERMISSION, owned_list
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
-from dovecote.files.store import FileStore
+from dovecote.files import links
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline.fetch import fetch_into
 
 # The spec's import fields (`GET /lists/{id}/import-fields`): name, label, contact field.
@@ -143,14 +146,10 @@ class Fetched:
     fmt: readers.FileFormat
 
 
-async def _fetch(
-    url: object,
-    *,
-    max_bytes: int,
-    allow_private: bool,
-    timeout: float,  # noqa: ASYNC109
-    transport: httpx.AsyncBaseTransport | None,
-) -> Fetched:
+async def _fetch(url: object, *, options: ImportOptions, files: FileStore) -> Fetched:
+    """The file behind `url` in a local temporary file: a link `POST /v3/uploads` gave
+    is copied out of the file store (no network fetch: it would be refused as a private
+    address, and the bytes are ours already), anything else is fetched through the guard."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("file_url is required: where to fetch the file.", field="file_url")
     handle = tempfile.NamedTemporaryFile(prefix="dovecote-import-", delete=False)  # noqa: SIM115
@@ -161,21 +160,47 @@ async def _fetch(
 
     try:
         with handle:
-            await fetch_into(
-                url.strip(),
-                write,
-                field="file_url",
-                max_bytes=max_bytes,
-                allow_private=allow_private,
-                timeout=timeout,
-                deadline=FETCH_DEADLINE,
-                transport=transport,
-            )
+            key = links.own_key(url, secret=options.secret)
+            if key is not None:
+                await _copy_stored(files, key, url.strip(), handle, options.max_bytes)
+            else:
+                await fetch_into(
+                    url.strip(),
+                    write,
+                    field="file_url",
+                    max_bytes=options.max_bytes,
+                    allow_private=options.allow_private,
+                    timeout=options.timeout,
+                    deadline=FETCH_DEADLINE,
+                    transport=options.transport,
+                )
         fmt = await asyncio.to_thread(readers.detect, path)
     except BaseException:
         _discard(path)
         raise
     return Fetched(path, fmt)
+
+
+async def _copy_stored(
+    files: FileStore, key: str, url: str, target: IO[bytes], max_bytes: int
+) -> None:
+    try:
+        async with files.local_copy(key) as source:
+            size = await asyncio.to_thread(lambda: source.stat().st_size)
+            if size > max_bytes:
+                raise InvalidInput(
+                    f"file_url: the file is larger than {max_bytes} bytes.", field="file_url"
+                )
+            await asyncio.to_thread(_copy_into, source, target)
+    except FileMissing:
+        raise InvalidInput(
+            f"file_url: {url} has expired; upload the file again.", field="file_url"
+        ) from None
+
+
+def _copy_into(source: Path, target: IO[bytes]) -> None:
+    with source.open("rb") as handle:
+        shutil.copyfileobj(handle, target, 1 << 20)
 
 
 def _discard(path: Path) -> None:
@@ -187,6 +212,7 @@ class ImportOptions:
     max_bytes: int
     allow_private: bool
     timeout: float
+    secret: str  # checks the signature of an upload link (`files.links`)
     transport: httpx.AsyncBaseTransport | None = None
 
 
@@ -204,13 +230,7 @@ async def request_import(
     dedupe = _flag(body.get("dedupe", body.get("remove_duplicates")))
     async with engine.connect() as conn:
         await owned_list(conn, principal.account.id, list_id)
-    fetched = await _fetch(
-        body.get("file_url"),
-        max_bytes=options.max_bytes,
-        allow_private=options.allow_private,
-        timeout=options.timeout,
-        transport=options.transport,
-    )
+    fetched = await _fetch(body.get("file_url"), options=options, files=files)
     import_id = str(uuid.uuid4())
     key = f"imports/{import_id}.{fetched.fmt.kind}"
     try:
@@ -263,16 +283,12 @@ def _flag(value: object) -> bool:
     return bool(value)
 
 
-async def preview(principal: Principal, url: object, options: ImportOptions) -> list[str]:
+async def preview(
+    files: FileStore, principal: Principal, url: object, options: ImportOptions
+) -> list[str]:
     """The file's first non-blank row, as the spec's preview shows it."""
     require(principal, PERMISSION)
-    fetched = await _fetch(
-        url,
-        max_bytes=options.max_bytes,
-        allow_private=options.allow_private,
-        timeout=options.timeout,
-        transport=options.transport,
-    )
+    fetched = await _fetch(url, options=options, files=files)
     try:
         return await asyncio.to_thread(_first_row, fetched)
     finally:

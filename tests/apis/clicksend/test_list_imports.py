@@ -4,6 +4,7 @@ HTTP peer, imported by the worker job; refusals are 400s that say why."""
 from __future__ import annotations
 
 import ast
+import base64
 import codecs
 import importlib
 import sys
@@ -177,6 +178,52 @@ async def test_refused_imports_are_clear_400s_and_queue_nothing(
     assert "file_url" in private.json()["response_msg"]
     assert await run_imports(app) == 0
     assert not any((Path(settings.files_dir) / "imports").glob("*"))
+
+
+async def test_an_uploaded_file_is_imported_by_its_upload_link_without_a_network_fetch(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """`POST /v3/uploads?convert=csv` then the answer's URL as `file_url`: read from the
+    file store. Private addresses stay refused, so a network fetch of our own loopback
+    URL would fail: the import succeeding proves the store path was taken."""
+    app.state.runtime.settings = settings.model_copy(update={"fetch_allow_private": False})
+    list_id = await new_list(client)
+    csv = b"phone,first\r\n+14155552671,Ann\r\n+14155552672,Bob\r\n"
+    uploaded = await client.post(
+        "/v3/uploads", params={"convert": "csv"}, json={"content": base64.b64encode(csv).decode()}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    url = uploaded.json()["data"]["_url"]
+
+    preview = await client.post(f"/v3/lists/{list_id}/import-csv-preview", json={"file_url": url})
+    assert preview.json()["data"] == {"row": ["phone", "first"]}
+    queued = await client.post(
+        f"/v3/lists/{list_id}/import",
+        json={"file_url": url, "field_order": ["phone", "first_name"]},
+    )
+    assert queued.status_code == 200, queued.text
+    assert await run_imports(app) == 1
+    people = await contacts_of(client, list_id)
+    assert [(p["phone_number"], p["first_name"]) for p in people] == [
+        ("+14155552671", "Ann"),
+        ("+14155552672", "Bob"),
+    ]
+
+    # A tampered link is not ours: it goes to the network, where private is refused.
+    forged = url.replace("signature=", "signature=0")
+    refused = await client.post(
+        f"/v3/lists/{list_id}/import", json={"file_url": forged, "field_order": ["phone"]}
+    )
+    assert refused.status_code == 400
+    # An upload the retention job removed: a clear 400, nothing queued.
+    for stored in (Path(settings.files_dir) / "uploads").glob("*"):
+        stored.unlink()
+    expired = await client.post(
+        f"/v3/lists/{list_id}/import", json={"file_url": url, "field_order": ["phone"]}
+    )
+    assert expired.status_code == 400
+    assert "upload the file again" in expired.json()["response_msg"]
+    assert await run_imports(app) == 0
 
 
 async def test_an_import_into_another_accounts_list_is_not_found(

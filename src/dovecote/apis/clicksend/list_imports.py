@@ -36,6 +36,7 @@ def _options(runtime: Runtime) -> imports.ImportOptions:
         max_bytes=settings.contacts_import_max_bytes,
         allow_private=settings.fetch_allow_private,
         timeout=settings.fetch_timeout,
+        secret=settings.secret_key,
     )
 
 
@@ -52,7 +53,8 @@ async def import_preview(
 ) -> JSONResponse:
     async with runtime.engine.connect() as conn:
         await get_list(conn, principal, list_id)
-    row = await imports.preview(principal, _object(body).get("file_url"), _options(runtime))
+    url = _object(body).get("file_url")
+    row = await imports.preview(runtime.files, principal, url, _options(runtime))
     return envelope({"row": row}, "Your file preview.")
 
 
