@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = 500
     worker_poll_interval: float = 0.2
     worker_lease_seconds: float = 60.0
+    # A campaign fan-out's lease (renewed after every batch of contacts): how long a
+    # campaign whose worker died waits before another worker resumes it.
+    campaign_lease_seconds: float = Field(120.0, gt=0)
     worker_max_attempts: int = 5
     worker_backoff_base: float = 2.0
     # Seconds after sending before a message whose receipt cannot be had expires.

@@ -178,7 +178,13 @@ class _Runner:
 
     async def _guarded(self, ctx: JobContext) -> int:
         try:
-            return await run_due_campaigns(ctx.engine, ctx.settings, ctx.events, self._prices)
+            return await run_due_campaigns(
+                ctx.engine,
+                ctx.settings,
+                ctx.events,
+                self._prices,
+                lease=ctx.settings.campaign_lease_seconds,
+            )
         except Exception:
             log.exception("Email campaigns could not run")
             return 0

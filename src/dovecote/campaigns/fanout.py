@@ -235,7 +235,11 @@ class _Runner:
     async def _guarded(self, ctx: JobContext) -> int:
         try:
             return await run_due_campaigns(
-                ctx.engine, ctx.settings, self._prices, events=ctx.events
+                ctx.engine,
+                ctx.settings,
+                self._prices,
+                events=ctx.events,
+                lease=ctx.settings.campaign_lease_seconds,
             )
         except Exception:
             log.exception("SMS campaigns could not run")
