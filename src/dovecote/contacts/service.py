@@ -202,8 +202,10 @@ async def list_contacts(
     conn: AsyncConnection, principal: Principal, list_id: int, params: ListQuery
 ) -> Page:
     require(principal, PERMISSION)
-    await owned_list(conn, principal.account.id, list_id)
-    return await store.list_contacts(conn, principal.account.id, list_id, params)
+    owned = await store.get_list(conn, principal.account.id, list_id)
+    if owned is None:
+        raise NotFound(f"List #{list_id} not found.")
+    return await store.list_contacts(conn, owned, params)
 
 
 async def get_contact(

@@ -10,15 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.contacts.fields import FIELDS
-from dovecote.storage.listing import Fields, ListQuery, Page, paginate
+from dovecote.storage.listing import Fields, ListQuery, Page, check_page, paginate
 from dovecote.storage.tables import contact_imports, contact_lists, contacts
-
-_COUNT = (
-    sa.select(sa.func.count())
-    .where(contacts.c.list_id == contact_lists.c.id)
-    .correlate(contact_lists)
-    .scalar_subquery()
-)
 
 # An import into the list is queued or running (`_import_in_progress`).
 _IMPORTING = (
@@ -49,9 +42,10 @@ CONTACT_FIELDS = Fields(
 
 
 def _lists(account_id: int) -> sa.Select[Any]:
-    return sa.select(
-        contact_lists, _COUNT.label("contacts_count"), _IMPORTING.label("importing")
-    ).where(contact_lists.c.account_id == account_id)
+    # `contacts_count` is a column kept by triggers (migration 0025): no count per list.
+    return sa.select(contact_lists, _IMPORTING.label("importing")).where(
+        contact_lists.c.account_id == account_id
+    )
 
 
 def _contacts(account_id: int) -> sa.Select[Any]:
@@ -124,11 +118,31 @@ async def delete_list(conn: AsyncConnection, account_id: int, list_id: int) -> b
 # --- contacts ---------------------------------------------------------------------------
 
 
-async def list_contacts(
-    conn: AsyncConnection, account_id: int, list_id: int, params: ListQuery
-) -> Page:
-    query = _contacts(account_id).where(contacts.c.list_id == list_id)
-    return await paginate(conn, query, params, CONTACT_FIELDS, [contacts.c.id])
+async def list_contacts(conn: AsyncConnection, owned: sa.RowMapping, params: ListQuery) -> Page:
+    """A page of the contacts of `owned` (a list row the caller owns, from `get_list`).
+
+    Without a search or an order, the common case, it stays fast on a list of millions:
+    the total is the list's kept count, and the page's ids are found on the
+    (list_id, id) index alone before only those rows are read — a deep OFFSET skips
+    index entries, not table rows. A search or an order pays a count and a sort."""
+    if params.filters or params.order:
+        query = _contacts(int(owned["account_id"])).where(contacts.c.list_id == owned["id"])
+        return await paginate(conn, query, params, CONTACT_FIELDS, [contacts.c.id])
+    check_page(params.page)
+    ids = (
+        sa.select(contacts.c.id)
+        .where(contacts.c.list_id == owned["id"])
+        .order_by(contacts.c.id)
+        .limit(params.limit)
+        .offset((params.page - 1) * params.limit)
+    )
+    query = (
+        sa.select(contacts, sa.literal(owned["name"]).label("list_name"))
+        .where(contacts.c.id.in_(ids.scalar_subquery()))
+        .order_by(contacts.c.id)
+    )
+    rows = list((await conn.execute(query)).mappings())
+    return Page(rows=rows, total=int(owned["contacts_count"]), page=params.page, limit=params.limit)
 
 
 async def get_contact(

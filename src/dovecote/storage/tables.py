@@ -782,6 +782,8 @@ contact_lists = sa.Table(
     sa.Column("email_id", sa.String(16), nullable=False),
     sa.Column("is_opt_out", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Kept by triggers on `contacts` (migration 0025): never written by the code.
+    sa.Column("contacts_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_contact_lists_account", "account_id", "id"),
     sqlite_autoincrement=True,  # a deleted list's id never names another list
 )
