@@ -75,7 +75,7 @@ def letters(count: int, pages: int = 2) -> None:
     started, wall = time.process_time(), time.perf_counter()
     for _ in range(count):
         rendered = proof.render_pages(data)
-        proof.stamp(rendered[0], address)
+        proof.stamp(rendered[0], address.lines())
         proof.rest(rendered)
     cpu = time.process_time() - started
     elapsed = time.perf_counter() - wall

@@ -119,6 +119,7 @@ TRANSPORTS: dict[str, str] = {
     "smpp": "dovecote.pipeline.transports.smpp.transport:SmppTransport",
     "voice-sandbox": "dovecote.channels.voice.sandbox:VoiceSandboxTransport",
     "fax-sandbox": "dovecote.channels.fax.sandbox:FaxSandboxTransport",
+    "post-sandbox": "dovecote.channels.post.sandbox:PostSandboxTransport",
 }
 
 # Run, in this order, in the transaction of every event written.

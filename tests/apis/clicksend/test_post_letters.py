@@ -86,8 +86,15 @@ async def test_a_letter_is_charged_per_sheet_queued_proofed_and_delivered(
         "6000",
     )
 
+    # The proof is "printed" when the letter is dispatched, not in the request.
+    engine = app.state.runtime.engine
+    proof_url = f"/sandbox/post/{sent['message_id']}/proof/1.png"
+    assert (await client.get(proof_url)).status_code == 404
+    await deliver(engine, settings)
+    [row] = await rows(app)
+    assert row["status"] == st.SENT
     # The proof: page 1 shows the address in the window; page 3 exists, page 4 not.
-    first = await client.get(f"/sandbox/post/{sent['message_id']}/proof/1.png")
+    first = await client.get(proof_url)
     assert first.status_code == 200 and first.headers["content-type"] == "image/png"
     picture = Image.open(io.BytesIO(first.content)).convert("L")
     window = picture.crop(proof.window_box())
@@ -98,8 +105,6 @@ async def test_a_letter_is_charged_per_sheet_queued_proofed_and_delivered(
     assert (await client.get(f"/sandbox/post/{sent['message_id']}/proof/3.png")).status_code == 200
     assert (await client.get(f"/sandbox/post/{sent['message_id']}/proof/4.png")).status_code == 404
 
-    engine = app.state.runtime.engine
-    await deliver(engine, settings)
     await deliver(engine, settings)
     [row] = await rows(app)
     assert row["status"] == st.DELIVERED
@@ -192,10 +197,12 @@ async def test_return_addresses_round_trip_and_letters_name_them(
     )
     assert unknown.status_code == 400
 
+    await deliver(app.state.runtime.engine, app.state.runtime.settings)  # proofs printed
+    proof_url = f"/sandbox/post/{one['message_id']}/proof/1.png"
+    assert (await client.get(proof_url)).status_code == 200
     stranger = await other_account(app.state.runtime.engine)
     async with as_caller(app, stranger) as theirs:
         assert (await theirs.get(f"/v3/post/return-addresses/{address_id}")).status_code == 404
-        proof_url = f"/sandbox/post/{one['message_id']}/proof/1.png"
         assert (await theirs.get(proof_url)).status_code == 404
 
     deleted = await client.delete(f"/v3/post/return-addresses/{address_id}")
@@ -350,3 +357,20 @@ def test_sdk5_detects_an_address(live_server: Any, settings: Settings) -> None:
         api.detect_address_post(sdk5.UploadFile(content=base64.b64encode(letter).decode()))
     )
     assert (found["data"]["address_state"], found["data"]["address_postal_code"]) == ("NSW", "2000")
+
+
+async def test_a_letter_whose_document_is_gone_when_dispatched_fails_without_a_proof(
+    app: FastAPI, client: httpx.AsyncClient, files: FileServer, settings: Settings
+) -> None:
+    url = files.serve("/gone.pdf", pdf_of("A4", 2), "application/pdf")
+    sent = await client.post("/v3/post/letters/send", json=letter(url))
+    [one] = sent.json()["data"]["recipients"]
+    [item] = await rows(app, post_items)
+    await app.state.runtime.files.delete(item["file_key"])
+
+    await deliver(app.state.runtime.engine, settings)
+
+    [row] = await rows(app)
+    assert row["status"] == st.FAILED
+    proof_url = f"/sandbox/post/{one['message_id']}/proof/1.png"
+    assert (await client.get(proof_url)).status_code == 404

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
@@ -19,13 +18,12 @@ from dovecote.apis.clicksend.mms import media_url
 from dovecote.apis.clicksend.render import money
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep, link_base
 from dovecote.channels.post import address as addresses
-from dovecote.channels.post import compose, document, history, items, proof, return_addresses
+from dovecote.channels.post import compose, document, history, items, return_addresses
 from dovecote.channels.post.compose import Options, Recipient
 from dovecote.core.csvfile import csv_stream
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
-from dovecote.files.store import FileStore
 from dovecote.pipeline import outbound
 from dovecote.pipeline.exports import Export
 from dovecote.pipeline.status import HISTORY_STATUS
@@ -89,21 +87,6 @@ async def check_return_addresses(
             field="return_address_id",
         )
     return found
-
-
-async def store_proofs(
-    store: FileStore, data: bytes, key: str, queued: list[outbound.Outbound]
-) -> None:
-    """The sandbox's proof of each letter, written before the rows naming it commit."""
-    if not queued:
-        return
-    pages = await asyncio.to_thread(proof.render_pages, data)
-    for number, png in enumerate(await asyncio.to_thread(proof.rest, pages), start=2):
-        await store.put(proof.page_key(key, number), png, "image/png")
-    for item in queued:
-        assert item.id is not None
-        png = await asyncio.to_thread(proof.stamp, pages[0], item.extra["address"])
-        await store.put(proof.first_page_key(item.id), png, "image/png")
 
 
 def _recipient(
@@ -173,8 +156,8 @@ async def _accept(
         source=body.source,
     )
     if not dry_run and any(item.ok for item in prepared):
+        # The letter sandbox renders the proofs from it when the letters are dispatched.
         await runtime.files.put(found.key, found.data, "application/pdf")
-        await store_proofs(runtime.files, found.data, found.key, [i for i in prepared if i.ok])
     async with runtime.engine.begin() as conn:
         accepted = await outbound.accept(
             conn,

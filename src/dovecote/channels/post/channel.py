@@ -1,8 +1,9 @@
 """Post as the pipeline sees it: letters and postcards, sandbox delivery only.
 
-No printing house is connected yet, so both specs say `sandbox_only`: the SMS sandbox
-transport (channel-blind, scripted by recipient prefix) settles them, and the sandbox
-renders a proof of each letter (`channels.post.proof`) instead of printing it.
+No printing house is connected yet, so both specs say `sandbox_only`. Letters go to the
+letter sandbox (`channels.post.sandbox`), which renders each letter's proof when it is
+dispatched instead of printing it; postcards to the SMS sandbox transport (channel-blind,
+scripted by recipient prefix). Both settle by the sandbox rules.
 """
 
 from __future__ import annotations
@@ -19,5 +20,7 @@ _EVENTS: dict[OutcomeKind, str] = {
 }
 
 # The names ClickSend's usage report gives (`/account/usage`: "post", "postcards").
-LETTER = check(Channel(name="post", events=_EVENTS, sandbox_only=True))
+LETTER = check(
+    Channel(name="post", events=_EVENTS, sandbox_transport="post-sandbox", sandbox_only=True)
+)
 POSTCARD = check(Channel(name="postcards", events=_EVENTS, sandbox_only=True))

@@ -77,9 +77,11 @@ def compose(
             country=address.address_country,
             custom_string=recipient.custom_string,
             source=source,
-            id=new_id(),  # chosen now: the proof is rendered under it before the insert
+            id=new_id(),
         )
         item.fingerprint = f"{channel}\x00{document_key}"
+        # What the letter sandbox prints (the proof) when the letter is dispatched.
+        item.payload = {"document": document_key, "address": address.lines()}
         item.extra = {"address": address, "return_address_id": recipient.return_address_id}
         schedule = parse_schedule(recipient.schedule, now)
         if schedule is False:

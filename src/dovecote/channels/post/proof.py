@@ -9,11 +9,10 @@ other pages are the same for everyone and are stored once per document
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageFont
-
-from dovecote.channels.post.address import Address
 
 SCALE = 100 / 72  # 100 dpi: legible, and an A4 page stays ~100 kB
 MM = 72 / 25.4
@@ -58,15 +57,15 @@ def render_pages(data: bytes) -> list[Image.Image]:
         document.close()
 
 
-def stamp(page: Image.Image, address: Address) -> bytes:
-    """Page 1 with `address` in the window, as a PNG."""
+def stamp(page: Image.Image, lines: Sequence[str]) -> bytes:
+    """Page 1 with the address `lines` in the window, as a PNG."""
     image = page.copy()
     draw = ImageDraw.Draw(image)
     box = window_box()
     draw.rectangle(box, fill="white")
     font = ImageFont.load_default(size=14)
     y = box[1] + 8
-    for line in address.lines():
+    for line in lines:
         draw.text((box[0] + 8, y), line, fill="black", font=font)
         y += 18
     return _png(image)

@@ -1,0 +1,75 @@
+"""The letter sandbox: "printing" a letter renders its proof — each page as a PNG, the
+recipient's address drawn on page 1 in the envelope window (`channels.post.proof`) —
+when the dispatcher hands the letter over, as a printing house would print it, not
+inside the send request. Outcomes follow the sandbox rules as for SMS (docs/sandbox.md).
+
+Pages 2.. are the same for every recipient of a document: rendered once per document
+(skipped when already stored), so a batch of 500 letters of one PDF renders it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+from PIL import Image
+
+from dovecote.channels.post import proof
+from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.pipeline.transports.base import Job, Outcome
+from dovecote.pipeline.transports.sandbox import SandboxTransport
+from dovecote.settings import Settings
+
+
+class PostSandboxTransport(SandboxTransport):
+    name = "post-sandbox"
+
+    def __init__(
+        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
+    ) -> None:
+        super().__init__(receipt_delay=receipt_delay, rules=rules)
+        self.files = files
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PostSandboxTransport:
+        return cls(
+            open_store(settings),
+            receipt_delay=settings.sandbox_receipt_delay,
+            rules=settings.sandbox_rules,
+        )
+
+    async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        rendered: dict[str, list[Image.Image]] = {}  # document key → its pages, this batch
+        outcomes = []
+        for job in jobs:
+            outcome = self._send_one(job)
+            if outcome.kind == "sent" and (job.payload or {}).get("document"):
+                outcome = await self._print(job, outcome, rendered)
+            outcomes.append(outcome)
+        return outcomes
+
+    async def _print(
+        self, job: Job, outcome: Outcome, rendered: dict[str, list[Image.Image]]
+    ) -> Outcome:
+        payload = job.payload or {}
+        key = str(payload["document"])
+        lines = [str(line) for line in payload.get("address") or ()]
+        try:
+            pages = rendered.get(key)
+            if pages is None:
+                pages = rendered[key] = await self._pages(key)
+            png = await asyncio.to_thread(proof.stamp, pages[0], lines)
+            await self.files.put(proof.first_page_key(job.id), png, "image/png")
+        except (FileMissing, ValueError) as exc:
+            # Checked when accepted; gone or unreadable now: the letter cannot be printed.
+            return Outcome("failed", error_code=300, error_text=f"Document unusable: {exc}")
+        return dataclasses.replace(outcome, detail={**outcome.detail, "pages": len(pages)})
+
+    async def _pages(self, key: str) -> list[Image.Image]:
+        data = await self.files.get(key)
+        pages = await asyncio.to_thread(proof.render_pages, data)
+        if len(pages) > 1 and not await self.files.exists(proof.page_key(key, len(pages))):
+            for number, png in enumerate(await asyncio.to_thread(proof.rest, pages), start=2):
+                await self.files.put(proof.page_key(key, number), png, "image/png")
+        return pages
