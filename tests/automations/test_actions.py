@@ -11,6 +11,7 @@ import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from contacts_support import add, new_list
 from dispatch_support import deliver
 from dovecote.automations.actions import ActionRunner
 from dovecote.automations.webhook_sender import WebhookSender
@@ -174,3 +175,116 @@ async def test_receipt_rules_email_and_forward_and_their_own_messages_fire_nothi
     ]
     forwarded = [m for m in await outbound_sms(app) if m["recipient"] == "+61400000001"]
     assert len(forwarded) == 1 and message_id in forwarded[0]["body"]
+
+
+# --- actions on the address book ------------------------------------------------------
+
+
+async def contacts_in(client: httpx.AsyncClient, list_id: int) -> list[dict[str, Any]]:
+    page = (await client.get(f"/v3/lists/{list_id}/contacts", params={"limit": 100})).json()
+    data: list[dict[str, Any]] = page["data"]["data"]
+    return data
+
+
+async def inbound(client: httpx.AsyncClient, body: str, sender: str = CUSTOMER) -> None:
+    answer = await client.post(
+        "/sandbox/sms/inbound", json={"from": sender, "to": NUMBER, "body": body}
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_join_name_and_email_create_a_contact_once_then_move_and_opt_out(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    leads, members = await new_list(client, "Leads"), await new_list(client, "Members")
+    for term, action, address in (
+        ("JOIN", "CREATE_CONTACT_PLUS_NAME_EMAIL", leads),
+        ("UPGRADE", "MOVE_CONTACT", members),
+        ("QUIT", "CONTACT_OPT_OUT", ""),
+    ):
+        await rule(
+            client,
+            "sms/inbound",
+            rule_name=term,
+            dedicated_number="*",
+            message_search_type=1,
+            message_search_term=term,
+            action=action,
+            action_address=str(address),
+        )
+
+    await inbound(client, "JOIN Ann Lee ann@example.com")
+    await inbound(client, "JOIN again")
+    assert await runner(app, settings).run_once() == 2
+    [ann] = await contacts_in(client, leads)
+    assert (ann["phone_number"], ann["first_name"], ann["last_name"], ann["email"]) == (
+        CUSTOMER,
+        "Ann",
+        "Lee",
+        "ann@example.com",
+    )
+    results = [r["result"] for r in await select(engine_of(app), sa.select(automation_actions))]
+    assert f"{CUSTOMER} is already in list {leads}" in results
+
+    await inbound(client, "UPGRADE me")
+    assert await runner(app, settings).run_once() == 1
+    assert await contacts_in(client, leads) == []
+    assert [c["contact_id"] for c in await contacts_in(client, members)] == [ann["contact_id"]]
+
+    await inbound(client, "QUIT")
+    assert await runner(app, settings).run_once() == 1
+    opt_out = next(
+        item
+        for item in (await client.get("/v3/lists")).json()["data"]["data"]
+        if item["list_name"] == "Opt-Out List"
+    )
+    assert [c["phone_number"] for c in await contacts_in(client, opt_out["list_id"])] == [CUSTOMER]
+
+
+async def test_group_sms_forwards_to_every_other_member_charged_and_opt_outs_skipped(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    group = await new_list(client, "Team")
+    for number in (CUSTOMER, "+61412345679", "+61412345680"):
+        await add(client, group, phone_number=number)
+    await inbound(client, "STOP", sender="+61412345680")  # opts that member out
+    await rule(
+        client,
+        "sms/inbound",
+        rule_name="Team",
+        dedicated_number=NUMBER,
+        message_search_type=0,
+        message_search_term="",
+        action="GROUP_SMS",
+        action_address=str(group),
+    )
+    before = await balance(app)
+
+    await inbound(client, "Meeting at 5")
+    assert await runner(app, settings).run_once() >= 1
+
+    sent = [m for m in await outbound_sms(app) if m["source"] == "automation"]
+    assert [(m["recipient"], m["body"]) for m in sent] == [("+61412345679", "Meeting at 5")]
+    assert await balance(app) == before - sent[0]["price_micros"]
+
+
+async def test_a_list_action_on_a_list_that_is_gone_fails_with_the_reason(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    doomed = await new_list(client, "Doomed")
+    await rule(
+        client,
+        "sms/inbound",
+        rule_name="Join",
+        dedicated_number="*",
+        message_search_type=0,
+        message_search_term="",
+        action="CREATE_CONTACT",
+        action_address=str(doomed),
+    )
+    assert (await client.delete(f"/v3/lists/{doomed}")).status_code == 200
+    await inbound(client, "hello")
+    await runner(app, settings).run_once()
+    [failed] = await select(engine_of(app), sa.select(automation_actions))
+    assert failed["status"] == "failed"
+    assert failed["result"] == f"List #{doomed} not found."

@@ -8,6 +8,8 @@ The sink queues an `automation_actions` row in the event's transaction; this run
     SMS          the inbound message (or the receipt) forwarded to `action_address`
     EMAIL_FIXED  an email to `action_address`
     EMAIL_USER   an email to the address of the user who owns the message
+    (contacts)   CREATE_CONTACT…, MOVE_CONTACT, CONTACT_OPT_OUT, GROUP_SMS: see
+                 `automations.contact_actions`
 
 SMS go through `outbound.accept`, charged to the account like any SMS (no credit: the
 action fails with INSUFFICIENT_CREDIT, nothing is charged). Emails go through the
@@ -18,17 +20,21 @@ that answers receipts by SMS would otherwise feed itself forever.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import store as account_store
+from dovecote.automations import contact_actions
 from dovecote.automations import kinds as k
+from dovecote.channels.sms.audience import skip_opted_out
 from dovecote.channels.sms.compose import SmsRequest, compose, valid_sender
 from dovecote.core.errors import DomainError
 from dovecote.core.models import Principal
@@ -126,6 +132,15 @@ class ActionRunner:
         payload: dict[str, Any] = row["payload"]
         event: dict[str, Any] = payload["event"]
         action: str = row["action"]
+        if action in contact_actions.ACTIONS:
+
+            async def send(requests: list[SmsRequest]) -> str:
+                return await self._sms_many(conn, principal, requests, now)
+
+            address = str(payload.get("action_address") or "")
+            return await contact_actions.perform(
+                conn, principal, action, address, event, send, keyword=payload.get("keyword")
+            )
         subject, line = _describe(payload["kind"], event)
         if action in (k.AUTO_REPLY, k.SMS):
             if action == k.AUTO_REPLY:
@@ -153,6 +168,29 @@ class ActionRunner:
             categories=("automation",),
             now=now,
         )
+
+    async def _sms_many(
+        self, conn: AsyncConnection, principal: Principal, requests: list[SmsRequest], now: float
+    ) -> str:
+        """A GROUP_SMS: each member its own message; opted-out members skipped. The
+        batch is charged all or nothing (no credit: the action fails, nothing sent)."""
+        sourced = [dataclasses.replace(request, source=SOURCE) for request in requests]
+        items = compose(sourced, principal.account, self.prices, now=now)
+        await skip_opted_out(conn, principal.account.id, items)
+        accepted = await outbound.accept(
+            conn,
+            principal,
+            items,
+            now=now,
+            throttle_window=self.context.settings.sms_throttle_window,
+            events=self.context.events,
+        )
+        statuses = Counter(item.status for item in accepted.items)
+        if statuses.get("INSUFFICIENT_CREDIT"):
+            raise DomainError(
+                "The SMS were not sent: INSUFFICIENT_CREDIT.", code="INSUFFICIENT_CREDIT"
+            )
+        return ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
     async def _sms(
         self, conn: AsyncConnection, principal: Principal, request: SmsRequest, now: float

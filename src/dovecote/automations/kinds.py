@@ -20,11 +20,10 @@ SMS: Final = "SMS"
 NOTHING: Final = "NOTHING"
 NONE: Final = "NONE"  # the SDK's spelling of NOTHING
 
-# Actions that need the contacts package (lists, contacts, opt-outs, polls). Refused with
-# a 400 naming the action until it lands: a rule that silently does nothing is worse.
-NOT_YET: Final = frozenset(
+# Inbound SMS actions on the address book (`automations.contact_actions`); for these the
+# `action_address` is a list id, but for CONTACT_OPT_OUT (the account's opt-out list).
+CONTACT_ACTIONS: Final = frozenset(
     {
-        "POLL",
         "GROUP_SMS",
         "MOVE_CONTACT",
         "CREATE_CONTACT",
@@ -34,6 +33,9 @@ NOT_YET: Final = frozenset(
         "CONTACT_OPT_OUT",
     }
 )
+# ClickSend's POLL tallies replies into a poll Dovecote does not have yet. Refused with a
+# 400 naming the action: a rule that silently does nothing is worse.
+NOT_YET: Final = frozenset({"POLL"})
 # ClickSend's SMPP action forwards to an SMPP client connection: Dovecote has no SMPP server.
 UNSUPPORTED: Final = frozenset({"SMPP"})
 
@@ -61,7 +63,9 @@ class Kind:
 
     @property
     def actions(self) -> frozenset[str]:
-        return INBOUND_ACTIONS if self.inbound else RECEIPT_ACTIONS
+        if not self.inbound:
+            return RECEIPT_ACTIONS
+        return INBOUND_ACTIONS | CONTACT_ACTIONS if self.channel == "sms" else INBOUND_ACTIONS
 
 
 SMS_INBOUND = Kind("sms_inbound", "sms", True, True, "inbound_rule_id")

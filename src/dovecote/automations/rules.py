@@ -100,10 +100,7 @@ def _required(kind: Kind) -> tuple[str, ...]:
 def _check_action(kind: Kind, action: str) -> str:
     action = action.strip().upper()
     if action in k.NOT_YET:
-        raise InvalidInput(
-            f"action {action} is not available yet (it needs contacts and lists).",
-            field="action",
-        )
+        raise InvalidInput(f"action {action} is not available yet.", field="action")
     if action in k.UNSUPPORTED:
         raise InvalidInput(f"action {action} is not supported by Dovecote.", field="action")
     if action not in kind.actions:
@@ -135,6 +132,12 @@ def _check_address(action: str, address: str, body: str | None, country: str) ->
             raise InvalidInput(
                 "action_address must be a phone number for SMS.", field="action_address"
             ) from None
+    elif action in k.CONTACT_ACTIONS - {"CONTACT_OPT_OUT"} and not (
+        address.isdigit() and int(address) > 0
+    ):
+        raise InvalidInput(
+            f"action_address must be a list id for {action}.", field="action_address"
+        )
     elif action == k.AUTO_REPLY and not (body or address):
         raise InvalidInput(
             "AUTO_REPLY needs the reply text in body or action_address.", field="action_address"

@@ -130,6 +130,10 @@ def _fire(
             "kind": rule.kind,
             "action_address": rule.action_address,
             "body": rule.body,
+            # A keyword rule ("JOIN Ann Lee"): contact actions read what follows it.
+            "keyword": rule.message_search_term
+            if rule.message_search_type == k.STARTS_WITH
+            else None,
             "event": payload,
         },
         "status": "pending",

@@ -226,6 +226,19 @@ async def remove_numbers_in(
     return int((await conn.execute(query)).rowcount)
 
 
+async def contacts_with_number(
+    conn: AsyncConnection, account_id: int, number: str
+) -> list[tuple[int, int]]:
+    """(contact id, list id) of every contact of the account with this phone number, on
+    the (account_id, phone_number) index."""
+    query = (
+        sa.select(contacts.c.id, contacts.c.list_id)
+        .where(contacts.c.account_id == account_id, contacts.c.phone_number == number)
+        .order_by(contacts.c.id)
+    )
+    return [(int(i), int(list_id)) for i, list_id in await conn.execute(query)]
+
+
 async def numbers_in_list(
     conn: AsyncConnection, account_id: int, list_id: int, numbers: Iterable[str]
 ) -> set[str]:

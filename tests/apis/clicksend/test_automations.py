@@ -342,10 +342,29 @@ async def test_a_bad_rule_is_refused_naming_the_field_and_nothing_is_stored(
     assert (await client.get("/v3/automations/sms/inbound")).json()["data"]["total"] == 0
 
 
-@pytest.mark.parametrize(
-    "action", ["MOVE_CONTACT", "CREATE_CONTACT", "CONTACT_OPT_OUT", "GROUP_SMS", "POLL"]
-)
-async def test_actions_that_need_contacts_are_refused_until_contacts_exist(
+async def test_poll_is_refused_until_polls_exist(client: httpx.AsyncClient) -> None:
+    body = {
+        "rule_name": "x",
+        "dedicated_number": "*",
+        "message_search_type": 0,
+        "action": "POLL",
+        "action_address": "1",
+        "enabled": 1,
+    }
+    response = await client.post("/v3/automations/sms/inbound", json=body)
+    assert response.status_code == 400
+    assert response.json()["response_msg"] == "action POLL is not available yet."
+    ok = {**body, "action": "NOTHING"}
+    made = (await client.post("/v3/automations/sms/inbound", json=ok)).json()["data"]
+    changed = await client.put(
+        f"/v3/automations/sms/inbound/{made['inbound_rule_id']}", json={"action": "POLL"}
+    )
+    assert changed.status_code == 400
+    assert "is not available yet" in changed.json()["response_msg"]
+
+
+@pytest.mark.parametrize("action", ["MOVE_CONTACT", "CREATE_CONTACT", "GROUP_SMS"])
+async def test_list_actions_need_a_list_id_and_only_inbound_sms_rules_take_them(
     client: httpx.AsyncClient, action: str
 ) -> None:
     body = {
@@ -353,19 +372,16 @@ async def test_actions_that_need_contacts_are_refused_until_contacts_exist(
         "dedicated_number": "*",
         "message_search_type": 0,
         "action": action,
-        "action_address": "1",
+        "action_address": "customers",
         "enabled": 1,
     }
     response = await client.post("/v3/automations/sms/inbound", json=body)
     assert response.status_code == 400
-    assert response.json()["response_msg"].startswith(f"action {action} is not available yet")
-    ok = {**body, "action": "NOTHING"}
-    made = (await client.post("/v3/automations/sms/inbound", json=ok)).json()["data"]
-    changed = await client.put(
-        f"/v3/automations/sms/inbound/{made['inbound_rule_id']}", json={"action": action}
-    )
-    assert changed.status_code == 400
-    assert "is not available yet" in changed.json()["response_msg"]
+    assert response.json()["response_msg"] == f"action_address must be a list id for {action}."
+    fax = {k: v for k, v in body.items() if k != "message_search_type"} | {"action_address": "1"}
+    refused = await client.post("/v3/automations/fax/inbound", json=fax)
+    assert refused.status_code == 400
+    assert "is not valid for this rule" in refused.json()["response_msg"]
 
 
 async def test_rules_belong_to_one_account_and_need_access_settings(
