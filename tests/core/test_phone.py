@@ -146,3 +146,33 @@ def test_the_fast_validation_gives_phonenumbers_own_verdicts() -> None:
         assert region_and_validity(number) == expected, number
         valid += expected[1]
     assert valid > 1_500  # the sample exercises both verdicts
+
+
+@pytest.mark.parametrize("default_country", [None, "US", "GB"])
+def test_the_e164_fast_path_answers_exactly_as_the_full_parse(default_country: str | None) -> None:
+    """Every number of the sample in E.164: where the fast path answers, it answers what
+    phonenumbers' full reading does; where it cannot be sure, it leaves it to that."""
+    answered = 0
+    for number in _numbers_to_compare():
+        raw = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        fast = phone._canonical(raw, default_country)
+        if fast is None:
+            continue
+        answered += 1
+        assert fast == phone._parse(raw, default_country), raw
+    assert answered > 1_500  # most valid numbers take the fast path
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+61 412 345 678",  # punctuation
+        "+610412345678",  # a leading zero after the country code
+        "+78001234567",  # Russia's national prefix 8 could be read off
+        "+80012345678",  # non-geographic
+        "+1415555",  # not a valid number: the full path words the refusal
+        "+999123456789",  # no such country code
+    ],
+)
+def test_what_the_fast_path_cannot_be_sure_of_takes_the_full_path(raw: str) -> None:
+    assert phone._canonical(raw, "US") is None
