@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import APIRouter
 
-from dovecote.accounts import service as accounts
-from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, link_base
+from dovecote.apis.clicksend.history_routes import history_routes
 from dovecote.channels.voice import history
-from dovecote.core.csvfile import csv_stream
 from dovecote.core.money import from_micros
-from dovecote.pipeline.exports import Export
 from dovecote.pipeline.status import HISTORY_STATUS
 
 router = APIRouter(tags=["Voice"])
-
-UnixTime = Annotated[int | None, Query(ge=0, le=2**53, description="Unix seconds (UTC).")]
 
 EXPORT_COLUMNS = (
     "message_id",
@@ -79,59 +70,12 @@ def entry(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[list[Any]]:
-    async for row in history.export_rows(engine, export):
-        cells = entry(row)
-        yield [cells[column] for column in EXPORT_COLUMNS]
-
-
-@router.get("/voice/history", summary="Get voice history")
-async def list_history(
-    request: Request,
-    params: ListParams,
-    principal: CurrentPrincipal,
-    conn: Conn,
-    date_from: UnixTime = None,
-    date_to: UnixTime = None,
-) -> JSONResponse:
-    accounts.require(principal, "access_voice")
-    page = await history.list_history(conn, principal, params, date_from=date_from, date_to=date_to)
-    return envelope(render_page(page, request, entry), "Here are your data.")
-
-
-@router.get("/voice/history/export", summary="Export voice history")
-async def export_history(
-    request: Request,
-    params: ListParams,
-    principal: CurrentPrincipal,
-    runtime: RuntimeDep,
-    filename: Annotated[str | None, Query(max_length=200)] = None,
-    date_from: UnixTime = None,
-    date_to: UnixTime = None,
-) -> JSONResponse:
-    accounts.require(principal, "access_voice")
-    settings = runtime.settings
-    url = history.export_link(
-        principal,
-        params,
-        date_from=date_from,
-        date_to=date_to,
-        filename=filename,
-        secret=settings.secret_key,
-        base_url=link_base(request, settings),
-        ttl=settings.export_link_ttl,
-    )
-    return envelope({"url": url}, "Download your file here.")
-
-
-@router.get(history.EXPORT_PATH.removeprefix("/v3"), summary="Download a voice history export")
-async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> StreamingResponse:
-    """The link from `/voice/history/export`: its signature, not Basic auth, authorizes it."""
-    export = await history.open_export(
-        conn, request.query_params, secret=runtime.settings.secret_key
-    )
-    return StreamingResponse(
-        csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
-    )
+history_routes(
+    router,
+    channel="voice",
+    label="voice",
+    permission="access_voice",
+    history=history,
+    entry=entry,
+    columns=EXPORT_COLUMNS,
+)
