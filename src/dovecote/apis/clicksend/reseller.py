@@ -132,7 +132,9 @@ class TransferBody(BaseModel):
 @router.get("/reseller", summary="Get Reseller Setting")
 async def get_settings(principal: CurrentPrincipal, conn: Conn) -> JSONResponse:
     found = await program.get_program(conn, principal)
-    return envelope([_settings(found, trial_as_text=True)], "Your result.")
+    data = _settings(found, trial_as_text=True)
+    data["logo_url"] = found.logo_url_light  # the GET example's older name for it
+    return envelope([data], "Your result.")
 
 
 @router.put("/reseller", summary="Update Reseller Setting")
