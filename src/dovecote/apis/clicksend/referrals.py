@@ -33,6 +33,7 @@ def _referral(row: Any) -> dict[str, Any]:
 
 
 @router.get("/referral/accounts", summary="Get List of Referral Accounts")
+@router.get("/referral/accounts/", include_in_schema=False)  # SDK 6.0.2's spelling
 async def list_referrals(
     request: Request, params: ListParams, principal: CurrentPrincipal, conn: Conn
 ) -> JSONResponse:
