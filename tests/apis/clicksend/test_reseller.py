@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from account_support import mailed_text, token_in
+from email_support import add_address
 from reseller_support import (
     Login,
     balance_of,
@@ -373,3 +374,40 @@ async def test_a_user_without_access_reseller_cannot_act_for_the_reseller(app: F
         refused = await as_clerk.get("/v3/reseller/accounts")
     assert refused.status_code == 403
     assert "access_reseller" in refused.json()["response_msg"]
+
+
+async def test_a_clients_email_quote_is_what_its_send_charges(app: FastAPI) -> None:
+    """Email is priced outside `outbound.accept` for quotes: the margin must show there too."""
+    reseller = await new_reseller(app, "acme", balance="50")
+    async with login(app, reseller) as http:
+        await http.put("/v3/reseller", json={"default_margin": 25})
+        bob = await create_client(http, "bob")
+        await http.put(
+            "/v3/reseller/transfer-credit",
+            json={"client_user_id": bob.user_id, "balance": 10, "currency": "USD"},
+        )
+    address_id = await add_address(
+        app.state.runtime.engine, bob.account_id, bob.user_id, "news@bob.example"
+    )
+    mail = {
+        "to": [{"email": "ann@example.net"}],
+        "from": {"email_address_id": address_id},
+        "subject": "Hi",
+        "body": "<p>Hi</p>",
+    }
+    async with login(app, bob) as as_bob:
+        quoted = (await as_bob.post("/v3/email/price", json=mail)).json()["data"]
+        before = float(await balance_of(as_bob))
+        sent = await as_bob.post("/v3/email/send", json=mail)
+        after = float(await balance_of(as_bob))
+    own_address = await add_address(
+        app.state.runtime.engine, reseller.account_id, reseller.user_id, "news@acme.example"
+    )
+    async with login(app, reseller) as http:
+        own = await http.post(
+            "/v3/email/price", json={**mail, "from": {"email_address_id": own_address}}
+        )
+    assert sent.status_code == 200, sent.text
+    assert before - after == pytest.approx(quoted["price"], abs=1e-6)
+    assert quoted["price"] == pytest.approx(own.json()["data"]["price"] * 1.25, abs=1e-6)
+    assert quoted["price"] > 0
