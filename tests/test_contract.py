@@ -98,6 +98,15 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("PUT", "/v3/forgot-username"): "account recovery: the caller has no credentials",
     ("PUT", "/v3/forgot-password"): "account recovery: the caller has no credentials",
     ("PUT", "/v3/forgot-password/verify"): "the mailed token is the credential",
+    (
+        "POST",
+        "/v3/reseller/accounts-public",
+    ): "a reseller's public sign-up page: the caller has no account yet (off unless the "
+    "reseller allows public sign-ups; the account stays inactive until its email is verified)",
+    (
+        "GET",
+        "/v3/reseller/{subdomain}",
+    ): "a reseller's branding, read by its sign-up page before anyone logs in",
 }
 
 # (method, path) → why a schema-violating request may still get a 2xx there. Only
@@ -166,6 +175,7 @@ CLICKSEND_INTEGER_IDS = {
     "template_id",
     "category_id",
     "subaccount_id",
+    "client_user_id",
 }
 
 
@@ -222,7 +232,8 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
       they are the plain paths, and those placeholders are optional query parameters
       (declared `in: path`, hence required, by mistake; SDK 6.0.2 sends them only when
       given).
-    - Ids in paths (`email_address_id`, `template_id`, `category_id`, `subaccount_id`)
+    - Ids in paths (`email_address_id`, `template_id`, `category_id`, `subaccount_id`,
+      `client_user_id`)
       are whole numbers: the spec types them `number` or `string`, yet its own examples are
       all digits ('1', '4', '25'), and SDK 6.0.2 sends the digits of an `int` id. As
       fractions or words they are refused, which negative mode checks.
@@ -244,7 +255,7 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
       `email_address_id` is a number in the spec and a string in SDK 6.0.2: both are sent.
       `/email/price` does not need `attachments` (SDK 6.0.2 has none).
     - The `required` lists of the update bodies (`PUT /account`, `PUT /subaccounts/{id}`,
-      `PUT` of both template kinds) repeat the create bodies': an update changes what it
+      `PUT` of both template kinds, `PUT /reseller`, `PUT /reseller/accounts/{id}`) repeat the create bodies': an update changes what it
       is given (SDK 6.0.2's update models have no required field), as does a create of an
       SMS or email template, subaccount or allowed address in SDK 6.0.2 — Dovecote refuses
       what it cannot create with a 400, which the status checks cover.
@@ -341,6 +352,8 @@ def clicksend_spec(routes: list[tuple[str, str]]) -> dict[str, Any]:
         ("/v3/email/templates", "post"),
         ("/v3/email/templates/{template_id}", "put"),
         ("/v3/email/addresses", "post"),
+        ("/v3/reseller", "put"),
+        ("/v3/reseller/accounts/{client_user_id}", "put"),
     ):
         body_schema(path, method).pop("required", None)
     for path in ("/v3/sms/inbound-read", "/v3/sms/receipts-read"):

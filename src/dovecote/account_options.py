@@ -2,7 +2,7 @@
 
 They live in `accounts.settings` and are set by operators (`dovecote accounts set`):
 the Email Activity extended history, email tracking switches, SendGrid's unverified-from
-allowance, the SMS opt-out keywords, and EmailVerify's per-account policy (validated by
+allowance, the SMS opt-out keywords, reselling, and EmailVerify's per-account policy (validated by
 `channels/verify/codes.configure`).
 It spans features (accounts, Email Activity, email, EmailVerify), so it sits above them.
 """
@@ -19,6 +19,7 @@ from dovecote.channels.verify import codes as otp
 from dovecote.contacts import optouts
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.numbers import senders
+from dovecote.reseller import program as reseller
 from dovecote.settings import Settings
 
 SWITCHES = frozenset(
@@ -28,6 +29,7 @@ SWITCHES = frozenset(
         "email_click_tracking",
         "sendgrid_unverified_from",  # mail/send may use a from address that is not verified
         senders.REQUIRE_KNOWN_SENDER,  # an SMS's from must be a number or tag of the account
+        reseller.OPTION,  # the account may resell: own client accounts (docs/reseller.md)
     }
 )
 OTP_OPTIONS = frozenset({*otp.OVERRIDE_RANGES, otp.BRAND_KEY})

@@ -39,7 +39,9 @@ from dovecote.apis.clicksend import (
     email,
     email_addresses,
     email_campaigns,
+    email_receipts,
     email_sms,
+    email_template_images,
     email_templates,
     fax,
     fax_history,
@@ -60,6 +62,9 @@ from dovecote.apis.clicksend import (
     post_return_addresses,
     recovery,
     reference,
+    referrals,
+    reseller,
+    sdk_download,
     senders,
     signup,
     sms,
@@ -171,6 +176,8 @@ CLICKSEND: tuple[ModuleType, ...] = (
     email_sms,
     sms,
     email_addresses,
+    email_receipts,
+    email_template_images,
     email_templates,
     master_templates,
     email,
@@ -203,6 +210,9 @@ CLICKSEND: tuple[ModuleType, ...] = (
     post_postcards,
     post_detect,
     post_direct_mail,
+    reseller,
+    referrals,
+    sdk_download,
 )
 
 

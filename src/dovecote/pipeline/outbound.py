@@ -20,6 +20,7 @@ from dovecote.core.models import Principal
 from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.events import Event, EventLog
+from dovecote.pipeline.pricing import client_price
 
 # The event that records a message's acceptance (statistics count it from here); email
 # writes SendGrid's `processed` instead.
@@ -103,6 +104,9 @@ async def accept(
         for item in items:
             item.status = "ACCOUNT_NOT_ACTIVATED"
     await _throttle(conn, principal, items, now=now, window=throttle_window)
+    # A reseller's client pays its reseller's margin on top of every channel's price.
+    for item in items:
+        item.price_micros = client_price(item.price_micros, principal.account.settings)
     await _charge(conn, principal, items, dry_run=dry_run)
     if not dry_run:
         await _queue(conn, principal, items, now=now)

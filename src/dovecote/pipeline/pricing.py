@@ -160,3 +160,19 @@ def _check_complete(currencies: _Currencies, prices: _Prices) -> None:
         for code in currencies:
             if DEFAULT not in by_currency.get(code, {}):
                 raise PriceBookError(f"{channel} has no {DEFAULT} price in {code}")
+
+
+# --- Reseller client prices (reseller/) ----------------------------------------------
+# Kept apart from the price book: a reseller's client pays the price book's price plus
+# its reseller's margin, whatever currency the book answered in. The margin is kept in
+# the client account's settings (written by `reseller/`), so a send reads no more rows.
+MARGIN_KEY = "reseller_margin_bp"  # hundredths of a percent: 1000 = 10 %
+
+
+def client_price(price_micros: int, account_settings: Mapping[str, object]) -> int:
+    """`price_micros` raised by the account's reseller margin, rounded up to a micro-unit
+    (a reseller never sells below its own price); unchanged for everyone else."""
+    margin = account_settings.get(MARGIN_KEY)
+    if not isinstance(margin, int) or margin <= 0 or price_micros <= 0:
+        return price_micros
+    return -(-price_micros * (10_000 + margin) // 10_000)

@@ -1036,3 +1036,56 @@ post_direct_mail_campaigns = sa.Table(
     sa.Index("ix_post_direct_mail_campaigns_account", "account_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# --- Reseller (0021) -------------------------------------------------------------------
+# An account the operator made a reseller (`reseller` account option) and its branding and
+# prices for its clients. The row appears with the first `PUT /v3/reseller`; until then
+# the defaults of `reseller/program.py` apply.
+resellers = sa.Table(
+    "resellers",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.Integer,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    # Lower case, unique: `GET /v3/reseller/{subdomain}` finds the branding by it.
+    sa.Column("subdomain", sa.String(63), nullable=True, unique=True),
+    sa.Column("company_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("colour_navigation", sa.String(16), nullable=False, server_default=""),
+    sa.Column("logo_url_light", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("logo_url_dark", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("allow_public_signups", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Margins in hundredths of a percent (1000 = 10 %): exact integers, no float drift.
+    sa.Column("default_margin_bp", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("default_margin_numbers_bp", sa.Integer, nullable=False, server_default="0"),
+    # Credit moved from the reseller to each new client (a transfer, never minted).
+    sa.Column("trial_balance_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Each client account belongs to exactly one reseller (a separate account, not a user of
+# the reseller's). Deleting either account removes the link.
+reseller_clients = sa.Table(
+    "reseller_clients",
+    metadata,
+    sa.Column(
+        "client_account_id",
+        sa.Integer,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column(
+        "reseller_account_id",
+        sa.Integer,
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Signed up on the reseller's public page (`accounts-public`): a referral.
+    sa.Column("public_signup", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_reseller_clients_reseller", "reseller_account_id", "client_account_id"),
+)

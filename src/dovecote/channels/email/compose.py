@@ -51,7 +51,7 @@ from dovecote.pipeline import queue as message_store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.outbound import MAX_MESSAGES, Outbound, accept
-from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.pricing import PriceBook, client_price
 from dovecote.settings import Settings
 
 CHANNEL: Final = "email"
@@ -360,6 +360,10 @@ def price_emails(
         )
         for email in emails
     ]
+    # What `outbound.accept` will charge a reseller's client: its reseller's margin on top.
+    for group in queued:
+        for item in group.recipients:
+            item.price_micros = client_price(item.price_micros, principal.account.settings)
     return Queued(queued, principal.account.currency)
 
 
