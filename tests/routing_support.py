@@ -124,11 +124,9 @@ async def driven_worker(app: FastAPI) -> AsyncIterator[Worker]:
         await worker.dispatcher.close()
 
 
-async def until(
-    check: Callable[[], Any], worker: Worker | None = None, timeout: float = 20
-) -> None:
+async def until(check: Callable[[], Any], worker: Worker | None = None, within: float = 20) -> None:
     """Run dispatcher passes (if given a worker) until `check()` is true."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         if worker is not None:
             await worker.dispatcher.run_once()

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from conftest import OWNER, OWNER_KEY, free_port
 from dovecote.app import create_app
@@ -166,6 +167,10 @@ async def test_an_upstream_answering_503_goes_down_and_is_skipped_for_its_cool_d
             assert not router.health_of("broken").up()
             assert router.health_of("peer").up()
     assert failing.requests == 3
+    shown = generate_latest(app_a.state.runtime.metrics.registry).decode()
+    assert 'dovecote_connector_up{connector="broken"} 0.0' in shown
+    assert 'dovecote_connector_failovers_total{connector="broken"} 3.0' in shown
+    assert 'dovecote_connector_messages_total{connector="peer",outcome="sent"} 5.0' in shown
     rows = [await row(app_a, message_id) for message_id in sent]
     assert {r["connector"] for r in rows} == {"peer"}
     remote = await upstream_history(upstream)
