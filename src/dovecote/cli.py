@@ -354,7 +354,8 @@ def connectors_price(
     name: str,
     channel: str,
     prefix: Annotated[str, typer.Argument(help="Recipient prefix, like +61; '' for any.")],
-    price: Annotated[str, typer.Argument(help="Per unit, like 0.045.")],
+    price: Annotated[str, typer.Argument(help="Per unit (an SMS part, an MMS), like 0.045.")],
+    currency: Annotated[str, typer.Option(help="Accounts billed in this currency.")] = "USD",
 ) -> None:
     """Set what a message to PREFIX costs when it leaves through connector NAME."""
 
@@ -366,10 +367,11 @@ def connectors_price(
                 channel=channel,
                 prefix=prefix,
                 price_micros=accounts.parse_money(price, "price"),
+                currency=currency,
             )
 
     _with_runtime(work)
-    typer.echo(f"{name} {channel} {prefix or '(any)'}: {price}")
+    typer.echo(f"{name} {channel} {prefix or '(any)'}: {price} {currency.upper()}")
 
 
 def _show_route(route: routing_store.Route) -> str:

@@ -44,7 +44,9 @@ async def test_the_owner_adds_lists_changes_and_removes_connectors_and_routes(
         json={"channel": "sms", "prefix": "+61", "price": "0.045"},
     )
     assert price.status_code == 200, price.text
-    assert price.json()["data"] == [{"channel": "sms", "prefix": "+61", "price": 0.045}]
+    assert price.json()["data"] == [
+        {"channel": "sms", "prefix": "+61", "currency": "USD", "price": 0.045}
+    ]
 
     listed = (await client.get("/dovecote/connectors")).json()["data"]
     assert [c["name"] for c in listed] == ["local", "up1"]
@@ -96,3 +98,33 @@ async def test_bad_input_is_a_4xx_and_writes_nothing(client: httpx.AsyncClient) 
         assert "response_code" in response.json()
     assert (await client.get("/dovecote/connectors")).json()["data"] == []
     assert (await client.get("/dovecote/routes")).json()["data"] == []
+
+
+async def test_a_route_price_sets_what_a_message_through_that_connector_costs(
+    client: httpx.AsyncClient,
+) -> None:
+    async def send(to: str, body: str = "hi") -> dict[str, Any]:
+        response = await client.post("/v3/sms/send", json={"messages": [{"to": to, "body": body}]})
+        assert response.status_code == 200, response.text
+        message: dict[str, Any] = response.json()["data"]["messages"][0]
+        return message
+
+    book_au = float((await send("+61411000001"))["message_price"])
+    book_uk = float((await send("+447911000001"))["message_price"])
+    await client.post("/dovecote/connectors", json={"name": "cheap", "transport": "sandbox"})
+    await client.post("/dovecote/routes", json={"connectors": ["cheap"], "channel": "sms"})
+    for prefix, price in (("+61", "0.0123"), ("+614", "0.0077")):
+        answer = await client.post(
+            "/dovecote/connectors/cheap/prices",
+            json={"channel": "sms", "prefix": prefix, "price": price},
+        )
+        assert answer.status_code == 200, answer.text
+
+    assert float((await send("+61411000002"))["message_price"]) == 0.0077  # longest prefix
+    assert float((await send("+61211000002"))["message_price"]) == 0.0123
+    assert float((await send("+61411000003", "x" * 200))["message_price"]) == 0.0154  # 2 parts
+    assert float((await send("+447911000002"))["message_price"]) == book_uk  # no price set
+    assert book_au != 0.0077
+    # Disabled, the connector no longer prices: the book's price again.
+    await client.patch("/dovecote/connectors/cheap", json={"enabled": False})
+    assert float((await send("+61411000004"))["message_price"]) == book_au

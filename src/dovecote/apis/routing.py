@@ -62,7 +62,8 @@ class NewPrice(BaseModel):
 
     channel: str = Field(max_length=16)
     prefix: str = Field("", max_length=32)
-    price: str = Field(max_length=20, description="Per unit, in the price book's units.")
+    price: str = Field(max_length=20, description="Per unit (an SMS part, an MMS).")
+    currency: str = Field("USD", min_length=3, max_length=3)
 
 
 def require_owner(principal: Principal, settings: Settings) -> None:
@@ -168,12 +169,22 @@ async def set_price(
     require_owner(principal, runtime.settings)
     micros = parse_money(body.price, "price")
     await store.set_price(
-        conn, connector=name, channel=body.channel, prefix=body.prefix, price_micros=micros
+        conn,
+        connector=name,
+        channel=body.channel,
+        prefix=body.prefix,
+        price_micros=micros,
+        currency=body.currency,
     )
     prices = [
-        {"channel": c, "prefix": p, "price": float(from_micros(m))}
-        for n, c, p, m in await store.list_prices(conn)
-        if n == name
+        {
+            "channel": p.channel,
+            "prefix": p.prefix,
+            "currency": p.currency,
+            "price": float(from_micros(p.price_micros)),
+        }
+        for p in await store.list_prices(conn)
+        if p.connector == name
     ]
     return envelope(prices, "The price has been set.")
 

@@ -20,6 +20,7 @@ from dovecote.core.models import Principal
 from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.events import Event, EventLog
+from dovecote.pipeline.routing import pricing as route_pricing
 
 # The event that records a message's acceptance (statistics count it from here); email
 # writes SendGrid's `processed` instead.
@@ -103,6 +104,8 @@ async def accept(
         for item in items:
             item.status = "ACCOUNT_NOT_ACTIVATED"
     await _throttle(conn, principal, items, now=now, window=throttle_window)
+    # A route with its own price for the destination sets the price (routing.pricing).
+    await route_pricing.reprice(conn, principal.account.id, principal.account.currency, items)
     await _charge(conn, principal, items, dry_run=dry_run)
     if not dry_run:
         await _queue(conn, principal, items, now=now)

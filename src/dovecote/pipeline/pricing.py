@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
 
@@ -160,3 +160,16 @@ def _check_complete(currencies: _Currencies, prices: _Prices) -> None:
         for code in currencies:
             if DEFAULT not in by_currency.get(code, {}):
                 raise PriceBookError(f"{channel} has no {DEFAULT} price in {code}")
+
+
+def route_unit_price(prices: Iterable[tuple[str, int]], recipient: str) -> int | None:
+    """Per-unit price (micros) a route sets for `recipient`: of `prices`, (prefix, micros)
+    of one connector, channel and currency, the longest prefix of the number wins; None
+    when none matches (the price book's price stands). See `pipeline.routing.pricing`."""
+    digits = recipient.lstrip("+")
+    best: tuple[int, int] | None = None
+    for prefix, micros in prices:
+        bare = prefix.lstrip("+")
+        if digits.startswith(bare) and (best is None or len(bare) > best[0]):
+            best = (len(bare), micros)
+    return None if best is None else best[1]

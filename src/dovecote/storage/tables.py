@@ -1098,7 +1098,8 @@ route_prices = sa.Table(
     sa.Column("connector", sa.String(64), nullable=False),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("prefix", sa.String(32), nullable=False),
-    sa.Column("price_micros", sa.BigInteger, nullable=False),
-    sa.UniqueConstraint("connector", "channel", "prefix", name="uq_route_prices"),
+    sa.Column("currency", sa.String(3), nullable=False),  # the accounts it applies to
+    sa.Column("price_micros", sa.BigInteger, nullable=False),  # per unit (an SMS part)
+    sa.UniqueConstraint("connector", "channel", "prefix", "currency", name="uq_route_prices"),
     sqlite_autoincrement=True,
 )

@@ -286,9 +286,19 @@ async def remove_route(conn: AsyncConnection, route_id: int) -> None:
 
 
 async def set_price(
-    conn: AsyncConnection, *, connector: str, channel: str, prefix: str, price_micros: int
+    conn: AsyncConnection,
+    *,
+    connector: str,
+    channel: str,
+    prefix: str,
+    price_micros: int,
+    currency: str = "USD",
 ) -> None:
-    """Set what `channel` messages to `prefix` cost through `connector`."""
+    """Set what a unit of `channel` (an SMS part, an MMS) to `prefix` costs through
+    `connector`, for accounts billed in `currency`."""
+    currency = currency.upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput("currency is a three-letter code, like USD.", field="currency")
     await get_connector(conn, connector)
     if channel not in CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", field="channel")
@@ -300,27 +310,42 @@ async def set_price(
         route_prices.c.connector == connector,
         route_prices.c.channel == channel,
         route_prices.c.prefix == prefix,
+        route_prices.c.currency == currency,
     )
     result = await conn.execute(route_prices.update().where(*key).values(price_micros=price_micros))
     if result.rowcount == 0:
         await conn.execute(
             route_prices.insert().values(
-                connector=connector, channel=channel, prefix=prefix, price_micros=price_micros
+                connector=connector,
+                channel=channel,
+                prefix=prefix,
+                currency=currency,
+                price_micros=price_micros,
             )
         )
     await bump(conn)
 
 
-async def list_prices(conn: AsyncConnection) -> list[tuple[str, str, str, int]]:
+@dataclass(frozen=True, slots=True)
+class Price:
+    connector: str
+    channel: str
+    prefix: str
+    currency: str
+    price_micros: int
+
+
+async def list_prices(conn: AsyncConnection) -> list[Price]:
     rows = await conn.execute(
         sa.select(
             route_prices.c.connector,
             route_prices.c.channel,
             route_prices.c.prefix,
+            route_prices.c.currency,
             route_prices.c.price_micros,
         ).order_by(route_prices.c.connector, route_prices.c.channel, route_prices.c.prefix)
     )
-    return [(str(a), str(b), str(c), int(d)) for a, b, c, d in rows]
+    return [Price(str(a), str(b), str(c), str(d), int(e)) for a, b, c, d, e in rows]
 
 
 async def accepted_counts(conn: AsyncConnection) -> dict[str, int]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.core.phone import InvalidRecipient, parse_recipient
 from dovecote.pipeline.routing import store
@@ -27,19 +27,24 @@ class RoutingTable:
 
     def match(self, job: Job) -> Route | None:
         """The first route (by priority) whose every condition the message meets."""
+        return self.match_fields(job.channel, job.recipient, job.sender, job.account_id)
+
+    def match_fields(
+        self, channel: str, recipient: str, sender: str, account_id: int
+    ) -> Route | None:
         country: str | None = None
         for route in self.routes:
-            if route.channel is not None and route.channel != job.channel:
+            if route.channel is not None and route.channel != channel:
                 continue
-            if route.prefix and not _digits(job.recipient).startswith(_digits(route.prefix)):
+            if route.prefix and not _digits(recipient).startswith(_digits(route.prefix)):
                 continue
-            if route.sender is not None and route.sender != job.sender:
+            if route.sender is not None and route.sender != sender:
                 continue
-            if route.account_id is not None and route.account_id != job.account_id:
+            if route.account_id is not None and route.account_id != account_id:
                 continue
             if route.country is not None:
                 if country is None:
-                    country = _country(job.recipient)
+                    country = _country(recipient)
                 if country != route.country:
                     continue
             return route
@@ -67,9 +72,13 @@ def _country(recipient: str) -> str:
 
 async def load(engine: AsyncEngine) -> RoutingTable:
     async with engine.connect() as conn:
-        version = await store.version(conn)
-        routes: Sequence[Route] = await store.list_routes(conn)
-        connectors = await store.list_connectors(conn)
+        return await read(conn)
+
+
+async def read(conn: AsyncConnection) -> RoutingTable:
+    version = await store.version(conn)
+    routes: Sequence[Route] = await store.list_routes(conn)
+    connectors = await store.list_connectors(conn)
     return RoutingTable(version, tuple(routes), {c.name: c for c in connectors})
 
 

@@ -60,8 +60,9 @@ def upgrade() -> None:
         sa.Column("connector", sa.String(64), nullable=False),
         sa.Column("channel", sa.String(16), nullable=False),
         sa.Column("prefix", sa.String(32), nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("price_micros", sa.BigInteger, nullable=False),
-        sa.UniqueConstraint("connector", "channel", "prefix", name="uq_route_prices"),
+        sa.UniqueConstraint("connector", "channel", "prefix", "currency", name="uq_route_prices"),
         sqlite_autoincrement=True,
     )
 
