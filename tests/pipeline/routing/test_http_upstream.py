@@ -124,7 +124,7 @@ async def test_an_sms_routed_to_a_second_dovecote_is_delivered_there_and_its_rec
         assert remote[0]["to"] == "+61411222333" and remote[0]["body"] == "hello +61411222333"
 
         async def delivered() -> bool:
-            return (await row(app_a, message_id))["status"] == st.DELIVERED
+            return bool((await row(app_a, message_id))["status"] == st.DELIVERED)
 
         await until(delivered, worker)
     final = await row(app_a, message_id)

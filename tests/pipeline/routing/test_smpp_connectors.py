@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from routing_support import driven_worker, until
-from smsc_support import Smsc
 
 from dovecote.pipeline import status as st
 from dovecote.storage.tables import message_connectors, messages
+from routing_support import driven_worker, until
+from smsc_support import Smsc
 
 
 @pytest.fixture

@@ -33,10 +33,11 @@ class RoutingTable:
         self, channel: str, recipient: str, sender: str, account_id: int
     ) -> Route | None:
         country: str | None = None
+        digits = recipient.lstrip("+")
         for route in self.routes:
             if route.channel is not None and route.channel != channel:
                 continue
-            if route.prefix and not _digits(recipient).startswith(_digits(route.prefix)):
+            if route.prefix and not digits.startswith(route.prefix.lstrip("+")):
                 continue
             if route.sender is not None and route.sender != sender:
                 continue
@@ -57,10 +58,6 @@ class RoutingTable:
             for name in route.connectors
             if name in self.connectors and self.connectors[name].enabled
         ]
-
-
-def _digits(number: str) -> str:
-    return number.lstrip("+")
 
 
 def _country(recipient: str) -> str:

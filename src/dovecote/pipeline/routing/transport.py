@@ -82,8 +82,6 @@ class Live:
 
 
 class Router:
-    name = "routing"
-
     def __init__(
         self,
         engine: AsyncEngine,
@@ -103,6 +101,10 @@ class Router:
         self.health: dict[str, Health] = {}
         self.live: dict[str, Live] = {}
         self.pushed: object | None = None
+        # The transport of the last batch when it went whole to a channel's own (so the
+        # dispatcher's `transport` metric label stays what it was without routes), else
+        # "routing". The dispatcher reads it right after each batch.
+        self.name = "routing"
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class Router:
         routing = await self.cache.get()
         if not routing.routes:
             return await self._default(jobs, "send")
+        self.name = "routing"
         accepted = await self._accepted([job.id for job in jobs])
         results: list[Outcome | None] = [None] * len(jobs)
         unrouted: list[int] = []
@@ -175,6 +178,8 @@ class Router:
             for index, outcome in zip(unrouted, outcomes, strict=True):
                 results[index] = outcome
         await self._send_routed(routing, jobs, pending, results)
+        if len(unrouted) < len(jobs):
+            self.name = "routing"
         return [outcome or Outcome("deferred", error_text="not routed") for outcome in results]
 
     async def _send_routed(
@@ -301,6 +306,7 @@ class Router:
 
     async def _default(self, jobs: Sequence[Job], phase: str) -> Sequence[Outcome]:
         transport = self.defaults[jobs[0].channel]  # the dispatcher groups by channel
+        self.name = transport.name
         return await (transport.send(jobs) if phase == "send" else transport.settle(jobs))
 
     # --- receipts -------------------------------------------------------------------
@@ -309,6 +315,7 @@ class Router:
         routing = await self.cache.get()
         if routing.version == 0:
             return await self._default(jobs, "settle")  # routing never configured
+        self.name = "routing"
         accepted = await self._accepted([job.id for job in jobs])
         results: list[Outcome | None] = [None] * len(jobs)
         groups: dict[str, list[int]] = {}
@@ -322,6 +329,8 @@ class Router:
             outcomes = await self._default([jobs[i] for i in unrouted], "settle")
             for index, outcome in zip(unrouted, outcomes, strict=True):
                 results[index] = outcome
+        if groups:
+            self.name = "routing"
         for name, indexes in groups.items():
             connector = routing.connectors.get(name)
             if connector is None:
