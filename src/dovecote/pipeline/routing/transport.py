@@ -347,11 +347,22 @@ class Router:
 
 
 def _tagged(outcome: Outcome, connector: str) -> Outcome:
-    if outcome.detail.get("connector") == connector and "connector_error" not in outcome.detail:
+    """The outcome with `connector` in its event detail (and the failover marker gone).
+    Built field by field, which costs about half of `dataclasses.replace`."""
+    detail = outcome.detail
+    if detail.get("connector") == connector and "connector_error" not in detail:
         return outcome
-    detail = {k: v for k, v in outcome.detail.items() if k != "connector_error"}
+    detail = {k: v for k, v in detail.items() if k != "connector_error"}
     detail["connector"] = connector
-    return dataclasses.replace(outcome, detail=detail)
+    return Outcome(
+        outcome.kind,
+        outcome.error_code,
+        outcome.error_text,
+        outcome.transport_ref,
+        outcome.follow_up_in,
+        outcome.replies,
+        detail,
+    )
 
 
 def build(connector: Connector, settings: Settings, table: Mapping[str, str]) -> Transport:
