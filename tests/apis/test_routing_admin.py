@@ -86,6 +86,7 @@ async def test_bad_input_is_a_4xx_and_writes_nothing(client: httpx.AsyncClient) 
             {"name": "x", "transport": "http", "settings": {"url": "ftp://x"}},
         ),
         ("/dovecote/connectors", {"name": "x", "transport": "sandbox", "throughput": -1}),
+        ("/dovecote/connectors", {"name": "x", "transport": "smpp", "settings": {"hots": "a"}}),
         ("/dovecote/connectors", {"name": "x", "transport": "sandbox", "extra": 1}),
         ("/dovecote/routes", {"connectors": []}),
         ("/dovecote/routes", {"connectors": ["missing"]}),

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput, NotFound
+from dovecote.settings import Settings
 from dovecote.storage.tables import (
     connectors,
     message_connectors,
@@ -136,6 +137,15 @@ def _check_connector(
             )
         if not str(settings["url"]).startswith(("http://", "https://")):
             raise InvalidInput("url must be an http(s) URL.", field="settings")
+    elif transport in TRANSPORTS:
+        # Other transports read the `DOVECOTE_<TRANSPORT>_*` settings (`host` is
+        # `smpp_host`): a key that is none of them is a typo, refused now rather than
+        # found when the first message fails over.
+        unknown = sorted(k for k in settings if f"{transport}_{k}" not in Settings.model_fields)
+        if unknown:
+            raise InvalidInput(
+                f"{transport} has no setting {', '.join(map(repr, unknown))}.", field="settings"
+            )
     if not 0 <= throughput <= 1_000_000:
         raise InvalidInput("throughput is messages per second, 0 for no cap.", field="throughput")
 
