@@ -213,3 +213,52 @@ def test_numbers_import_loads_the_inventory_and_names_a_bad_line(
     assert "line 2: number" in bad.output
     rows = sqlite3.connect(database_file).execute("SELECT number FROM numbers ORDER BY number")
     assert [row[0] for row in rows] == ["+12025550101", "+61481070206"]
+
+
+def test_connectors_and_routes_are_added_listed_changed_and_removed(database_file: Path) -> None:
+    secret = "SMPP-PW1"
+    added = run(
+        database_file,
+        "connectors", "add", "carrier-a", "smpp",
+        "--set", "host=127.0.0.1", "--set", "port=2775",
+        "--set", "system_id=dovecote", "--set", f"password={secret}",
+        "--throughput", "50",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert run(database_file, "connectors", "add", "carrier-b", "smpp").exit_code == 0
+    route = run(
+        database_file, "routes", "add", "carrier-a", "carrier-b", "--prefix", "+61",
+        "--channel", "sms", "--priority", "5",
+    )  # fmt: skip
+    assert route.exit_code == 0, route.output
+    assert "-> carrier-a > carrier-b" in route.output
+
+    listed = run(database_file, "connectors", "list")
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split("\t")[0]: line for line in listed.output.splitlines()}
+    assert "50/s" in rows["carrier-a"] and "port=2775" in rows["carrier-a"]
+    assert "password=********" in rows["carrier-a"]
+    assert secret not in added.output + listed.output
+    routes = run(database_file, "routes", "list").output
+    assert "prefix=+61" in routes and "channel=sms" in routes and "priority=5" in routes
+
+    changed = run(database_file, "connectors", "set", "carrier-a", "--disable", "--unset", "port")
+    assert changed.exit_code == 0, changed.output
+    assert "disabled" in changed.output and "port=" not in changed.output
+
+    # A connector a route uses cannot go; the route first, then the connector.
+    refused = run(database_file, "connectors", "remove", "carrier-a")
+    assert refused.exit_code == 1 and "used by route" in refused.output
+    route_id = routes.split("\t")[0]
+    assert run(database_file, "routes", "remove", route_id).exit_code == 0
+    assert run(database_file, "connectors", "remove", "carrier-a").exit_code == 0
+    assert "carrier-a" not in run(database_file, "connectors", "list").output
+
+
+def test_connector_input_is_checked(database_file: Path) -> None:
+    unknown = run(database_file, "connectors", "add", "x", "pigeon")
+    assert unknown.exit_code == 1 and "Unknown transport" in unknown.output
+    incomplete = run(database_file, "connectors", "add", "up", "http", "--set", "url=http://x")
+    assert incomplete.exit_code == 1 and "username, password" in incomplete.output
+    missing = run(database_file, "routes", "add", "nowhere")
+    assert missing.exit_code == 1 and "nowhere" in missing.output

@@ -16,6 +16,7 @@ from dovecote.app import create_app
 from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros
 from dovecote.numbers import alpha_tags, inventory
+from dovecote.pipeline.routing import store as routing_store
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.migrate import upgrade
@@ -238,6 +239,209 @@ def numbers_alpha_tag(
 
     tag = _with_runtime(work)
     typer.echo(f"{tag.alpha_tag}: {tag.status}")
+
+
+# --- Routing: connectors and routes (docs/delivery.md) -------------------------------
+connectors_app = typer.Typer(help="Manage delivery connectors (SMPP carriers, HTTP upstreams).")
+app.add_typer(connectors_app, name="connectors")
+routes_app = typer.Typer(help="Manage routes: which messages go through which connectors.")
+app.add_typer(routes_app, name="routes")
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="A connector setting, KEY=VALUE (repeatable)."),
+]
+
+
+def _pairs(items: list[str] | None) -> dict[str, Any]:
+    """`KEY=VALUE` options as settings; values stay strings (each transport reads its own
+    types: `port=2775` is a number to SMPP, a password of digits stays a password)."""
+    pairs: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE")
+        pairs[key.strip()] = value
+    return pairs
+
+
+def _show_connector(connector: routing_store.Connector, accepted: int) -> str:
+    shown = routing_store.public_settings(connector.settings)
+    settings = " ".join(f"{key}={value}" for key, value in sorted(shown.items()))
+    state = "enabled" if connector.enabled else "disabled"
+    cap = f"{connector.throughput:g}/s" if connector.throughput else "no cap"
+    return (
+        f"{connector.name}\t{connector.transport}\t{state}\t{cap}\taccepted={accepted}\t{settings}"
+    )
+
+
+@connectors_app.command("add")
+def connectors_add(
+    name: str,
+    transport: Annotated[str, typer.Argument(help="http, smpp, sandbox or smtp")],
+    set_: SetOption = None,
+    throughput: Annotated[float, typer.Option(help="Messages per second; 0: no cap.")] = 0.0,
+    disabled: Annotated[bool, typer.Option(help="Add it switched off.")] = False,
+) -> None:
+    """Add a connector: `dovecote connectors add up1 http --set url=… --set username=…`."""
+
+    async def work(runtime: Runtime) -> routing_store.Connector:
+        async with runtime.engine.begin() as conn:
+            return await routing_store.add_connector(
+                conn,
+                name=name,
+                transport=transport,
+                settings=_pairs(set_),
+                throughput=throughput,
+                enabled=not disabled,
+            )
+
+    typer.echo(_show_connector(_with_runtime(work), 0))
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """Every connector: transport, state, cap, messages accepted, settings (secrets masked)."""
+
+    async def work(runtime: Runtime) -> list[str]:
+        async with runtime.engine.begin() as conn:
+            counts = await routing_store.accepted_counts(conn)
+            return [
+                _show_connector(connector, counts.get(connector.name, 0))
+                for connector in await routing_store.list_connectors(conn)
+            ]
+
+    for line in _with_runtime(work):
+        typer.echo(line)
+
+
+@connectors_app.command("set")
+def connectors_set(
+    name: str,
+    set_: SetOption = None,
+    unset: Annotated[
+        list[str] | None, typer.Option(help="A setting to remove (repeatable).")
+    ] = None,
+    throughput: Annotated[float | None, typer.Option(help="Messages per second.")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+) -> None:
+    """Change a connector; workers pick the change up without a restart."""
+    changes: dict[str, Any] = {**_pairs(set_), **{key: None for key in unset or []}}
+
+    async def work(runtime: Runtime) -> routing_store.Connector:
+        async with runtime.engine.begin() as conn:
+            return await routing_store.set_connector(
+                conn, name, settings=changes, throughput=throughput, enabled=enabled
+            )
+
+    typer.echo(_show_connector(_with_runtime(work), 0))
+
+
+@connectors_app.command("remove")
+def connectors_remove(name: str) -> None:
+    """Remove a connector no route uses."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.engine.begin() as conn:
+            await routing_store.remove_connector(conn, name)
+
+    _with_runtime(work)
+    typer.echo(f"removed {name}")
+
+
+@connectors_app.command("price")
+def connectors_price(
+    name: str,
+    channel: str,
+    prefix: Annotated[str, typer.Argument(help="Recipient prefix, like +61; '' for any.")],
+    price: Annotated[str, typer.Argument(help="Per unit (an SMS part, an MMS), like 0.045.")],
+    currency: Annotated[str, typer.Option(help="Accounts billed in this currency.")] = "USD",
+) -> None:
+    """Set what a message to PREFIX costs when it leaves through connector NAME."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.engine.begin() as conn:
+            await routing_store.set_price(
+                conn,
+                connector=name,
+                channel=channel,
+                prefix=prefix,
+                price_micros=accounts.parse_money(price, "price"),
+                currency=currency,
+            )
+
+    _with_runtime(work)
+    typer.echo(f"{name} {channel} {prefix or '(any)'}: {price} {currency.upper()}")
+
+
+def _show_route(route: routing_store.Route) -> str:
+    conditions = [
+        f"{label}={value}"
+        for label, value in (
+            ("channel", route.channel),
+            ("prefix", route.prefix or None),
+            ("country", route.country),
+            ("sender", route.sender),
+            ("account", route.account_id),
+        )
+        if value is not None
+    ]
+    return (
+        f"{route.id}\tpriority={route.priority}\t{' '.join(conditions) or '(any)'}\t"
+        f"-> {' > '.join(route.connectors)}"
+    )
+
+
+@routes_app.command("add")
+def routes_add(
+    connectors: Annotated[list[str], typer.Argument(help="Connector names, in failover order.")],
+    channel: Annotated[str | None, typer.Option(help="sms, mms, voice, email, …")] = None,
+    prefix: Annotated[str, typer.Option(help="Recipient prefix, like +61.")] = "",
+    country: Annotated[str | None, typer.Option(help="Recipient country, like AU.")] = None,
+    sender: Annotated[str | None, typer.Option(help="Exact sender (`from`).")] = None,
+    account: Annotated[int | None, typer.Option(help="Account id.")] = None,
+    priority: Annotated[int, typer.Option(help="Higher is tried first.")] = 0,
+) -> None:
+    """Add a route: messages it matches go through CONNECTORS, the first that is up."""
+
+    async def work(runtime: Runtime) -> routing_store.Route:
+        async with runtime.engine.begin() as conn:
+            return await routing_store.add_route(
+                conn,
+                connector_names=connectors,
+                channel=channel,
+                prefix=prefix,
+                country=country,
+                sender=sender,
+                account_id=account,
+                priority=priority,
+            )
+
+    typer.echo(_show_route(_with_runtime(work)))
+
+
+@routes_app.command("list")
+def routes_list() -> None:
+    """Every route, in the order they are tried."""
+
+    async def work(runtime: Runtime) -> list[routing_store.Route]:
+        async with runtime.engine.begin() as conn:
+            return await routing_store.list_routes(conn)
+
+    for route in _with_runtime(work):
+        typer.echo(_show_route(route))
+
+
+@routes_app.command("remove")
+def routes_remove(route_id: int) -> None:
+    """Remove a route."""
+
+    async def work(runtime: Runtime) -> None:
+        async with runtime.engine.begin() as conn:
+            await routing_store.remove_route(conn, route_id)
+
+    _with_runtime(work)
+    typer.echo(f"removed route {route_id}")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     smpp_receipt_hold: float = Field(600.0, ge=0)
     smpp_receipt_retry: float = Field(1.0, gt=0)
 
+    # Routing (connectors and routes in the database, docs/delivery.md). A worker rereads
+    # the routing version at most this often; a change takes effect within it.
+    routing_refresh_seconds: float = Field(1.0, ge=0)
+    # Failed hand-overs in a row that put a connector down, and for how long it is skipped.
+    routing_failure_threshold: int = Field(3, ge=1)
+    routing_cooldown_seconds: float = Field(30.0, ge=0)
+
     # EmailVerify one-time codes; an account's `settings` may override the first four and
     # the brand (see docs/emailverify.md).
     otp_code_length: int = Field(6, ge=4, le=10)

@@ -22,6 +22,7 @@ from dovecote.apis import (
     files,
     health,
     metrics,
+    routing,
     sandbox,
     sandbox_media,
     sandbox_post,
@@ -106,6 +107,7 @@ from dovecote.pipeline.events import EventLog, EventSink
 from dovecote.pipeline.jobs import JobContext, JobFactory
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.routing.transport import Router
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
@@ -122,6 +124,7 @@ TRANSPORTS: dict[str, str] = {
     "email-sandbox": "dovecote.pipeline.transports.email_sandbox:EmailSandboxTransport",
     "smtp": "dovecote.pipeline.transports.smtp:SmtpTransport",
     "smpp": "dovecote.pipeline.transports.smpp.transport:SmppTransport",
+    "http": "dovecote.pipeline.transports.http.transport:HttpTransport",
     "voice-sandbox": "dovecote.channels.voice.sandbox:VoiceSandboxTransport",
     "fax-sandbox": "dovecote.channels.fax.sandbox:FaxSandboxTransport",
     "post-sandbox": "dovecote.channels.post.sandbox:PostSandboxTransport",
@@ -159,6 +162,7 @@ ROOT: tuple[ModuleType, ...] = (
     webhooks,
     files,
     dovecote_statistics,
+    routing,
 )
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
@@ -252,11 +256,20 @@ def build_worker(
 ) -> Worker:
     """A worker for `runtime`; tests pass their own tables (a fake channel, say)."""
     settings = runtime.settings
+    # Every channel goes through the router, which keeps each channel's configured
+    # transport for messages no route (in the database) matches.
+    router = Router(
+        runtime.engine,
+        settings,
+        registry.build(channels, transports, settings),
+        transports,
+        runtime.metrics,
+    )
     dispatcher = Dispatcher(
         runtime.engine,
         settings,
         {channel.name: channel for channel in channels},
-        registry.build(channels, transports, settings),
+        {channel.name: router for channel in channels},
         runtime.events,
         runtime.metrics,
     )

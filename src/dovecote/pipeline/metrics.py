@@ -67,6 +67,24 @@ class Metrics:
             ["channel", "status"],
             registry=self.registry,
         )
+        self.connector_messages = Counter(
+            "dovecote_connector_messages",
+            "Outcomes of messages handed to each routing connector, by connector and outcome",
+            ["connector", "outcome"],
+            registry=self.registry,
+        )
+        self.connector_failovers = Counter(
+            "dovecote_connector_failovers",
+            "Messages a connector could not take that went on to the next one of the route",
+            ["connector"],
+            registry=self.registry,
+        )
+        self.connector_up = Gauge(
+            "dovecote_connector_up",
+            "1 while a routing connector is up, 0 while it sits out its cool-down",
+            ["connector"],
+            registry=self.registry,
+        )
         self.oldest_due_age = Gauge(
             "dovecote_queue_oldest_due_seconds",
             "How long the oldest due, unclaimed message has been waiting",

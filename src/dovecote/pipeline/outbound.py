@@ -21,6 +21,7 @@ from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.pricing import client_price
+from dovecote.pipeline.routing import pricing as route_pricing
 
 # The event that records a message's acceptance (statistics count it from here); email
 # writes SendGrid's `processed` instead.
@@ -104,6 +105,8 @@ async def accept(
         for item in items:
             item.status = "ACCOUNT_NOT_ACTIVATED"
     await _throttle(conn, principal, items, now=now, window=throttle_window)
+    # A route with its own price for the destination sets the price (routing.pricing).
+    await route_pricing.reprice(conn, principal.account.id, principal.account.currency, items)
     # A reseller's client pays its reseller's margin on top of every channel's price.
     for item in items:
         item.price_micros = client_price(item.price_micros, principal.account.settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
 
@@ -176,3 +176,16 @@ def client_price(price_micros: int, account_settings: Mapping[str, object]) -> i
     if not isinstance(margin, int) or margin <= 0 or price_micros <= 0:
         return price_micros
     return -(-price_micros * (10_000 + margin) // 10_000)
+
+
+def route_unit_price(prices: Iterable[tuple[str, int]], recipient: str) -> int | None:
+    """Per-unit price (micros) a route sets for `recipient`: of `prices`, (prefix, micros)
+    of one connector, channel and currency, the longest prefix of the number wins; None
+    when none matches (the price book's price stands). See `pipeline.routing.pricing`."""
+    digits = recipient.lstrip("+")
+    best: tuple[int, int] | None = None
+    for prefix, micros in prices:
+        bare = prefix.lstrip("+")
+        if digits.startswith(bare) and (best is None or len(bare) > best[0]):
+            best = (len(bare), micros)
+    return None if best is None else best[1]

@@ -1089,3 +1089,73 @@ reseller_clients = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_reseller_clients_reseller", "reseller_account_id", "client_account_id"),
 )
+
+
+# --- Routing (0022): connectors, routes with failover, per-route prices -------------------
+# A connector is one configured way out (an SMPP carrier, an upstream HTTP provider); a
+# route sends matching messages to an ordered failover list of connectors. With no route
+# at all, every channel keeps the transport its settings name (`DOVECOTE_TRANSPORTS`).
+connectors = sa.Table(
+    "connectors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("transport", sa.String(32), nullable=False),  # a `wiring.TRANSPORTS` name
+    sa.Column("settings", sa.JSON, nullable=False),  # the transport's own settings
+    sa.Column("throughput", sa.Float, nullable=False, server_default="0"),  # msg/s, 0 = none
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+routes = sa.Table(
+    "routes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.String(16), nullable=True),  # None: every channel
+    sa.Column("prefix", sa.String(32), nullable=False, server_default=""),  # "+61" or ""
+    sa.Column("country", sa.String(2), nullable=True),  # ISO code of the recipient
+    sa.Column("sender", sa.String(320), nullable=True),  # exact `from`
+    sa.Column("account_id", sa.Integer, nullable=True),  # an account or subaccount
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),  # higher first
+    sa.Column("connectors", sa.JSON, nullable=False),  # ordered failover list of names
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# One row, bumped by every connector or route change: workers reload their cached
+# routing table when it moves (one indexed read per refresh interval, not per message).
+routing_version = sa.Table(
+    "routing_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)
+
+# Which connector accepted a message, written before the outcome is: a message retried
+# after a crash goes back to that connector's record instead of out a second time.
+message_connectors = sa.Table(
+    "message_connectors",
+    metadata,
+    sa.Column("message_id", sa.String(36), primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("transport_ref", sa.String(200), nullable=True),
+    sa.Column("accepted_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_message_connectors_ref", "transport_ref"),
+)
+
+# What a message costs when it leaves through a connector, by recipient prefix (longest
+# wins); absent, the price book's price stands.
+route_prices = sa.Table(
+    "route_prices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("prefix", sa.String(32), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),  # the accounts it applies to
+    sa.Column("price_micros", sa.BigInteger, nullable=False),  # per unit (an SMS part)
+    sa.UniqueConstraint("connector", "channel", "prefix", "currency", name="uq_route_prices"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,1 @@
+"""The `http` transport: messages handed to an upstream ClickSend-compatible API."""

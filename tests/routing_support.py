@@ -1,0 +1,140 @@
+"""Peers for the routing tests: a second Dovecote on a loopback port (the upstream of the
+`http` transport), a bare HTTP server that answers one status (an upstream in trouble),
+and a worker of the Dovecote under test driven pass by pass.
+
+Importable as `routing_support` (pyproject's `pythonpath` puts `tests/` on sys.path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from conftest import OWNER, _pg_url, _run, free_port, pg_admin
+from dovecote import wiring
+from dovecote.app import create_app
+from dovecote.pipeline.transports import registry
+from dovecote.pipeline.worker import Worker
+from dovecote.settings import Settings
+
+PEER_KEY = "PEER-0C1D-SECRET-7F3A9B2E4D"  # the upstream's API key: must never leak
+
+
+class Served:
+    """An ASGI app under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+
+
+class Failing:
+    """An upstream that answers every request with one HTTP status, and counts them."""
+
+    def __init__(self, status: int = 503) -> None:
+        self.status = status
+        self.requests = 0
+        self.app = FastAPI()
+        self.app.router.routes.append(Route("/{path:path}", self._answer, methods=["GET", "POST"]))
+
+    async def _answer(self, request: Request) -> JSONResponse:
+        self.requests += 1
+        return JSONResponse({"http_code": self.status}, status_code=self.status)
+
+
+def peer_database(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[str]:
+    """A second, empty database on the same backend as `database_url`."""
+    if database_url.startswith("sqlite"):
+        template = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "peer.db"
+        shutil.copyfile(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"dovecote_p_{uuid.uuid4().hex[:12]}"
+    _run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def peer_settings(database_url: str, tmp_path: Path) -> Settings:
+    """The upstream Dovecote: its own owner and key, its worker running, sandbox receipts
+    at once."""
+    return Settings(
+        database_url=database_url,
+        files_dir=str(tmp_path / "peer-files"),
+        owner_username=OWNER,
+        owner_api_key=PEER_KEY,
+        owner_balance="1000.00",
+        worker_enabled=True,
+        worker_poll_interval=0.05,
+        sandbox_receipt_delay=0,
+        rate_limit="10000/second",
+    )
+
+
+@contextmanager
+def peer(settings: Settings) -> Iterator[Served]:
+    with Served(create_app(settings)) as served:
+        yield served
+
+
+@asynccontextmanager
+async def driven_worker(app: FastAPI) -> AsyncIterator[Worker]:
+    """The app's worker, built as `serve` builds it, started but driven by the test."""
+    worker = wiring.build_worker(app.state.runtime)
+    await registry.start(worker.dispatcher.transports, worker.dispatcher.pushed())
+    try:
+        yield worker
+    finally:
+        await worker.dispatcher.close()
+
+
+async def until(check: Callable[[], Any], worker: Worker | None = None, within: float = 20) -> None:
+    """Run dispatcher passes (if given a worker) until `check()` is true."""
+    deadline = time.monotonic() + within
+    while True:
+        if worker is not None:
+            await worker.dispatcher.run_once()
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
