@@ -17,6 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
+from dovecote.apis import account_options as dovecote_account_options
 from dovecote.apis import (
     emailverify,
     files,
@@ -154,6 +155,7 @@ ROOT: tuple[ModuleType, ...] = (
     webhooks,
     files,
     dovecote_statistics,
+    dovecote_account_options,
 )
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
