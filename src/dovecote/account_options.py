@@ -1,10 +1,12 @@
 """Dovecote's per-account options that no public API has a field for.
 
-They live in `accounts.settings` and are set by operators (`dovecote accounts set`):
+They live in `accounts.settings` and are set by operators (`dovecote accounts set`, or
+`PATCH /dovecote/accounts/{username}/options` as the owner, `apis/account_options.py`):
 the Email Activity extended history, email tracking switches, SendGrid's unverified-from
 allowance, the SMS opt-out keywords, reselling, and EmailVerify's per-account policy (validated by
 `channels/verify/codes.configure`).
-It spans features (accounts, Email Activity, email, EmailVerify), so it sits above them.
+It spans features (accounts, Email Activity, email, EmailVerify), so it sits above them,
+beside the runtime, below the APIs that expose it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,38 @@ def parse(assignments: list[str]) -> dict[str, Any]:
             except ValueError:
                 raise InvalidInput(f"{key} takes a whole number.", field=key) from None
     return changes
+
+
+def parse_values(body: Mapping[str, object]) -> dict[str, Any]:
+    """JSON values (`PATCH /dovecote/accounts/{username}/options`) → typed values, with
+    the same rules as `parse`: `null` clears an option; switches take booleans, the OTP
+    policy whole numbers (its brand a string), word lists an array or a comma string."""
+    assignments = []
+    for key, value in body.items():
+        if value is None:
+            text = ""
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int | str):
+            text = str(value)
+        elif isinstance(value, list) and all(isinstance(word, str) for word in value):
+            text = ",".join(value)
+        else:
+            raise InvalidInput(f"{key} takes a boolean, a number, a string or null.", field=key)
+        if key in SWITCHES and not isinstance(value, bool | None):
+            raise InvalidInput(f"{key} takes true or false.", field=key)
+        assignments.append(f"{key}={text}")
+    return parse(assignments)
+
+
+async def get_options(conn: AsyncConnection, username: str) -> dict[str, Any]:
+    """The options set on the account of `username`."""
+    user = await store.get_user_by_username(conn, username)
+    account = await store.get_account(conn, user.account_id) if user else None
+    if account is None:
+        raise NotFound(f"No user named {username!r}.")
+    options = SWITCHES | OTP_OPTIONS | WORD_LISTS
+    return {key: account.settings[key] for key in sorted(account.settings) if key in options}
 
 
 async def set_options(

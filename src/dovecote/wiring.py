@@ -17,6 +17,7 @@ from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.activity import export as activity_export
 from dovecote.activity import retention
 from dovecote.activity.sink import email_activity_sink
+from dovecote.apis import account_options as dovecote_account_options
 from dovecote.apis import (
     emailverify,
     files,
@@ -163,6 +164,7 @@ ROOT: tuple[ModuleType, ...] = (
     files,
     dovecote_statistics,
     routing,
+    dovecote_account_options,
 )
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (

@@ -32,6 +32,13 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def is_owner(principal: Principal, settings: Settings) -> bool:
+    """The platform's operator: the main user of the owner account
+    (`DOVECOTE_OWNER_USERNAME`). Dovecote-only administration is theirs alone."""
+    owner = (settings.owner_username or "owner").lower()
+    return principal.user.is_main and principal.user.username.lower() == owner
+
+
 def link_base(request: Request, settings: Settings) -> str:
     """The base of a link answered to this request: the configured public URL, or the
     request's own (the caller gets back a link to where it already reached us). Never

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.accounts.service import parse_money
 from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, is_owner
 from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
@@ -68,8 +68,7 @@ class NewPrice(BaseModel):
 
 def require_owner(principal: Principal, settings: Settings) -> None:
     """Routing is the operator's: only the owner account's main user manages it."""
-    owner = (settings.owner_username or "owner").lower()
-    if not (principal.user.is_main and principal.user.username.lower() == owner):
+    if not is_owner(principal, settings):
         raise Forbidden("Only the Dovecote owner manages connectors and routes.")
 
 
