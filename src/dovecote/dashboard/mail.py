@@ -18,7 +18,8 @@ from email.message import EmailMessage
 
 # Four to eight digits standing alone: what one-time codes look like (EmailVerify's
 # are six). Years and prices also match sometimes; a highlight costs nothing.
-CODE = re.compile(r"(?<![\w.,:/-])\d{4,8}(?![\w.,:/-])")
+# A full stop or comma after the code ends the sentence; between digits it is a number.
+CODE = re.compile(r"(?<![\w/-])(?<!\d[.,:])\d{4,8}(?![\w/-]|[.,:]\d)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.pipeline.scope import Scope, visible
 from dovecote.storage.tables import SYSTEM_SOURCE, events, message_media, message_payloads, messages
 
 PAGE_SIZE = 50
+# How many of the newest SMS the phone gathers its conversations from: the list is one
+# index range, not a GROUP BY over a million rows.
+THREAD_SOURCE = 5000
 THREADS = 100
 THREAD_LENGTH = 200
 
@@ -41,6 +46,10 @@ LIST_COLUMNS = (
 )
 
 
+_ADDRESS = re.compile(r"\+?[0-9]{5,16}|[^\s@]+@[^\s@]+")
+_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     channel: str | None = None
@@ -49,7 +58,7 @@ class Filter:
     q: str | None = None  # a recipient or sender (exact), or words of the subject/body
 
 
-def encode_cursor(row: Mapping[str, Any]) -> str:
+def encode_cursor(row: Mapping[Any, Any]) -> str:
     return base64.urlsafe_b64encode(f"{row['created_at']}:{row['id']}".encode()).decode()
 
 
@@ -62,6 +71,24 @@ def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
         return int(created), message_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
+
+
+def _search(term: str) -> sa.ColumnElement[bool]:
+    """A number or an address finds its messages by index (outbound: the recipient,
+    inbound: the sender); an id finds its message; anything else is words of the subject
+    or body, a scan of the account's messages newest first that stops at a page of
+    matches (fast for common words, slow for rare ones on a large account)."""
+    if _ADDRESS.fullmatch(term):
+        return sa.or_(
+            messages.c.recipient == term,
+            sa.and_(messages.c.direction == "in", messages.c.sender == term),
+        )
+    if _ID.fullmatch(term):
+        return messages.c.id == term.upper()
+    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(
+        messages.c.subject.ilike(like, escape="\\"), messages.c.body.ilike(like, escape="\\")
+    )
 
 
 def _listed(scope: Scope) -> list[sa.ColumnElement[bool]]:
@@ -79,7 +106,7 @@ async def list_messages(
     found: Filter,
     after: str | None = None,
     ids: Sequence[str] | None = None,
-) -> tuple[Sequence[Mapping[str, Any]], str | None]:
+) -> tuple[Sequence[RowMapping], str | None]:
     """A page newest first, and the cursor of the next page (None on the last); with
     `ids`, only those of them the filter keeps (a live update of a filtered list)."""
     query = sa.select(*LIST_COLUMNS).where(*_listed(scope))
@@ -92,17 +119,7 @@ async def list_messages(
     if found.direction in ("in", "out"):
         query = query.where(messages.c.direction == found.direction)
     if found.q:
-        term = found.q.strip()
-        like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            sa.or_(
-                messages.c.recipient == term,
-                messages.c.sender == term,
-                messages.c.id == term.upper(),
-                messages.c.subject.ilike(like, escape="\\"),
-                messages.c.body.ilike(like, escape="\\"),
-            )
-        )
+        query = query.where(_search(found.q.strip()))
     cursor = decode_cursor(after)
     if cursor is not None:
         created, message_id = cursor
@@ -121,11 +138,11 @@ async def list_messages(
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    row: Mapping[str, Any]
-    events: Sequence[Mapping[str, Any]]
+    row: RowMapping
+    events: Sequence[RowMapping]
     payload: Mapping[str, Any] | None
-    media: Sequence[Mapping[str, Any]]
-    replies: Sequence[Mapping[str, Any]]
+    media: Sequence[RowMapping]
+    replies: Sequence[RowMapping]
 
 
 async def get_message(conn: AsyncConnection, scope: Scope, message_id: str) -> MessagePage | None:
@@ -188,17 +205,22 @@ _COUNTERPART = sa.case(
 )
 
 
-async def threads(conn: AsyncConnection, scope: Scope) -> Sequence[Mapping[str, Any]]:
-    """The handsets the account texted or was texted by, latest conversation first."""
-    counterpart = _COUNTERPART.label("number")
+async def threads(conn: AsyncConnection, scope: Scope) -> Sequence[RowMapping]:
+    """The handsets among the newest THREAD_SOURCE SMS, latest conversation first."""
+    recent = (
+        sa.select(_COUNTERPART.label("number"), messages.c.created_at.label("created_at"))
+        .where(*visible(messages, scope), _SMS)
+        .order_by(messages.c.created_at.desc())
+        .limit(THREAD_SOURCE)
+        .subquery()
+    )
     query = (
         sa.select(
-            counterpart,
-            sa.func.max(messages.c.created_at).label("last_at"),
+            recent.c.number,
+            sa.func.max(recent.c.created_at).label("last_at"),
             sa.func.count().label("count"),
         )
-        .where(*visible(messages, scope), _SMS)
-        .group_by(counterpart)
+        .group_by(recent.c.number)
         .order_by(sa.desc("last_at"))
         .limit(THREADS)
     )
@@ -207,7 +229,7 @@ async def threads(conn: AsyncConnection, scope: Scope) -> Sequence[Mapping[str, 
 
 async def thread(
     conn: AsyncConnection, scope: Scope, number: str, ids: Sequence[str] | None = None
-) -> Sequence[Mapping[str, Any]]:
+) -> Sequence[RowMapping]:
     """One handset's conversation, oldest first (the latest THREAD_LENGTH messages);
     with `ids`, only those of them that belong to it (a live update)."""
     query = (
@@ -244,7 +266,3 @@ async def latest_sender_to(conn: AsyncConnection, scope: Scope, number: str) -> 
     )
     sender = (await conn.execute(query)).scalar()
     return str(sender) if sender else None
-
-
-def counterpart(row: Mapping[str, Any]) -> str:
-    return str(row["recipient"] if row["direction"] == "out" else row["sender"])

@@ -111,7 +111,8 @@ def render(
 ) -> HTMLResponse:
     values = {"viewer": who, "title": title, "path": request.url.path, **(context or {})}
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
-    return secure(response)
+    secure(response)
+    return response
 
 
 def secure(response: Response, csp: str = PAGE_CSP) -> Response:

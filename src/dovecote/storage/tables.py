@@ -1059,3 +1059,12 @@ dashboard_sessions = sa.Table(
 sa.Index(
     "ix_messages_account_created_id", messages.c.account_id, messages.c.created_at, messages.c.id
 )
+# Searching a number finds outbound rows by recipient (`ix_messages_throttle`) and
+# inbound ones by sender, here. Partial: only inbound rows, so sends pay nothing for it.
+sa.Index(
+    "ix_messages_inbound_sender",
+    messages.c.account_id,
+    messages.c.sender,
+    sqlite_where=messages.c.direction == "in",
+    postgresql_where=messages.c.direction == "in",
+)

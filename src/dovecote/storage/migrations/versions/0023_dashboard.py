@@ -1,4 +1,4 @@
-"""Dashboard sessions; the index behind its cross-channel Messages list
+"""Dashboard sessions; the indexes behind its Messages list and number search
 
 Revision ID: 0023
 Revises: 0022
@@ -37,8 +37,17 @@ def upgrade() -> None:
     op.create_index(
         "ix_messages_account_created_id", "messages", ["account_id", "created_at", "id"]
     )
+    inbound = sa.text("direction = 'in'")
+    op.create_index(
+        "ix_messages_inbound_sender",
+        "messages",
+        ["account_id", "sender"],
+        sqlite_where=inbound,
+        postgresql_where=inbound,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_inbound_sender", table_name="messages")
     op.drop_index("ix_messages_account_created_id", table_name="messages")
     op.drop_table("dashboard_sessions")
