@@ -152,12 +152,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--database-url")
+    parser.add_argument("--skip-load", action="store_true", help="measure a database loaded before")
     args = parser.parse_args()
     url = args.database_url
     if url is None:
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     began = time.perf_counter()
-    asyncio.run(load(url, args.messages))
+    if not args.skip_load:
+        asyncio.run(load(url, args.messages))
     print(
         f"loaded {args.messages:,} messages in {time.perf_counter() - began:.0f} s ({url.split(':')[0]})"
     )

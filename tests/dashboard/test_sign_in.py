@@ -52,3 +52,22 @@ async def test_a_post_without_the_csrf_token_is_refused(page: Page, server: Live
     assert (forged.status, missing.status, login.status) == (403, 403, 403)
     await page.goto(server.url + "/messages")  # still signed in: the forged logout did nothing
     await expect(page.get_by_role("heading", name="Messages")).to_be_visible()
+
+
+async def test_a_form_holding_a_nul_character_is_refused_not_stored(
+    page: Page, server: LiveServer
+) -> None:
+    await sign_in(page, server.url, OWNER, OWNER_PASSWORD)
+    token = await page.locator("form.logout input[name=csrf_token]").get_attribute("value")
+    assert token
+
+    answer = await page.request.post(
+        server.url + "/phone/+12025550100/reply", form={"csrf_token": token, "body": "a\x00b"}
+    )
+    fine = await page.request.post(
+        server.url + "/phone/+12025550100/reply", form={"csrf_token": token, "body": "ab"}
+    )
+
+    assert (answer.status, fine.status) == (403, 200)  # the fine one lands on its thread
+    await page.goto(server.url + "/phone/+12025550100")
+    await expect(page.locator("#bubbles .mine")).to_have_count(1)

@@ -117,18 +117,19 @@ async def list_messages(
     if found.status:
         query = query.where(messages.c.status == found.status)
     if found.direction in ("in", "out"):
-        query = query.where(messages.c.direction == found.direction)
+        # Written as "not the other one" (there are two): `direction = 'in'` would let
+        # SQLite pick the partial inbound-sender index and sort every inbound row, where
+        # walking the list's own index stops after a page.
+        other = "out" if found.direction == "in" else "in"
+        query = query.where(messages.c.direction != other)
     if found.q:
         query = query.where(_search(found.q.strip()))
     cursor = decode_cursor(after)
     if cursor is not None:
         created, message_id = cursor
-        query = query.where(
-            sa.or_(
-                messages.c.created_at < created,
-                sa.and_(messages.c.created_at == created, messages.c.id < message_id),
-            )
-        )
+        # A row value: one index range on both databases (an OR of the two halves is
+        # not one on SQLite, and a deep page then walked every newer row).
+        query = query.where(sa.tuple_(messages.c.created_at, messages.c.id) < (created, message_id))
     query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(PAGE_SIZE + 1)
     rows = (await conn.execute(query)).mappings().all()
     more = len(rows) > PAGE_SIZE

@@ -124,11 +124,17 @@ def secure(response: Response, csp: str = PAGE_CSP) -> Response:
 
 
 async def form(request: Request) -> dict[str, str]:
-    """An urlencoded form (every dashboard form is one; no file uploads), last value wins."""
+    """An urlencoded form (every dashboard form is one; no file uploads), last value wins;
+    empty when too large or holding a NUL character."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    # PostgreSQL text cannot hold NUL (a 500 there, stored on SQLite): such a form is no
+    # form at all, and is refused like one without its CSRF token.
+    if any("\x00" in key or "\x00" in value for key, value in fields.items()):
+        return {}
+    return fields
 
 
 def csrf_ok(request: Request, who: Viewer, fields: Mapping[str, str]) -> bool:

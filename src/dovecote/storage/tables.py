@@ -1068,3 +1068,11 @@ sa.Index(
     sqlite_where=messages.c.direction == "in",
     postgresql_where=messages.c.direction == "in",
 )
+# A message's replies (its page lists them; inbound SMS thread by it). Partial: only
+# replies carry the column, so the index is as small as the inbound traffic.
+sa.Index(
+    "ix_messages_original",
+    messages.c.original_message_id,
+    sqlite_where=messages.c.original_message_id.is_not(None),
+    postgresql_where=messages.c.original_message_id.is_not(None),
+)

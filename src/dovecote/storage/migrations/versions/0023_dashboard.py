@@ -1,4 +1,4 @@
-"""Dashboard sessions; the indexes behind its Messages list and number search
+"""Dashboard sessions; the indexes behind its Messages list, number search and replies
 
 Revision ID: 0023
 Revises: 0022
@@ -45,9 +45,18 @@ def upgrade() -> None:
         sqlite_where=inbound,
         postgresql_where=inbound,
     )
+    replies = sa.text("original_message_id IS NOT NULL")
+    op.create_index(
+        "ix_messages_original",
+        "messages",
+        ["original_message_id"],
+        sqlite_where=replies,
+        postgresql_where=replies,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_messages_original", table_name="messages")
     op.drop_index("ix_messages_inbound_sender", table_name="messages")
     op.drop_index("ix_messages_account_created_id", table_name="messages")
     op.drop_table("dashboard_sessions")
