@@ -82,6 +82,7 @@ async def test_the_main_pages_pass_axe_and_fit_a_phone(
         "inbox": "/inbox",
         "email": str(email_url),
         "activity": "/activity",
+        "settings": "/settings",
     }
     for name, path in pages.items():
         await page.set_viewport_size(WIDE)  # type: ignore[arg-type]

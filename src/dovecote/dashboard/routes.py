@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dovecote.dashboard import activity, assets, auth, inbox, messages, overview, phone
+from dovecote.dashboard import (
+    activity,
+    assets,
+    auth,
+    inbox,
+    messages,
+    overview,
+    phone,
+    settings_page,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, messages, phone, inbox, activity, assets):
+for module in (auth, overview, messages, phone, inbox, activity, settings_page, assets):
     router.include_router(module.router)
