@@ -13,6 +13,7 @@ from dovecote.dashboard import (
     assets,
     auth,
     inbox,
+    media,
     messages,
     overview,
     phone,
@@ -20,5 +21,5 @@ from dovecote.dashboard import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, messages, phone, inbox, activity, settings_page, assets):
+for module in (auth, overview, media, messages, phone, inbox, activity, settings_page, assets):
     router.include_router(module.router)
