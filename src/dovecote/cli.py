@@ -95,7 +95,16 @@ def serve(
         shown = f"[{shown}]" if ":" in shown else shown  # an IPv6 literal
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     application = create_app(settings, run_worker=worker)
-    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    # A bounded graceful shutdown: the dashboard's live pages hold server-sent event
+    # streams open, which would otherwise keep a stopping server waiting on them.
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command("worker")

@@ -7,7 +7,7 @@ book or the event log by attribute, never by a string key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.files.store import FileStore
+from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
@@ -34,6 +35,8 @@ class Runtime:
     metrics: Metrics
     # Uploads, converted media, sandbox renders: the local directory or a bucket.
     files: FileStore
+    # Committed changes of messages, for live pages (the dashboard's server-sent events).
+    changes: Changes = field(default_factory=Changes)
 
     async def close(self) -> None:
         await self.engine.dispose()

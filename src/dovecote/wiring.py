@@ -98,10 +98,12 @@ from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
 from dovecote.contacts import import_job as contact_imports
+from dovecote.dashboard import routes as dashboard
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline import uploads as upload_expiry
+from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -165,6 +167,8 @@ ROOT: tuple[ModuleType, ...] = (
     dovecote_statistics,
     routing,
     dovecote_account_options,
+    # The web console: `/`, `/login`, `/messages`, … (no API path starts like these).
+    dashboard,
 )
 SENDGRID: tuple[ModuleType, ...] = (activity, mail_send, sendgrid_templates)
 CLICKSEND: tuple[ModuleType, ...] = (
@@ -234,11 +238,15 @@ def mount(app: FastAPI) -> None:
 def build_runtime(
     settings: Settings, *, sinks: Sequence[EventSink] = SINKS, metrics: Metrics | None = None
 ) -> Runtime:
-    events = EventLog(sinks)
+    # Last of the sinks: it only notes what changed, for live pages after the commit.
+    changes = Changes()
+    events = EventLog((*sinks, changes.sink))
     limiter = rate_limiter(settings)
+    engine = create_engine(settings.database_url)
+    changes.attach(engine)
     return Runtime(
         settings=settings,
-        engine=create_engine(settings.database_url),
+        engine=engine,
         limiter=limiter,
         prices=PriceBook.load(settings.prices_file),
         credentials=CredentialCache(settings.auth_cache_seconds),
@@ -246,6 +254,7 @@ def build_runtime(
         metrics=metrics or Metrics(),
         system_mail=SystemMailer(settings, events, limiter),
         files=open_store(settings),
+        changes=changes,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
 from dataclasses import dataclass
@@ -220,6 +221,12 @@ async def remove_test_accounts(conn: AsyncConnection) -> None:
 _DUMMY_HASH = security.hash_api_key("not-a-key")
 
 
+@functools.cache
+def _dummy_password_hash() -> str:
+    # Made on first use, not at import: argon2 costs ~50 ms by design.
+    return security.hash_password("not-a-password")
+
+
 async def authenticate_basic(conn: AsyncConnection, username: str, secret: str) -> Principal:
     """`username:api_key` or `username:password`; the key is tried first (fast)."""
     user = await store.get_user_by_username(conn, username)
@@ -233,6 +240,17 @@ async def authenticate_basic(conn: AsyncConnection, username: str, secret: str) 
     if security.verify_password(user.password_hash, secret):
         return await _principal(conn, user, None)
     raise Unauthorized("Invalid credentials.")
+
+
+async def authenticate_password(conn: AsyncConnection, username: str, password: str) -> Principal:
+    """A username and its password only (the dashboard's sign-in; not an API key)."""
+    user = await store.get_user_by_username(conn, username)
+    if user is None:
+        security.verify_password(_dummy_password_hash(), password)  # same work as a real miss
+        raise Unauthorized("Invalid credentials.")
+    if not security.verify_password(user.password_hash, password):
+        raise Unauthorized("Invalid credentials.")
+    return await _principal(conn, user, None)
 
 
 def credential_to_cache(

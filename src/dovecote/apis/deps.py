@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from fastapi import Depends, Request
 from limits import parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.accounts import login_throttle
 from dovecote.accounts import service as accounts
 from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.core.errors import RateLimited, Unauthorized
@@ -97,35 +97,29 @@ DetachedPrincipal = Annotated[Principal, Depends(detached_principal)]
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:
-    """Verify credentials; failures are counted per client address and login name, so
-    guessing a password or key at full speed earns a 429 instead of unlimited tries.
-
-    Per name, not per address alone: behind a shared NAT, one user's typos (or someone
-    guessing at one user) must not lock every other user of that address out. Once a
-    name is throttled from an address, even its right secret gets the 429 there, so a
-    guess that happens to be right reveals nothing."""
-    item = parse(runtime.settings.auth_failure_limit)
-    identifiers = (client_ip(request) or "unknown", _login_name(header))
-    if not await runtime.limiter.test(item, "auth-failures", *identifiers):
+    """Verify credentials; failures are counted (`accounts.login_throttle`, shared with the
+    dashboard's sign-in), so guessing a password or key at full speed earns a 429."""
+    limit = runtime.settings.auth_failure_limit
+    address, login = client_ip(request), _login_name(header)
+    if not await login_throttle.allowed(runtime.limiter, limit, address, login):
         raise RateLimited("Too many failed logins; try again later.", retry_after=60)
     try:
         return await _verify(conn, header)
     except Unauthorized:
-        await runtime.limiter.hit(item, "auth-failures", *identifiers)
+        await login_throttle.failed(runtime.limiter, limit, address, login)
         raise
 
 
 def _login_name(header: str) -> str:
-    """Whom a header claims to be, for counting failures: the Basic username (logins
-    are case-insensitive), else a hash of the Bearer key or of the unreadable header."""
+    """Whom a header claims to be, for counting failures: the Basic username, else the
+    Bearer key or the unreadable header."""
     try:
         username, secret = _credentials(header)
     except Unauthorized:
         username, secret = None, header
-    # Hashed either way: limiter keys stay short, and hold no name or secret.
     if username is not None:
-        return "user:" + hashlib.sha256(username.lower().encode()).hexdigest()
-    return "key:" + hashlib.sha256(secret.encode()).hexdigest()
+        return login_throttle.username_key(username)
+    return login_throttle.secret_key(secret)
 
 
 def _credentials(header: str) -> tuple[str | None, str]:

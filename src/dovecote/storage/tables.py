@@ -1159,3 +1159,46 @@ route_prices = sa.Table(
     sa.UniqueConstraint("connector", "channel", "prefix", "currency", name="uq_route_prices"),
     sqlite_autoincrement=True,
 )
+
+
+# --- dashboard (0023) ------------------------------------------------------------------
+
+# Signed-in dashboard sessions, kept server-side so that logout (or a password change)
+# ends them at once. Only a SHA-256 of the cookie's token is stored, as for API keys: a
+# leaked table grants no session. `password_check` is a hash of the user's password hash
+# at sign-in; a different one later means the password changed, and the session is over.
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("password_check", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_dashboard_sessions_user", "user_id"),
+    sa.Index("ix_dashboard_sessions_expires", "expires_at"),
+)
+
+# The dashboard's Messages page lists every channel of an account newest first, a page
+# after a (created_at, id) cursor: this index answers it without a sort, at any depth.
+sa.Index(
+    "ix_messages_account_created_id", messages.c.account_id, messages.c.created_at, messages.c.id
+)
+# Searching a number finds outbound rows by recipient (`ix_messages_throttle`) and
+# inbound ones by sender, here. Partial: only inbound rows, so sends pay nothing for it.
+sa.Index(
+    "ix_messages_inbound_sender",
+    messages.c.account_id,
+    messages.c.sender,
+    sqlite_where=messages.c.direction == "in",
+    postgresql_where=messages.c.direction == "in",
+)
+# A message's replies (its page lists them; inbound SMS thread by it). Partial: only
+# replies carry the column, so the index is as small as the inbound traffic.
+sa.Index(
+    "ix_messages_original",
+    messages.c.original_message_id,
+    sqlite_where=messages.c.original_message_id.is_not(None),
+    postgresql_where=messages.c.original_message_id.is_not(None),
+)

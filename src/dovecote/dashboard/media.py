@@ -1,0 +1,57 @@
+"""What the sandbox rendered for other channels, on the message page: a voice call's WAV
+(an audio player) and a fax's pages (images). Read through the code behind
+`/sandbox/voice/{id}.wav` and `/sandbox/fax/{id}/page/{n}.png`, so the same scope and
+the same "only what the sandbox rendered" rule apply; under Messages, so the same
+`access_reporting` as the message page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from dovecote.channels.fax import history as fax
+from dovecote.channels.voice import history as voice
+from dovecote.core.errors import NotFound
+from dovecote.dashboard import web
+from dovecote.dashboard.messages import FLAG
+
+router = APIRouter(include_in_schema=False)
+
+MessageId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _missing(exc: NotFound) -> Response:
+    return Response(exc.message, status_code=404, media_type="text/plain")
+
+
+@router.get("/messages/{message_id}/voice.wav")
+async def voice_recording(request: Request, message_id: MessageId) -> Response:
+    who = await web.viewer(request, FLAG)
+    if not isinstance(who, web.Viewer):
+        return who
+    runtime = web.runtime_of(request)
+    try:
+        async with runtime.engine.connect() as conn:
+            wav = await voice.recording(conn, who.principal, message_id, runtime.files)
+    except NotFound as exc:
+        return _missing(exc)
+    return web.secure(Response(wav, media_type="audio/wav"))
+
+
+@router.get("/messages/{message_id}/fax/{page}.png")
+async def fax_page(
+    request: Request, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
+) -> Response:
+    who = await web.viewer(request, FLAG)
+    if not isinstance(who, web.Viewer):
+        return who
+    runtime = web.runtime_of(request)
+    try:
+        async with runtime.engine.connect() as conn:
+            png = await fax.page_preview(conn, who.principal, message_id, page, runtime.files)
+    except NotFound as exc:
+        return _missing(exc)
+    return web.secure(Response(png, media_type="image/png"))

@@ -1,0 +1,108 @@
+"""Every main page at 1280 px and at 360 px: no serious or critical accessibility
+violation (axe-core), nothing wider than a phone's screen, reachable by keyboard; the
+screenshots in docs/screenshots/ come from here (`DOVECOTE_SCREENSHOTS=1`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import clicksend
+import httpx
+import pytest
+import sendgrid
+from playwright.async_api import Page, expect
+from sendgrid.helpers.mail import Mail
+
+from conftest import OWNER, OWNER_KEY, OWNER_PASSWORD, LiveServer
+from dashboard_support import NARROW, SCREENSHOTS, WIDE, axe_violations, sign_in, with_engine
+from dovecote.settings import Settings
+from sendgrid_support import SENDER, verified_sender
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+HANDSET = "+12025550142"
+
+
+def _traffic(server: LiveServer, settings: Settings) -> None:
+    config = clicksend.Configuration(
+        host=server.url, username=settings.owner_username, password=settings.owner_api_key
+    )
+    sms = clicksend.SmsApi(clicksend.ApiClient(config))
+    sms.send_sms(
+        send_sms_request=clicksend.SendSmsRequest(
+            messages=[
+                clicksend.SendSmsRequestMessagesInner(body=body, to=HANDSET, var_from="Clinic")
+                for body in ("Your appointment is tomorrow at 9:30.", "Reply YES to confirm.")
+            ]
+        )
+    )
+    mail = sendgrid.SendGridAPIClient(api_key=settings.owner_api_key, host=server.url)
+    mail.send(
+        Mail(
+            from_email=SENDER,
+            to_emails="ann@example.net",
+            subject="Your sign-in code",
+            plain_text_content="Your code is 904412. It expires in 10 minutes.",
+            html_content="<h1>Sign in</h1><p>Your code is <b>904412</b>.</p>",
+        )
+    )
+
+
+async def test_the_main_pages_pass_axe_and_fit_a_phone(
+    page: Page, server: LiveServer, settings: Settings, tmp_path: Path
+) -> None:
+    await with_engine(settings, verified_sender)
+    await asyncio.to_thread(_traffic, server, settings)
+    async with httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY)) as api:
+        replied = await api.post(
+            "/sandbox/sms/inbound", json={"from": HANDSET, "to": "Clinic", "body": "YES"}
+        )
+    assert replied.status_code == 200
+    out = SCREENSHOTS if os.environ.get("DOVECOTE_SCREENSHOTS") == "1" else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    await page.goto(server.url + "/login")
+    await _check(page, out, "login")
+    await sign_in(page, None, OWNER, OWNER_PASSWORD)
+    await expect(page.locator("#rows")).to_have_count(0)  # on the overview
+    await page.goto(server.url + "/messages")
+    await expect(page.locator("#rows .badge").first).to_have_text("received")
+    first_sms = page.locator("#rows tr", has_text="appointment")
+    await expect(first_sms.locator(".badge")).to_have_text("delivered")
+    message_url = await first_sms.get_by_role("link").get_attribute("href")
+    await page.goto(server.url + "/inbox")
+    email_url = await page.get_by_role("link", name="Your sign-in code").get_attribute("href")
+
+    pages = {
+        "overview": "/",
+        "messages": "/messages",
+        "message": str(message_url),
+        "phone": f"/phone/{HANDSET}",
+        "inbox": "/inbox",
+        "email": str(email_url),
+        "activity": "/activity",
+        "settings": "/settings",
+    }
+    for name, path in pages.items():
+        await page.set_viewport_size(WIDE)  # type: ignore[arg-type]
+        await page.goto(server.url + path)
+        await _check(page, out, name)
+
+    # Keyboard: the skip link comes first and moves focus to the content.
+    await page.goto(server.url + "/messages")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("main")).to_be_focused()
+
+
+async def _check(page: Page, out: Path, name: str) -> None:
+    for label, size in (("1280", WIDE), ("360", NARROW)):
+        await page.set_viewport_size(size)  # type: ignore[arg-type]
+        await page.wait_for_load_state("networkidle")
+        violations = await axe_violations(page)
+        assert violations == [], (name, label, [(v["id"], v["help"]) for v in violations])
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= size["width"], (name, label, width)
+        await page.screenshot(path=str(out / f"{name}-{label}.png"), full_page=True)

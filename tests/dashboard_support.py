@@ -1,0 +1,65 @@
+"""A real browser for the dashboard tests: Debian's Chromium driven by Playwright.
+
+Playwright's own browser download is not used (it cannot be fetched here); `make test`
+installs `chromium` through apt when /usr/bin/chromium is missing, and a missing browser
+fails the tests (never skips them). One browser serves the whole session; each test
+gets a fresh context (cookies, storage) on it, and a Dovecote of its own on loopback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.async_api import Page
+
+from dovecote.settings import Settings
+from dovecote.storage.db import create_engine
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = Path(__file__).parent / "dashboard" / "vendor" / "axe-4.14.1.min.js"
+SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
+WIDE = {"width": 1280, "height": 900}
+NARROW = {"width": 360, "height": 780}
+T = TypeVar("T")
+
+
+async def sign_in(page: Page, base_url: str | None, username: str, password: str) -> None:
+    """Sign in through the form: at `/login`, or on the sign-in page already open."""
+    if base_url is not None:
+        await page.goto(base_url + "/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Sign in").click()
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is."""
+    # Evaluated through the DevTools protocol, which the pages' CSP (script-src 'self')
+    # does not govern: a <script> tag would be refused, as it should be.
+    await page.evaluate(AXE.read_text() + "\n;true")
+    result: dict[str, Any] = await page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def with_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work` on an engine of its own, beside the live server's."""
+    engine = create_engine(settings.database_url)
+    try:
+        return await work(engine)
+    finally:
+        await engine.dispose()
