@@ -1034,3 +1034,24 @@ post_direct_mail_campaigns = sa.Table(
     sa.Index("ix_post_direct_mail_campaigns_account", "account_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# --- Money (0020): the ledger, recharge transactions and saved payment cards ---------------
+
+# Every change of `accounts.balance_micros` writes one row here in the same transaction,
+# so an account's balance always equals the sum of its entries (docs/billing.md).
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),  # signed: + credit, - debit
+    # The balance right after this entry: a statement without re-summing history, and a
+    # check (each row's balance = the previous row's + its amount) on the entries.
+    sa.Column("balance_after_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),  # billing.ledger.KINDS
+    sa.Column("reference", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_entries_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)

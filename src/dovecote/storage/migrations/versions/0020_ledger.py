@@ -6,6 +6,11 @@ Revises: 0019
 
 from __future__ import annotations
 
+import time
+
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0020"
 down_revision = "0019"
 branch_labels = None
@@ -13,8 +18,31 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "ledger_entries",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("amount_micros", sa.BigInteger, nullable=False),
+        sa.Column("balance_after_micros", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("kind", sa.String(24), nullable=False),
+        sa.Column("reference", sa.String(200), nullable=False, server_default=""),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    op.create_index("ix_ledger_entries_account", "ledger_entries", ["account_id", "id"])
+    # Balances from before the ledger become one opening entry each, so balance = Σ ledger
+    # holds for old accounts too.
+    op.execute(
+        sa.text(
+            "INSERT INTO ledger_entries (account_id, amount_micros, balance_after_micros,"
+            " currency, kind, reference, created_at)"
+            " SELECT id, balance_micros, balance_micros, currency, 'opening',"
+            " 'balance before the ledger', :now FROM accounts WHERE balance_micros <> 0"
+        ).bindparams(now=int(time.time()))
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_ledger_entries_account", table_name="ledger_entries")
+    op.drop_table("ledger_entries")
