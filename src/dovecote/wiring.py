@@ -58,6 +58,7 @@ from dovecote.apis.clicksend import (
     post_letters,
     post_postcards,
     post_return_addresses,
+    recharge,
     recovery,
     reference,
     senders,
@@ -202,6 +203,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     post_postcards,
     post_detect,
     post_direct_mail,
+    recharge,
 )
 
 

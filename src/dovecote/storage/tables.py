@@ -1055,3 +1055,38 @@ ledger_entries = sa.Table(
     sa.Index("ix_ledger_entries_account", "account_id", "id"),
     sqlite_autoincrement=True,
 )
+
+# The card an account recharges with: the provider's token and what may be shown again.
+# Never the card number nor the CVC (billing/payments.py).
+payment_cards = sa.Table(
+    "payment_cards",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("token", sa.String(200), nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("brand", sa.String(32), nullable=False),
+    sa.Column("expiry_month", sa.Integer, nullable=False),
+    sa.Column("expiry_year", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("bank_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# A recharge: one paid package; its id is ClickSend's `invoice_number`.
+recharge_transactions = sa.Table(
+    "recharge_transactions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("package_id", sa.Integer, nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("charge_id", sa.String(200), nullable=False),
+    sa.Column("card_last4", sa.String(4), nullable=False),
+    sa.Column("card_brand", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_recharge_transactions_account", "account_id", "created_at"),
+)

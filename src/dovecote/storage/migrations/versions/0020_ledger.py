@@ -31,6 +31,36 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_ledger_entries_account", "ledger_entries", ["account_id", "id"])
+    op.create_table(
+        "payment_cards",
+        sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("token", sa.String(200), nullable=False),
+        sa.Column("last4", sa.String(4), nullable=False),
+        sa.Column("brand", sa.String(32), nullable=False),
+        sa.Column("expiry_month", sa.Integer, nullable=False),
+        sa.Column("expiry_year", sa.Integer, nullable=False),
+        sa.Column("name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("bank_name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("updated_at", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "recharge_transactions",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("account_id", sa.Integer, nullable=False),
+        sa.Column("user_id", sa.Integer, nullable=False),
+        sa.Column("package_id", sa.Integer, nullable=False),
+        sa.Column("amount_micros", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("charge_id", sa.String(200), nullable=False),
+        sa.Column("card_last4", sa.String(4), nullable=False),
+        sa.Column("card_brand", sa.String(32), nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+    )
+    op.create_index(
+        "ix_recharge_transactions_account", "recharge_transactions", ["account_id", "created_at"]
+    )
     # Balances from before the ledger become one opening entry each, so balance = Σ ledger
     # holds for old accounts too.
     op.execute(
@@ -44,5 +74,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_recharge_transactions_account", table_name="recharge_transactions")
+    op.drop_table("recharge_transactions")
+    op.drop_table("payment_cards")
     op.drop_index("ix_ledger_entries_account", table_name="ledger_entries")
     op.drop_table("ledger_entries")
