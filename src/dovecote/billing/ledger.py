@@ -3,8 +3,9 @@ same transaction as the balance update, so `accounts.balance_micros` = Σ entrie
 
 `debit` and `credit` are the only writers of a balance after an account exists (the
 opening balance of a new account is written with the account, in `accounts.store`, which
-sits below this layer). Each costs one UPDATE … RETURNING plus one INSERT: the RETURNING
-hands back the new balance and the currency, so recording them needs no extra read.
+sits below this layer). The UPDATE … RETURNING hands back the new balance and currency, so
+recording them needs no extra read: on PostgreSQL the UPDATE and the INSERT are one
+statement (a data-modifying CTE), on SQLite two (in-process, no network round trip).
 """
 
 from __future__ import annotations
@@ -53,26 +54,59 @@ def _check(amount_micros: int, kind: str) -> None:
         raise ValueError(f"unknown ledger kind: {kind!r}")
 
 
-async def _record(
+async def _apply(
     conn: AsyncConnection,
     account_id: int,
-    amount_micros: int,
-    balance_after: int,
-    currency: str,
+    delta: int,
     kind: str,
     reference: str,
-) -> None:
-    await conn.execute(
-        ledger_entries.insert().values(
-            account_id=account_id,
-            amount_micros=amount_micros,
-            balance_after_micros=balance_after,
-            currency=currency,
-            kind=kind,
-            reference=reference[:_REFERENCE_MAX],
-            created_at=int(time.time()),
-        )
+    *,
+    covered: bool,
+) -> bool:
+    """Add `delta` to the balance (only if the balance stays ≥ 0 when `covered`) and record
+    it; False, with nothing written, when no row matched."""
+    update = accounts.update().where(accounts.c.id == account_id)
+    if covered:
+        update = update.where(accounts.c.balance_micros >= -delta)
+    update = update.values(balance_micros=accounts.c.balance_micros + delta).returning(
+        accounts.c.balance_micros, accounts.c.currency
     )
+    reference = reference[:_REFERENCE_MAX]
+    created = int(time.time())
+    if conn.dialect.name == "postgresql":
+        # One statement, one round trip: the UPDATE in a CTE feeds the INSERT, which
+        # writes nothing when the UPDATE matched nothing (a short balance).
+        changed = update.cte("changed")
+        insert = ledger_entries.insert().from_select(
+            _COLUMNS,
+            sa.select(
+                sa.literal(account_id),
+                sa.literal(delta, sa.BigInteger),
+                changed.c.balance_micros,
+                changed.c.currency,
+                sa.literal(kind),
+                sa.literal(reference),
+                sa.literal(created, sa.BigInteger),
+            ),
+        )
+        return (await conn.execute(insert)).rowcount == 1
+    row = (await conn.execute(update)).one_or_none()
+    if row is None:
+        return False
+    values = (account_id, delta, int(row[0]), str(row[1]), kind, reference, created)
+    await conn.execute(ledger_entries.insert().values(dict(zip(_COLUMNS, values, strict=True))))
+    return True
+
+
+_COLUMNS = (
+    "account_id",
+    "amount_micros",
+    "balance_after_micros",
+    "currency",
+    "kind",
+    "reference",
+    "created_at",
+)
 
 
 async def debit(
@@ -88,18 +122,7 @@ async def debit(
     _check(amount_micros, kind)
     if amount_micros == 0:
         return True
-    row = (
-        await conn.execute(
-            accounts.update()
-            .where(accounts.c.id == account_id, accounts.c.balance_micros >= amount_micros)
-            .values(balance_micros=accounts.c.balance_micros - amount_micros)
-            .returning(accounts.c.balance_micros, accounts.c.currency)
-        )
-    ).one_or_none()
-    if row is None:
-        return False
-    await _record(conn, account_id, -amount_micros, int(row[0]), str(row[1]), kind, reference)
-    return True
+    return await _apply(conn, account_id, -amount_micros, kind, reference, covered=True)
 
 
 async def credit(
@@ -114,18 +137,7 @@ async def credit(
     _check(amount_micros, kind)
     if amount_micros == 0:
         return True
-    row = (
-        await conn.execute(
-            accounts.update()
-            .where(accounts.c.id == account_id)
-            .values(balance_micros=accounts.c.balance_micros + amount_micros)
-            .returning(accounts.c.balance_micros, accounts.c.currency)
-        )
-    ).one_or_none()
-    if row is None:
-        return False
-    await _record(conn, account_id, amount_micros, int(row[0]), str(row[1]), kind, reference)
-    return True
+    return await _apply(conn, account_id, amount_micros, kind, reference, covered=False)
 
 
 async def transfer(
