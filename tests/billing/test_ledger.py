@@ -21,6 +21,13 @@ from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, ledger_entries
 
 PRICE_PROBE = "+12025550100"
+CARD = {
+    "number": "4242424242424242",
+    "expiry_month": 1,
+    "expiry_year": 2099,
+    "cvc": "123",
+    "name": "Storm",
+}
 
 
 @pytest.fixture
@@ -146,7 +153,7 @@ async def test_balance_equals_the_ledger_after_a_concurrent_storm(
     app: FastAPI, engine: AsyncEngine, settings: Settings
 ) -> None:
     """1,000 mixed operations at once: API sends (some the balance cannot cover), API
-    cancellations (refunds), purchases and transfers between accounts (a debit and a credit
+    cancellations (refunds), API package purchases and transfers between accounts (a debit and a credit
     in one transaction). Afterwards every balance equals its ledger and none is negative,
     and the money in the system moved only by what was bought and what sends cost."""
     people = [await _account(engine, f"storm{n}", "3.00") for n in range(4)]
@@ -182,9 +189,9 @@ async def test_balance_equals_the_ledger_after_a_concurrent_storm(
 
     async def purchase(who: int) -> None:
         nonlocal purchased
-        async with engine.begin() as conn:
-            await queue.credit(conn, ids[who], 250_000, kind=ledger.PURCHASE, reference="storm")
-        purchased += 250_000
+        answer = await clients[who].put("/v3/recharge/purchase/1")  # 20.00 on the saved card
+        assert answer.status_code == 200, answer.text
+        purchased += 20_000_000
 
     async def transfer(who: int) -> None:
         to = rng.choice([i for i in ids if i != ids[who]])
@@ -199,11 +206,14 @@ async def test_balance_equals_the_ledger_after_a_concurrent_storm(
                 await send(n, who)
             elif pick < 0.7:
                 await cancel(who)
-            elif pick < 0.85:
+            elif pick < 0.8:
                 await purchase(who)
             else:
                 await transfer(who)
 
+    for http in clients:
+        saved = await http.put("/v3/recharge/credit-card", json=CARD)
+        assert saved.status_code == 200, saved.text
     try:
         await asyncio.gather(*(one(n) for n in range(OPERATIONS)))
     finally:
