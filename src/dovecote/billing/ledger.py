@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.core.errors import InvalidInput
 from dovecote.storage.tables import accounts, ledger_entries
 
 # Kinds of entry. A debit's default is SEND and a credit's REFUND: the two callers that
@@ -170,6 +171,18 @@ async def transfer(
     if not await credit(conn, to_account, amount_micros, kind=TRANSFER_IN, reference=reference):
         raise ValueError(f"no account {to_account}")  # the caller's rollback undoes the debit
     return True
+
+
+async def adjust(conn: AsyncConnection, account_id: int, amount_micros: int, reason: str) -> None:
+    """An operator's manual correction (`dovecote accounts adjust`): signed, recorded as
+    ADJUSTMENT with its reason. Taking more than the balance holds is refused."""
+    if not reason.strip():
+        raise InvalidInput("An adjustment needs a reason.", field="reason")
+    if amount_micros >= 0:
+        if not await credit(conn, account_id, amount_micros, kind=ADJUSTMENT, reference=reason):
+            raise InvalidInput(f"No account {account_id}.", field="account")
+    elif not await debit(conn, account_id, -amount_micros, kind=ADJUSTMENT, reference=reason):
+        raise InvalidInput("The balance does not cover this adjustment.", field="amount")
 
 
 async def entries(
