@@ -108,6 +108,34 @@ def test_accounts_list_shows_each_user_with_balance_and_flags(database_file: Pat
     assert "inactive" in rows["notactive"].split()
 
 
+def test_accounts_adjust_corrects_the_balance_and_refuses_an_overdraft(
+    database_file: Path,
+) -> None:
+    assert run(database_file, "accounts", "create", "bob", "--balance", "5").exit_code == 0
+
+    added = run(database_file, "accounts", "adjust", "bob", "2.50", "--reason", "goodwill")
+    # `--` ends the options, so a negative amount is not read as one.
+    taken = run(database_file, "accounts", "adjust", "--reason", "correction", "bob", "--", "-1.25")
+    refused = run(database_file, "accounts", "adjust", "--reason", "too much", "bob", "--", "-100")
+    with sqlite3.connect(database_file) as db:
+        entries = db.execute(
+            "SELECT kind, amount_micros, reference FROM ledger_entries"
+            " WHERE account_id = (SELECT account_id FROM users WHERE username = 'bob')"
+            " ORDER BY id"
+        ).fetchall()
+
+    assert added.exit_code == 0, added.output
+    assert "balance: 7.500000" in added.output
+    assert "balance: 6.250000" in taken.output
+    assert refused.exit_code == 1
+    assert "does not cover" in refused.output
+    assert entries == [
+        ("opening", 5_000_000, "opening balance"),
+        ("adjustment", 2_500_000, "goodwill"),
+        ("adjustment", -1_250_000, "correction"),
+    ]
+
+
 def test_keys_rotate_replaces_the_key(database_file: Path) -> None:
     created = run(database_file, "accounts", "create", "bob")
     old_key = field(created.output, "api key", after="username: bob")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,9 +14,11 @@ from dovecote import account_options, bootstrap, wiring
 from dovecote.accounts import service as accounts
 from dovecote.accounts.store import get_user_by_username, list_all_users
 from dovecote.app import create_app
+from dovecote.billing import ledger
 from dovecote.core.errors import DomainError
-from dovecote.core.money import from_micros
+from dovecote.core.money import from_micros, to_micros
 from dovecote.numbers import alpha_tags, inventory
+from dovecote.pipeline import queue
 from dovecote.pipeline.routing import store as routing_store
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
@@ -181,6 +184,29 @@ def accounts_list() -> None:
                 )
 
     _with_runtime(work)
+
+
+@accounts_app.command("adjust")
+def accounts_adjust(
+    username: str,
+    amount: Annotated[str, typer.Argument(help="Signed: 10.00, or -- -2.50 to take credit")],
+    reason: Annotated[str, typer.Option(help="Why; kept as the ledger entry's reference")],
+) -> None:
+    """Correct an account's balance by hand: one `adjustment` ledger entry."""
+    try:
+        micros = to_micros(Decimal(amount))
+    except (ArithmeticError, ValueError):
+        raise typer.BadParameter("amount must be a decimal with at most 6 places") from None
+
+    async def work(runtime: Runtime) -> int:
+        async with runtime.engine.begin() as conn:
+            user = await get_user_by_username(conn, username)
+            if user is None:
+                raise typer.BadParameter(f"no user named {username!r}")
+            await ledger.adjust(conn, user.account_id, micros, reason)
+            return await queue.balance(conn, user.account_id)
+
+    typer.echo(f"balance: {from_micros(_with_runtime(work))}")
 
 
 @accounts_app.command("set")

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     owner_balance: str = "10.00"
     owner_currency: str = "USD"
     owner_country: str = "US"
+    # Who takes recharge payments (billing/payments.py PROVIDERS); the sandbox charges nothing.
+    payment_provider: Literal["sandbox"] = "sandbox"
 
     # The spec's Testing section accounts (`nocredit`, `notactive`, `banned`).
     test_credentials: bool = True

@@ -62,6 +62,7 @@ from dovecote.apis.clicksend import (
     post_letters,
     post_postcards,
     post_return_addresses,
+    recharge,
     recovery,
     reference,
     referrals,
@@ -223,6 +224,7 @@ CLICKSEND: tuple[ModuleType, ...] = (
     reseller,
     referrals,
     sdk_download,
+    recharge,
 )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.models import Account, User
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
-from dovecote.storage.tables import ACCESS_FLAGS, accounts, api_keys, users
+from dovecote.storage.tables import ACCESS_FLAGS, accounts, api_keys, ledger_entries, users
 
 
 def account_from_row(row: Mapping[Any, Any]) -> Account:
@@ -52,8 +52,23 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
 
 
 async def insert_account(conn: AsyncConnection, values: dict[str, Any]) -> Account:
+    """Insert an account; a starting balance gets its `opening` ledger entry in the same
+    transaction (written here, not through `billing.ledger`, which sits above accounts)."""
     row = (await conn.execute(accounts.insert().values(**values).returning(accounts))).mappings()
-    return account_from_row(row.one())
+    account = account_from_row(row.one())
+    if account.balance_micros:
+        await conn.execute(
+            ledger_entries.insert().values(
+                account_id=account.id,
+                amount_micros=account.balance_micros,
+                balance_after_micros=account.balance_micros,
+                currency=account.currency,
+                kind="opening",
+                reference="opening balance",
+                created_at=account.created_at,
+            )
+        )
+    return account
 
 
 async def update_account(conn: AsyncConnection, account_id: int, values: dict[str, Any]) -> None:

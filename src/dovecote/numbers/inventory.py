@@ -22,6 +22,7 @@ import phonenumbers
 import pycountry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.billing import ledger
 from dovecote.core.errors import Forbidden, InvalidInput
 from dovecote.core.models import Principal
 from dovecote.core.money import to_micros
@@ -235,7 +236,13 @@ async def buy(
         raise InvalidInput(f"{number} is not available.", field="dedicated_number")
     # Same transaction as the assignment: a failed debit raises, and the caller's
     # transaction rolls the assignment back with it.
-    if not await queue.debit(conn, principal.account.id, item.price_monthly_micros):
+    if not await queue.debit(
+        conn,
+        principal.account.id,
+        item.price_monthly_micros,
+        kind=ledger.NUMBER_RENTAL,
+        reference=f"{number}: first month",
+    ):
         raise InvalidInput(
             f"Your balance does not cover {number}'s monthly price.",
             code="INSUFFICIENT_CREDIT",

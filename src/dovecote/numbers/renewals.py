@@ -16,6 +16,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.billing import ledger
 from dovecote.numbers import inventory_store as store
 from dovecote.numbers.inventory import MONTH
 from dovecote.pipeline import queue
@@ -42,7 +43,11 @@ async def renew_due(engine: AsyncEngine, *, now: float | None = None) -> tuple[i
                 if not await store.extend(conn, row, int(row["paid_until"]) + MONTH):
                     continue  # another worker renewed it, or the owner changed
                 if await queue.debit(
-                    conn, int(row["account_id"]), int(row["price_monthly_micros"])
+                    conn,
+                    int(row["account_id"]),
+                    int(row["price_monthly_micros"]),
+                    kind=ledger.NUMBER_RENTAL,
+                    reference=f"{row['number']}: renewal",
                 ):
                     renewed += 1
                     continue

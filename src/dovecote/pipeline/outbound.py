@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.billing import ledger
 from dovecote.core.ids import new_id
 from dovecote.core.models import Principal
 from dovecote.pipeline import queue as store
@@ -173,7 +174,9 @@ async def _charge(
     total = sum(item.price_micros for item in payable)
     if total == 0:
         return
-    if not dry_run and await store.debit(conn, account_id, total):
+    if not dry_run and await store.debit(
+        conn, account_id, total, kind=ledger.SEND, reference=_batch(payable)
+    ):
         return
     # Short (or a dry run): decide from the balance. Under concurrency the balance may
     # drop again before our debit, so retry with what is left until the debit holds.
@@ -185,9 +188,18 @@ async def _charge(
                 spent += item.price_micros
             else:
                 item.status = "INSUFFICIENT_CREDIT"
-        if dry_run or await store.debit(conn, account_id, spent):
+        if dry_run or await store.debit(
+            conn, account_id, spent, kind=ledger.SEND, reference=_batch(payable)
+        ):
             return
         payable = [item for item in payable if item.ok]
+
+
+def _batch(items: Sequence[Outbound]) -> str:
+    """A send's ledger reference: its channel and how many messages the debit paid for
+    (the messages themselves carry their own price)."""
+    paid = [item for item in items if item.ok]
+    return f"{paid[0].channel}: {len(paid)} message{'s' if len(paid) != 1 else ''}" if paid else ""
 
 
 async def _queue(
@@ -254,7 +266,13 @@ async def cancel(
     `user_id`, only that user's (the caller's scope when it may not see the account's).
     With `events`, each cancelled message gets a `cancelled` event."""
     cancelled = await store.cancel(conn, principal.account.id, message_ids, channel, now, user_id)
-    await store.credit(conn, principal.account.id, sum(price for _, price in cancelled))
+    await store.credit(
+        conn,
+        principal.account.id,
+        sum(price for _, price in cancelled),
+        kind=ledger.REFUND,
+        reference=f"{channel}: {len(cancelled)} cancelled",
+    )
     if events is not None:
         await events.record(
             conn,

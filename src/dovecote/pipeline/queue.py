@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.billing import ledger
 from dovecote.pipeline import leases
 from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.base import Job
@@ -25,25 +26,28 @@ from dovecote.storage.tables import (
 )
 
 
-async def debit(conn: AsyncConnection, account_id: int, amount_micros: int) -> bool:
-    """Take credit if the balance covers it. Atomic: concurrent sends never overdraw."""
-    if amount_micros == 0:
-        return True
-    result = await conn.execute(
-        accounts.update()
-        .where(accounts.c.id == account_id, accounts.c.balance_micros >= amount_micros)
-        .values(balance_micros=accounts.c.balance_micros - amount_micros)
-    )
-    return result.rowcount == 1
+async def debit(
+    conn: AsyncConnection,
+    account_id: int,
+    amount_micros: int,
+    *,
+    kind: str = ledger.SEND,
+    reference: str = "",
+) -> bool:
+    """Take credit if the balance covers it, with its ledger entry. Atomic: concurrent
+    sends never overdraw (see `billing.ledger.debit`)."""
+    return await ledger.debit(conn, account_id, amount_micros, kind=kind, reference=reference)
 
 
-async def credit(conn: AsyncConnection, account_id: int, amount_micros: int) -> None:
-    if amount_micros:
-        await conn.execute(
-            accounts.update()
-            .where(accounts.c.id == account_id)
-            .values(balance_micros=accounts.c.balance_micros + amount_micros)
-        )
+async def credit(
+    conn: AsyncConnection,
+    account_id: int,
+    amount_micros: int,
+    *,
+    kind: str = ledger.REFUND,
+    reference: str = "",
+) -> None:
+    await ledger.credit(conn, account_id, amount_micros, kind=kind, reference=reference)
 
 
 async def lock_account(conn: AsyncConnection, account_id: int) -> None:

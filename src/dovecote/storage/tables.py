@@ -1202,3 +1202,60 @@ sa.Index(
     sqlite_where=messages.c.original_message_id.is_not(None),
     postgresql_where=messages.c.original_message_id.is_not(None),
 )
+
+
+# --- Money (0020): the ledger, recharge transactions and saved payment cards ---------------
+
+# Every change of `accounts.balance_micros` writes one row here in the same transaction,
+# so an account's balance always equals the sum of its entries (docs/billing.md).
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),  # signed: + credit, - debit
+    # The balance right after this entry: a statement without re-summing history, and a
+    # check (each row's balance = the previous row's + its amount) on the entries.
+    sa.Column("balance_after_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),  # billing.ledger.KINDS
+    sa.Column("reference", sa.String(200), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_entries_account", "account_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The card an account recharges with: the provider's token and what may be shown again.
+# Never the card number nor the CVC (billing/payments.py).
+payment_cards = sa.Table(
+    "payment_cards",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("token", sa.String(200), nullable=False),
+    sa.Column("last4", sa.String(4), nullable=False),
+    sa.Column("brand", sa.String(32), nullable=False),
+    sa.Column("expiry_month", sa.Integer, nullable=False),
+    sa.Column("expiry_year", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("bank_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# A recharge: one paid package; its id is ClickSend's `invoice_number`.
+recharge_transactions = sa.Table(
+    "recharge_transactions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("package_id", sa.Integer, nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("charge_id", sa.String(200), nullable=False),
+    sa.Column("card_last4", sa.String(4), nullable=False),
+    sa.Column("card_brand", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_recharge_transactions_account", "account_id", "created_at"),
+)

@@ -1395,6 +1395,45 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         data__total=int,
     )
 
+    # Recharge: save a (sandbox test) card, list packages, buy one, read its transaction.
+    recharging = clicksend.TransactionsApi(client)
+    check(
+        clicksend.UpdatePaymentInfo,
+        recharging.update_payment_info(
+            update_payment_info_request=clicksend.UpdatePaymentInfoRequest(
+                number="4242424242424242", expiry_month=12, expiry_year=2099, cvc=123, name="Six"
+            )
+        ),
+        data__token=str,
+    )
+    check(
+        clicksend.CurrentPaymentInfo,
+        recharging.current_payment_info(),
+        data__display_number=str,
+        data__expiry_month=int,
+    )
+    check(
+        clicksend.ViewRechargePackages,
+        recharging.view_recharge_packages(),
+        data__packages__0__package_price=str,
+        data__packages__0__sms_quantity=int,
+        data__currency__currency_name_short=str,
+    )
+    check(
+        clicksend.PurchaseRechargePackage,
+        recharging.purchase_recharge_package("1"),
+        data__amount=int,
+        data__currency=str,
+    )
+    bought = recharging.view_all_transactions()
+    check(clicksend.ViewAllTransactions, bought, data__data__0__invoice_number=str)
+    check(
+        clicksend.ViewSpecificTransaction,
+        recharging.view_specific_transaction(str(value(bought, "data.data.0.invoice_number"))),
+        data__amount=(int, float),
+        data__var_date=int,
+    )
+
     # Deletes last.
     check(clicksend.DeleteSubaccount, subaccounts.delete_subaccount(subaccount_id=sub_id))
     check(clicksend.DeleteSmsTemplate, sms.delete_sms_template(template_id=sms_template_id))
@@ -2119,6 +2158,30 @@ def test_sdk5_calls_every_implemented_operation_and_reads_its_answers(
     )
     assert funded["data"]["balance"] == "1.500000"
     read5(api("ReferralAccountApi").referral_accounts_get(), data__total=int)
+    recharging = api("AccountRechargeApi")
+    read5(
+        recharging.recharge_credit_card_put(
+            sdk5.CreditCard(
+                number="4242424242424242",
+                expiry_month=12,
+                expiry_year=2099,
+                cvc=123,
+                name="Five",
+                bank_name="Bank",
+            )
+        ),
+        data__token=str,
+    )
+    read5(recharging.recharge_credit_card_get(), data__display_number=str)
+    read5(recharging.recharge_packages_get(), data__packages__0__package_id=int)
+    read5(recharging.recharge_purchase_by_package_id_put(2), data__amount=int)
+    paid = read5(recharging.recharge_transactions_get(), data__data__0__invoice_number=str)
+    read5(
+        recharging.recharge_transactions_by_transaction_id_get(
+            paid["data"]["data"][0]["invoice_number"]
+        ),
+        data__amount=(int, float),
+    )
 
     read5(subaccounts.subaccounts_by_subaccount_id_delete(sub_id))
     read5(sms.sms_templates_by_template_id_delete(sms_template_id))

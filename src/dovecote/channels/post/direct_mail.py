@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.billing import ledger
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
 from dovecote.core.money import to_micros
@@ -96,7 +97,9 @@ async def create(
 ) -> dict[str, Any]:
     """Debit and record the campaign in one transaction; short credit is a 400."""
     total = sum(area.price_micros for area in areas)
-    if not await queue.debit(conn, principal.account.id, total):
+    if not await queue.debit(
+        conn, principal.account.id, total, kind=ledger.SEND, reference=f"direct mail: {name}"
+    ):
         raise InvalidInput(
             "Not enough credit for this campaign.", code="INSUFFICIENT_CREDIT", field="areas"
         )
