@@ -106,7 +106,7 @@ from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
 from dovecote.settings import Settings
 from dovecote.statistics.sink import statistics_sink
-from dovecote.storage.db import create_engine
+from dovecote.storage.db import create_engine, create_read_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
 CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, VOICE, FAX, LETTER, POSTCARD)
@@ -219,9 +219,11 @@ def build_runtime(
 ) -> Runtime:
     events = EventLog(sinks)
     limiter = rate_limiter(settings)
+    engine = create_engine(settings.database_url)
     return Runtime(
         settings=settings,
-        engine=create_engine(settings.database_url),
+        engine=engine,
+        read_engine=create_read_engine(settings.database_url, engine),
         limiter=limiter,
         prices=PriceBook.load(settings.prices_file),
         credentials=CredentialCache(settings.auth_cache_seconds),

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import Conn, CurrentPrincipal, ReadPrincipal, RuntimeDep
 from dovecote.channels.sms import audience, senders
 from dovecote.channels.sms import compose as sms
 from dovecote.core.errors import NotFound
@@ -124,10 +124,12 @@ async def _accept(
 
 
 @router.post("/sms/send", summary="Send an SMS")
-async def send_sms(
-    body: SendSmsIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
-) -> JSONResponse:
-    accepted = await _accept(body, principal, conn, runtime, dry_run=False)
+async def send_sms(body: SendSmsIn, principal: ReadPrincipal, runtime: RuntimeDep) -> JSONResponse:
+    # Through the group commit: concurrent sends share one transaction, and this answers
+    # only after the commit that carries it (storage/group_commit.py).
+    accepted = await runtime.writer.run(
+        lambda conn: _accept(body, principal, conn, runtime, dry_run=False)
+    )
     runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
     messages = [_message(item, principal, now) for item in accepted.items]
