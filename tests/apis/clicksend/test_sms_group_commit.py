@@ -20,10 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput
 from dovecote.pipeline import queue as store
+from dovecote.settings import Settings
 from dovecote.storage.group_commit import GroupCommit
 from dovecote.storage.tables import accounts, messages, users
 
 US_PRICE = 29_000  # micros, one US part (the packaged price list)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"sms_group_commit": True})
 
 
 def us(n: int) -> str:

@@ -125,11 +125,15 @@ async def _accept(
 
 @router.post("/sms/send", summary="Send an SMS")
 async def send_sms(body: SendSmsIn, principal: ReadPrincipal, runtime: RuntimeDep) -> JSONResponse:
-    # Through the group commit: concurrent sends share one transaction, and this answers
-    # only after the commit that carries it (storage/group_commit.py).
-    accepted = await runtime.writer.run(
-        lambda conn: _accept(body, principal, conn, runtime, dry_run=False)
-    )
+    if runtime.settings.sms_group_commit:
+        # Concurrent sends share one transaction, and this answers only after the commit
+        # that carries it (storage/group_commit.py).
+        accepted = await runtime.writer.run(
+            lambda conn: _accept(body, principal, conn, runtime, dry_run=False)
+        )
+    else:
+        async with runtime.engine.begin() as conn:  # committed before the answer is sent
+            accepted = await _accept(body, principal, conn, runtime, dry_run=False)
     runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
     messages = [_message(item, principal, now) for item in accepted.items]
