@@ -95,9 +95,6 @@ async def read_principal(request: Request, runtime: RuntimeDep) -> Principal:
         return await current_principal(request, conn, runtime)
 
 
-ReadPrincipal = Annotated[Principal, Depends(read_principal)]
-
-
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:
