@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
@@ -82,11 +83,28 @@ def serve(
         str | None,
         typer.Option(help="Address the SMTP listener binds (default: 127.0.0.1)."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (PostgreSQL only; each also runs the "
+            "worker unless --no-worker).",
+        ),
+    ] = 1,
 ) -> None:
     """Apply migrations and serve all three APIs (and the worker) in one process."""
     import uvicorn
 
     settings = Settings()
+    if workers > 1 and settings.is_sqlite:
+        # SQLite has one writer: N processes would only queue behind each other's write
+        # lock (and time out under load), while costing N times the memory.
+        typer.echo(
+            "error: --workers > 1 needs PostgreSQL (DOVECOTE_DATABASE_URL=postgresql+asyncpg://…);"
+            " SQLite has a single writer, so run one process",
+            err=True,
+        )
+        raise typer.Exit(2)
     if smtp_port is not None:
         settings = settings.model_copy(update={"email_sms_smtp_port": smtp_port})
     if smtp_host is not None:
@@ -97,13 +115,38 @@ def serve(
         shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
         shown = f"[{shown}]" if ":" in shown else shown  # an IPv6 literal
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
-    application = create_app(settings, run_worker=worker)
-    # A bounded graceful shutdown: the dashboard's live pages hold server-sent event
-    # streams open, which would otherwise keep a stopping server waiting on them.
+    if workers == 1:
+        application = create_app(settings, run_worker=worker)
+        # A bounded graceful shutdown: the dashboard's live pages hold server-sent event
+        # streams open, which would otherwise keep a stopping server waiting on them.
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        return
+    if settings.email_sms_smtp_port is not None:
+        typer.echo(
+            "error: the email-to-SMS SMTP listener binds one port, so it cannot run in "
+            "--workers > 1 processes; run it in a separate `dovecote serve` of its own",
+            err=True,
+        )
+        raise typer.Exit(2)
+    # uvicorn's workers are fresh interpreters that build the app from an import string,
+    # so what this command decided reaches them through the environment they inherit.
+    if settings.public_url is not None:
+        os.environ["DOVECOTE_PUBLIC_URL"] = settings.public_url
+    if worker is not None:
+        os.environ["DOVECOTE_WORKER_ENABLED"] = "true" if worker else "false"
     uvicorn.run(
-        application,
+        "dovecote.app:create_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -21,6 +21,7 @@ from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
+from dovecote.storage.group_commit import GroupCommit
 
 
 @dataclass
@@ -37,8 +38,22 @@ class Runtime:
     files: FileStore
     # Committed changes of messages, for live pages (the dashboard's server-sent events).
     changes: Changes = field(default_factory=Changes)
+    # Reads a request makes before it writes (authentication); `engine` unless set.
+    read_engine: AsyncEngine | None = None
+    # Single sends share one transaction per tick through this (storage/group_commit.py).
+    writer: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writer = GroupCommit(self.engine)
+
+    @property
+    def reader(self) -> AsyncEngine:
+        return self.read_engine or self.engine
 
     async def close(self) -> None:
+        await self.writer.close()
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
 

@@ -117,7 +117,7 @@ from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
 from dovecote.settings import Settings
 from dovecote.statistics.sink import statistics_sink
-from dovecote.storage.db import create_engine
+from dovecote.storage.db import create_engine, create_read_engine
 
 # Channels the dispatcher delivers (EmailVerify sends its codes as email).
 CHANNELS: tuple[Channel, ...] = (SMS, EMAIL, MMS, VOICE, FAX, LETTER, POSTCARD)
@@ -249,6 +249,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         engine=engine,
+        read_engine=create_read_engine(settings.database_url, engine),
         limiter=limiter,
         prices=PriceBook.load(settings.prices_file),
         credentials=CredentialCache(settings.auth_cache_seconds),

@@ -94,6 +94,14 @@ async def detached_principal(request: Request, runtime: RuntimeDep) -> Principal
 DetachedPrincipal = Annotated[Principal, Depends(detached_principal)]
 
 
+async def read_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    """The caller, authenticated on a read connection (authentication only reads): for
+    handlers that write through the group commit (`runtime.writer`), which must not hold
+    the writer's connection while they wait for their turn."""
+    async with runtime.reader.connect() as conn:
+        return await current_principal(request, conn, runtime)
+
+
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:

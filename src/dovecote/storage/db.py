@@ -27,6 +27,30 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """Where requests read what they need before writing (the caller's credentials).
+
+    On SQLite, a few connections of their own: WAL lets them read while the one writer
+    connection is inside a transaction, so authenticating a request no longer waits for
+    the group commit in progress. On PostgreSQL (pooled already) and for an in-memory
+    SQLite database (which another connection would not see), the engine itself.
+    """
+    if not url.startswith("sqlite") or ":memory:" in url or "mode=memory" in url:
+        return engine
+    reader = create_async_engine(
+        url, pool_size=4, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30}
+    )
+    sa.event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
+    return reader
+
+
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")  # a write here would be a bug: refuse it
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import service as accounts
 from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
+from dovecote.apis.deps import (
+    Conn,
+    CurrentPrincipal,
+    RuntimeDep,
+    current_principal,
+    read_principal,
+)
 from dovecote.channels.sms import audience, senders
 from dovecote.channels.sms import compose as sms
 from dovecote.core.errors import NotFound
@@ -123,11 +131,33 @@ async def _accept(
     )
 
 
+async def _sender(
+    request: Request, runtime: RuntimeDep
+) -> AsyncIterator[tuple[Principal, AsyncConnection | None]]:
+    """The caller, and the transaction its send runs in: none with the group commit (the
+    writer brings its own, so authentication reads on the read pool and holds nothing);
+    otherwise one transaction for both, committed before the answer is sent."""
+    if runtime.settings.sms_group_commit:
+        yield await read_principal(request, runtime), None
+        return
+    async with runtime.engine.begin() as conn:
+        yield await current_principal(request, conn, runtime), conn
+
+
+Sender = Annotated[tuple[Principal, AsyncConnection | None], Depends(_sender, scope="function")]
+
+
 @router.post("/sms/send", summary="Send an SMS")
-async def send_sms(
-    body: SendSmsIn, principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
-) -> JSONResponse:
-    accepted = await _accept(body, principal, conn, runtime, dry_run=False)
+async def send_sms(body: SendSmsIn, sender: Sender, runtime: RuntimeDep) -> JSONResponse:
+    principal, conn = sender
+    if conn is not None:
+        accepted = await _accept(body, principal, conn, runtime, dry_run=False)
+    else:
+        # Concurrent sends share one transaction, and this answers only after the commit
+        # that carries it (storage/group_commit.py).
+        accepted = await runtime.writer.run(
+            lambda conn: _accept(body, principal, conn, runtime, dry_run=False)
+        )
     runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
     messages = [_message(item, principal, now) for item in accepted.items]

@@ -1,0 +1,249 @@
+"""Single sends through the group commit keep every guarantee a send had alone.
+
+The writer is held on a gate while requests queue behind it, so a batch is exactly the
+requests a test chose (no timing luck): then each request's answer is checked against
+what the database kept, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dovecote.core.errors import InvalidInput
+from dovecote.pipeline import queue as store
+from dovecote.settings import Settings
+from dovecote.storage.group_commit import GroupCommit
+from dovecote.storage.tables import accounts, messages, users
+
+US_PRICE = 29_000  # micros, one US part (the packaged price list)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"sms_group_commit": True})
+
+
+def us(n: int) -> str:
+    return f"+1202555{n:04d}"
+
+
+def send(client: httpx.AsyncClient, n: int) -> Coroutine[Any, Any, httpx.Response]:
+    return client.post("/v3/sms/send", json={"messages": [{"to": us(n), "body": f"Group {n}"}]})
+
+
+def writer(app: FastAPI) -> GroupCommit:
+    group: GroupCommit = app.state.runtime.writer
+    return group
+
+
+async def owner_account(app: FastAPI) -> int:
+    async with app.state.runtime.engine.connect() as conn:
+        query = sa.select(users.c.account_id).where(users.c.username == "owner")
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def balance(app: FastAPI, account_id: int) -> int:
+    async with app.state.runtime.engine.connect() as conn:
+        query = sa.select(accounts.c.balance_micros).where(accounts.c.id == account_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def set_balance(app: FastAPI, account_id: int, micros: int) -> None:
+    async with app.state.runtime.engine.begin() as conn:
+        await conn.execute(
+            accounts.update().where(accounts.c.id == account_id).values(balance_micros=micros)
+        )
+
+
+async def stored_ids(app: FastAPI) -> set[str]:
+    async with app.state.runtime.engine.connect() as conn:
+        return set((await conn.execute(sa.select(messages.c.id))).scalars())
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(3000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met within 30 s")
+
+
+@asynccontextmanager
+async def held(app: FastAPI) -> AsyncIterator[asyncio.Event]:
+    """The writer busy on a unit that waits for the gate: whatever is submitted meanwhile
+    forms the next batch, all of it."""
+    gate = asyncio.Event()
+
+    async def wait(_conn: AsyncConnection) -> None:
+        await gate.wait()
+
+    holder = asyncio.create_task(writer(app).run(wait))
+    await until(lambda: writer(app).pending == 0 and not holder.done())
+    try:
+        yield gate
+    finally:
+        gate.set()
+        await holder
+
+
+async def sends_in_one_batch(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    count: int,
+    extra: Callable[[AsyncConnection], Awaitable[Any]] | None = None,
+) -> tuple[list[httpx.Response], BaseException | None]:
+    """`count` sends (and `extra`, last) committed together in one transaction."""
+    group = writer(app)
+    async with held(app):
+        requests = [asyncio.create_task(send(client, n)) for n in range(count)]
+        await until(lambda: group.pending == count)
+        extra_task = asyncio.create_task(group.run(extra)) if extra is not None else None
+        await until(lambda: group.pending == count + (extra is not None))
+        commits = group.commits
+    responses = await asyncio.gather(*requests)
+    extra_error = None
+    if extra_task is not None:
+        try:
+            await extra_task
+        except Exception as exc:
+            extra_error = exc
+    assert group.commits <= commits + 2  # the holder's commit and this batch's, no more
+    return responses, extra_error
+
+
+def status(response: httpx.Response) -> str:
+    return str(response.json()["data"]["messages"][0]["status"])
+
+
+def message_id(response: httpx.Response) -> str:
+    return str(response.json()["data"]["messages"][0]["message_id"])
+
+
+async def test_sends_in_one_transaction_are_each_answered_and_each_committed(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    before = await balance(app, account_id)
+    units = writer(app).units
+
+    responses, _ = await sends_in_one_batch(app, client, 20)
+
+    assert [r.status_code for r in responses] == [200] * 20
+    assert [status(r) for r in responses] == ["SUCCESS"] * 20
+    assert writer(app).units - units == 21  # the 20 sends and the holder
+    # Every id answered is stored, once; the charge is the sum, once.
+    ids = [message_id(r) for r in responses]
+    assert len(set(ids)) == 20
+    assert await stored_ids(app) >= set(ids)
+    assert await balance(app, account_id) == before - 20 * US_PRICE
+
+
+async def test_credit_for_k_of_n_concurrent_sends_lets_exactly_k_through(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    await set_balance(app, account_id, 5 * US_PRICE + US_PRICE // 2)
+
+    responses, _ = await sends_in_one_batch(app, client, 12)
+
+    outcomes = [status(r) for r in responses]
+    assert outcomes.count("SUCCESS") == 5
+    assert outcomes.count("INSUFFICIENT_CREDIT") == 7
+    assert await balance(app, account_id) == US_PRICE // 2
+    kept = {message_id(r) for r in responses if status(r) == "SUCCESS"}
+    assert await stored_ids(app) == kept
+
+
+async def test_credit_for_k_of_n_sends_without_holding_the_writer(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # However the requests happen to fall into batches, the charge stays exact.
+    account_id = await owner_account(app)
+    await set_balance(app, account_id, 7 * US_PRICE)
+
+    responses = await asyncio.gather(*(send(client, n) for n in range(30)))
+
+    assert [status(r) for r in responses].count("SUCCESS") == 7
+    assert await balance(app, account_id) == 0
+    assert len(await stored_ids(app)) == 7
+
+
+async def test_a_unit_that_fails_midway_is_rolled_back_alone(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    before = await balance(app, account_id)
+
+    async def debit_then_fail(conn: AsyncConnection) -> None:
+        assert await store.debit(conn, account_id, 1_000_000)
+        raise InvalidInput("found bad input after writing")
+
+    responses, error = await sends_in_one_batch(app, client, 5, debit_then_fail)
+
+    assert isinstance(error, InvalidInput)  # its own error, not the batch's
+    assert [status(r) for r in responses] == ["SUCCESS"] * 5
+    assert await balance(app, account_id) == before - 5 * US_PRICE  # its debit undone
+
+
+async def fail_at_commit(conn: AsyncConnection) -> None:
+    """Writes that pass until COMMIT, where a deferred constraint refuses them."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(
+            "CREATE TEMP TABLE poison (x int UNIQUE DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP"
+        )
+        await conn.exec_driver_sql("INSERT INTO poison VALUES (1), (1)")
+        return
+    await conn.exec_driver_sql("CREATE TEMP TABLE poison_parent (id INTEGER PRIMARY KEY)")
+    await conn.exec_driver_sql(
+        "CREATE TEMP TABLE poison (p INTEGER REFERENCES poison_parent (id) "
+        "DEFERRABLE INITIALLY DEFERRED)"
+    )
+    await conn.exec_driver_sql("INSERT INTO poison VALUES (1)")
+
+
+async def test_a_failed_commit_answers_every_request_an_error_and_keeps_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    before = await balance(app, account_id)
+    ids_before = await stored_ids(app)
+
+    responses, error = await sends_in_one_batch(app, client, 8, fail_at_commit)
+
+    assert [r.status_code for r in responses] == [500] * 8
+    assert {r.json()["response_code"] for r in responses} == {"INTERNAL_SERVER_ERROR"}
+    assert "could not be saved" in responses[0].json()["response_msg"]
+    assert error is not None
+    assert await stored_ids(app) == ids_before
+    assert await balance(app, account_id) == before
+    # The writer goes on: the next send commits.
+    after = await send(client, 99)
+    assert status(after) == "SUCCESS"
+    assert message_id(after) in await stored_ids(app)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+async def test_a_unit_alone_or_not_gets_its_own_error(app: FastAPI, count: int) -> None:
+    group = writer(app)
+
+    async def fail(_conn: AsyncConnection) -> None:
+        raise InvalidInput("nope")
+
+    async def fine(_conn: AsyncConnection) -> str:
+        return "ok"
+
+    results = await asyncio.gather(
+        group.run(fail), *(group.run(fine) for _ in range(count - 1)), return_exceptions=True
+    )
+
+    assert isinstance(results[0], InvalidInput)
+    assert results[1:] == ["ok"] * (count - 1)
