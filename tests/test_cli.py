@@ -7,9 +7,12 @@ HTTP tests cover both backends.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +21,7 @@ from typer.testing import CliRunner, Result
 from dovecote import bootstrap, wiring
 from dovecote.app import create_app
 from dovecote.cli import app as cli
+from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 
 
@@ -93,6 +97,55 @@ def test_accounts_create_prints_credentials_that_authenticate(database_file: Pat
     assert status_for(database_file, "bob", key) == (200, "5.000000")
     assert status_for(database_file, "bob", password)[0] == 200
     assert status_for(database_file, "bob", "0C0FFEE0-0000-4000-8000-000000000000")[0] == 401
+
+
+def test_an_account_may_keep_its_balance_in_a_currency_the_price_file_rates(
+    database_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's price file adds JPY by an exchange rate: an account created in it
+    sees its balance, prices and currency in yen."""
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        json.dumps(
+            {
+                "currencies": {"JPY": {"name_long": "Yen", "prefix_d": "¥", "prefix_c": "¥"}},
+                "rates": {"JPY": {"from": "USD", "rate": "150"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DOVECOTE_PRICES_FILE", str(prices))
+    assert run(database_file, "migrate").exit_code == 0
+    refused = run(database_file, "accounts", "create", "kenji", "--currency", "XYZ")
+    assert refused.exit_code != 0 and "JPY" in refused.output
+    created = run(
+        database_file, "accounts", "create", "kenji", "--currency", "jpy", "--balance", "1500"
+    )
+    assert created.exit_code == 0, created.output
+    key = field(created.output, "api key", after="username: kenji")
+
+    async def ask() -> tuple[dict[str, Any], dict[str, Any]]:
+        settings = Settings(
+            database_url=url(database_file), worker_enabled=False, prices_file=str(prices)
+        )
+        application = create_app(settings)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", auth=("kenji", key)
+            ) as http:
+                account = (await http.get("/v3/account")).json()["data"]
+                price = await http.post(
+                    "/v3/sms/price", json={"messages": [{"to": "+14155552671", "body": "hi"}]}
+                )
+                return account, price.json()["data"]
+
+    account, price = asyncio.run(ask())
+    assert account["_currency"]["currency_name_short"] == "JPY"
+    assert account["balance"] == "1500.000000"
+    usd = PriceBook.load().unit_price("sms", "USD", "US")
+    assert Decimal(str(price["total_price"])) == usd * 150
+    assert price["_currency"]["currency_name_short"] == "JPY"
 
 
 def test_accounts_list_shows_each_user_with_balance_and_flags(database_file: Path) -> None:

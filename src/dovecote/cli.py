@@ -199,8 +199,9 @@ def accounts_create(
                 password=password,
                 email=email,
                 country=country,
-                currency=currency,
+                currency=currency.upper(),
                 balance_micros=accounts.parse_money(balance),
+                currencies=runtime.prices.currencies,
             )
 
     created = _with_runtime(work)

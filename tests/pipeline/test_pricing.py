@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -118,6 +118,51 @@ def test_an_override_file_can_add_a_complete_currency(tmp_path: Path) -> None:
     book = PriceBook.load(_write(tmp_path, data))
     assert book.unit_price("voice", "JPY", "JP") == Decimal(10)
     assert book.currency_info("JPY")["currency_name_long"] == "Japanese Yen"
+
+
+JPY = {"name_long": "Japanese Yen", "prefix_d": "¥", "prefix_c": "¥"}
+
+
+def test_a_rated_currency_takes_every_price_from_its_base_by_the_rate(
+    tmp_path: Path, book: PriceBook
+) -> None:
+    data = {"currencies": {"JPY": JPY}, "rates": {"JPY": {"from": "USD", "rate": "151.2345"}}}
+    rated = PriceBook.load(_write(tmp_path, data))
+    for channel in CHANNELS:
+        for country in ("US", "AU", "GB", "ZW", ""):
+            usd = book.unit_price(channel, "USD", country)
+            expected = (usd * Decimal("151.2345")).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+            assert rated.unit_price(channel, "JPY", country) == expected, (channel, country)
+    assert rated.currency_info("JPY")["currency_name_short"] == "JPY"
+    assert "JPY" in rated.currencies
+
+
+def test_a_price_written_for_a_rated_currency_wins_over_the_derived_one(tmp_path: Path) -> None:
+    data = {
+        "currencies": {"JPY": JPY},
+        "rates": {"JPY": {"from": "USD", "rate": "150"}},
+        "channels": {"sms": {"JPY": {"JP": "3.5"}}},
+    }
+    rated = PriceBook.load(_write(tmp_path, data))
+    assert rated.unit_price("sms", "JPY", "JP") == Decimal("3.5")
+    assert rated.unit_price("sms", "JPY", "US") == rated.unit_price("sms", "USD", "US") * 150
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ({"JPY": {"from": "USD", "rate": "-1"}}, "positive"),
+        ({"JPY": {"from": "USD", "rate": "lots"}}, "not a number"),
+        ({"JPY": {"from": "USD"}}, "expected"),
+        ({"JPY": {"from": "XYZ", "rate": "2"}}, "no XYZ prices"),
+        ({"JPY": {"from": "JPY", "rate": "2"}}, "itself"),
+        ({"JPY": {"from": "NZD", "rate": "2"}, "NZD": {"from": "USD", "rate": "2"}}, "rated"),
+    ],
+)
+def test_a_bad_rate_is_refused_at_load(tmp_path: Path, rates: object, message: str) -> None:
+    data = {"currencies": {"JPY": JPY}, "rates": rates}
+    with pytest.raises(PriceBookError, match=message):
+        PriceBook.load(_write(tmp_path, data))
 
 
 def test_an_unquoted_price_is_read_exactly(tmp_path: Path) -> None:

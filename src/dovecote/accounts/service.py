@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -80,13 +81,16 @@ async def create_account(
     active: bool = True,
     banned: bool = False,
     login_password: bool = True,
+    currencies: Sequence[str] = SUPPORTED_CURRENCIES,
 ) -> NewUser:
     """Create an account with its main user and first API key.
 
     `login_password=False` gives the user no password at all (API key only).
+    `currencies`: those the account may keep its balance in — the price book's, when
+    the caller has it (an operator's file may add currencies, by rate or by prices).
     """
-    if currency not in SUPPORTED_CURRENCIES:
-        raise InvalidInput(f"currency must be one of {', '.join(SUPPORTED_CURRENCIES)}")
+    if currency not in currencies:
+        raise InvalidInput(f"currency must be one of {', '.join(currencies)}")
     created = now()
     account = await store.insert_account(
         conn,

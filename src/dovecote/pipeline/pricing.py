@@ -3,6 +3,13 @@
 Prices come from the packaged ``dovecote/data/prices.json``, optionally
 overlaid by an operator's file of the same shape. Everything is parsed and
 validated at load, so lookups are plain dict reads with no I/O.
+
+A currency may also be priced by an exchange rate instead of its own columns: the
+file's ``rates`` table (``{"JPY": {"from": "USD", "rate": "151.20"}}``) derives every
+price of that currency from its base currency's, once at load, rounded half-up to the
+micro-unit. Prices written for the currency itself win over derived ones, so an operator
+can rate a currency and still fix a few prices by hand. Accounts in that currency then
+see balances, prices and `_currency` in it like any other (docs/billing.md).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 
 from dovecote.core.money import to_micros
@@ -19,7 +26,9 @@ DEFAULT = "default"  # the per-currency fallback entry in every channel table
 
 _Currencies = dict[str, dict[str, str]]  # code -> name_long/prefix_d/prefix_c
 _Prices = dict[str, dict[str, dict[str, Decimal]]]  # channel -> currency -> country
+_Rates = dict[str, tuple[str, Decimal]]  # code -> (base currency, rate)
 _CURRENCY_FIELDS = ("name_long", "prefix_d", "prefix_c")
+MICRO = Decimal("0.000001")
 
 
 class UnknownCurrency(KeyError):
@@ -53,10 +62,13 @@ class PriceBook:
         packaged = resources.files("dovecote") / "data" / "prices.json"
         currencies: _Currencies = {}
         prices: _Prices = {}
-        _merge(currencies, prices, packaged.read_text(encoding="utf-8"), "prices.json")
+        rates: _Rates = {}
+        text = packaged.read_text(encoding="utf-8")
+        _merge(currencies, prices, text, "prices.json", rates)
         if override_path is not None:
             with open(override_path, encoding="utf-8") as f:
-                _merge(currencies, prices, f.read(), os.fspath(override_path))
+                _merge(currencies, prices, f.read(), os.fspath(override_path), rates)
+        _derive(prices, rates)
         return cls(currencies, prices)
 
     @property
@@ -93,7 +105,7 @@ class PriceBook:
         }
 
 
-def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str) -> None:
+def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str, rates: _Rates) -> None:
     """Parse one price file into the accumulators, overwriting entries."""
     try:
         # parse_float=Decimal: an operator writing 0.029 unquoted gets exactly
@@ -102,7 +114,7 @@ def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str) -> 
     except ValueError as exc:
         raise PriceBookError(f"{source}: not valid JSON: {exc}") from None
     root = _mapping(data, source)
-    unknown = sorted(root.keys() - {"currencies", "channels"})
+    unknown = sorted(root.keys() - {"currencies", "channels", "rates"})
     if unknown:
         # Most likely a typo that would otherwise silently change nothing.
         raise PriceBookError(f"{source}: unexpected top-level keys {unknown}")
@@ -117,6 +129,20 @@ def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str) -> 
                 )
             entry[name] = value
 
+    for code, entry_ in _mapping(root.get("rates", {}), source).items():
+        where = f"{source}: rates.{code}"
+        fields = _mapping(entry_, where)
+        base, rate = fields.get("from"), fields.get("rate")
+        if not isinstance(base, str) or not isinstance(rate, str | Decimal):
+            raise PriceBookError(f'{where}: expected {{"from": CODE, "rate": "1.23"}}')
+        try:
+            value = Decimal(rate)
+        except ArithmeticError:
+            raise PriceBookError(f"{where}.rate: {rate!r} is not a number") from None
+        if not value.is_finite() or value <= 0:
+            raise PriceBookError(f"{where}.rate: {rate!r} must be a positive number")
+        rates[code.upper()] = (base.upper(), value)
+
     for channel, by_currency in _mapping(root.get("channels", {}), source).items():
         for code, by_country in _mapping(by_currency, f"{source}: {channel}").items():
             where = f"{source}: channels.{channel}.{code}"
@@ -124,6 +150,25 @@ def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str) -> 
             for country, price in _mapping(by_country, where).items():
                 key = DEFAULT if country.lower() == DEFAULT else country.upper()
                 table[key] = _price(price, f"{where}.{country}")
+
+
+def _derive(prices: _Prices, rates: _Rates) -> None:
+    """Fill each rated currency's prices from its base currency's (a base must have its
+    own prices: rates do not chain), keeping any price written for it directly."""
+    for code, (base, rate) in rates.items():
+        if base in rates:
+            raise PriceBookError(f"rates.{code}: its base {base} is itself rated")
+        if code == base:
+            raise PriceBookError(f"rates.{code}: a currency cannot be rated from itself")
+        for channel, by_currency in prices.items():
+            if base not in by_currency:
+                raise PriceBookError(f"rates.{code}: {channel} has no {base} prices")
+            own = by_currency.get(code, {})
+            derived = {
+                country: (price * rate).quantize(MICRO, rounding=ROUND_HALF_UP)
+                for country, price in by_currency[base].items()
+            }
+            by_currency[code] = {**derived, **own}
 
 
 def _mapping(value: object, where: str) -> Mapping[str, object]:
