@@ -61,7 +61,7 @@ async def seed(database_url: str, count: int) -> int:
 
 def summary(name: str, samples: list[float]) -> str:
     ordered = sorted(samples)
-    p50 = ordered[len(ordered) // 2]  # (bench/statistics.py shadows the stdlib module)
+    p50 = ordered[len(ordered) // 2]
     p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
     return (
         f"  {name:<22} p50 {p50 * 1000:6.1f} ms  "

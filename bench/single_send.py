@@ -53,7 +53,6 @@ end
 
 
 def median(values: object) -> float:
-    # Not statistics.median: bench/statistics.py shadows the module when run from here.
     ordered = sorted(values)  # type: ignore[call-overload]
     middle = len(ordered) // 2
     return float(

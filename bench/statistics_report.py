@@ -6,7 +6,7 @@ loads that (plus `--others` accounts of noise), then times `statistics.report.se
 — what `/v3/statistics/sms` and `/dovecote/statistics/{channel}` call — for the last 30
 days and for the whole three years, and prints p50/p95. Figures go to bench/README.md.
 
-    .venv/bin/python bench/statistics.py [--messages 10000000] [--others 100] [--runs 50]
+    .venv/bin/python bench/statistics_report.py [--messages 10000000] [--others 100] [--runs 50]
         [--backend sqlite,postgresql] [--pg-url postgresql+asyncpg://postgres@127.0.0.1/postgres]
 """
 
@@ -87,7 +87,6 @@ async def timed(engine: AsyncEngine, start: int, end: int, runs: int) -> tuple[f
         samples.append((time.perf_counter() - began) * 1000)
         counted = sum(t.count for t in series.totals.values())
     samples.sort()
-    # (This file is `statistics.py`: the standard library's module of that name is shadowed.)
     return samples[len(samples) // 2], samples[int(len(samples) * 0.95) - 1], counted
 
 
