@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 
 from dovecote.channels.fax import document
 from dovecote.core.errors import InvalidInput
-from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline.transports.base import Job, Outcome
-from dovecote.pipeline.transports.sandbox import SandboxTransport
-from dovecote.settings import Settings
+from dovecote.pipeline.transports.sandbox import RenderingSandboxTransport
 
 
 def tiff_key(message_id: str) -> str:
@@ -35,33 +33,10 @@ async def render(files: FileStore, message_id: str, pdf: bytes) -> int:
     return len(pages)
 
 
-class FaxSandboxTransport(SandboxTransport):
+class FaxSandboxTransport(RenderingSandboxTransport):
     name = "fax-sandbox"
 
-    def __init__(
-        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
-    ) -> None:
-        super().__init__(receipt_delay=receipt_delay, rules=rules)
-        self.files = files
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FaxSandboxTransport:
-        return cls(
-            open_store(settings),
-            receipt_delay=settings.sandbox_receipt_delay,
-            rules=settings.sandbox_rules,
-        )
-
-    async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
-        outcomes = []
-        for job in jobs:
-            outcome = self._send_one(job)
-            if outcome.kind == "sent":
-                outcome = await self._print(job, outcome)
-            outcomes.append(outcome)
-        return outcomes
-
-    async def _print(self, job: Job, outcome: Outcome) -> Outcome:
+    async def render(self, job: Job, outcome: Outcome) -> Outcome:
         key = (job.payload or {}).get("document")
         try:
             pdf = await self.files.get(str(key))

@@ -16,49 +16,31 @@ from collections.abc import Sequence
 from PIL import Image
 
 from dovecote.channels.post import proof
-from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.files.store import FileMissing
 from dovecote.pipeline.transports.base import Job, Outcome
-from dovecote.pipeline.transports.sandbox import SandboxTransport
-from dovecote.settings import Settings
+from dovecote.pipeline.transports.sandbox import RenderingSandboxTransport
 
 
-class PostSandboxTransport(SandboxTransport):
+class PostSandboxTransport(RenderingSandboxTransport):
     name = "post-sandbox"
 
-    def __init__(
-        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
-    ) -> None:
-        super().__init__(receipt_delay=receipt_delay, rules=rules)
-        self.files = files
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PostSandboxTransport:
-        return cls(
-            open_store(settings),
-            receipt_delay=settings.sandbox_receipt_delay,
-            rules=settings.sandbox_rules,
-        )
-
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
-        rendered: dict[str, list[Image.Image]] = {}  # document key → its pages, this batch
-        outcomes = []
-        for job in jobs:
-            outcome = self._send_one(job)
-            if outcome.kind == "sent" and (job.payload or {}).get("document"):
-                outcome = await self._print(job, outcome, rendered)
-            outcomes.append(outcome)
-        return outcomes
+        self._rendered: dict[str, list[Image.Image]] = {}  # document key → its pages
+        try:
+            return await super().send(jobs)
+        finally:
+            self._rendered = {}  # this batch's pages are not kept
 
-    async def _print(
-        self, job: Job, outcome: Outcome, rendered: dict[str, list[Image.Image]]
-    ) -> Outcome:
+    async def render(self, job: Job, outcome: Outcome) -> Outcome:
         payload = job.payload or {}
+        if not payload.get("document"):
+            return outcome
         key = str(payload["document"])
         lines = [str(line) for line in payload.get("address") or ()]
         try:
-            pages = rendered.get(key)
+            pages = self._rendered.get(key)
             if pages is None:
-                pages = rendered[key] = await self._pages(key)
+                pages = self._rendered[key] = await self._pages(key)
             png = await asyncio.to_thread(proof.stamp, pages[0], lines)
             await self.files.put(proof.first_page_key(job.id), png, "image/png")
         except (FileMissing, ValueError) as exc:

@@ -10,46 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 
 from dovecote.channels.voice import languages, speech
-from dovecote.files.store import FileStore, open_store
 from dovecote.pipeline.transports.base import Job, Outcome
-from dovecote.pipeline.transports.sandbox import SandboxTransport
-from dovecote.settings import Settings
+from dovecote.pipeline.transports.sandbox import RenderingSandboxTransport
 
 
 def wav_key(message_id: str) -> str:
     return f"voice/{message_id}.wav"
 
 
-class VoiceSandboxTransport(SandboxTransport):
+class VoiceSandboxTransport(RenderingSandboxTransport):
     name = "voice-sandbox"
 
-    def __init__(
-        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
-    ) -> None:
-        super().__init__(receipt_delay=receipt_delay, rules=rules)
-        self.files = files
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> VoiceSandboxTransport:
-        return cls(
-            open_store(settings),
-            receipt_delay=settings.sandbox_receipt_delay,
-            rules=settings.sandbox_rules,
-        )
-
-    async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
-        outcomes = []
-        for job in jobs:
-            outcome = self._send_one(job)
-            if outcome.kind == "sent":
-                outcome = await self._speak(job, outcome)
-            outcomes.append(outcome)
-        return outcomes
-
-    async def _speak(self, job: Job, outcome: Outcome) -> Outcome:
+    async def render(self, job: Job, outcome: Outcome) -> Outcome:
         payload = job.payload or {}
         voice = payload.get("espeak") or languages.DEFAULT_ESPEAK
         try:

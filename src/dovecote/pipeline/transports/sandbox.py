@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
+from dovecote.files.store import FileStore, open_store
 from dovecote.pipeline.transports.base import Job, Outcome, Reply
 from dovecote.settings import Settings
 
@@ -122,3 +124,35 @@ class SandboxTransport:
 
     async def close(self) -> None:
         return None
+
+
+class RenderingSandboxTransport(SandboxTransport):
+    """A sandbox that makes something of each message it "sends" — a call's WAV, a fax's
+    pages, a letter's proof — and keeps it in the file store: `render` is called for each
+    message the rules let through, and may fail it (a document gone since acceptance)."""
+
+    def __init__(
+        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
+    ) -> None:
+        super().__init__(receipt_delay=receipt_delay, rules=rules)
+        self.files = files
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            open_store(settings),
+            receipt_delay=settings.sandbox_receipt_delay,
+            rules=settings.sandbox_rules,
+        )
+
+    async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        outcomes = []
+        for job in jobs:
+            outcome = self._send_one(job)
+            if outcome.kind == "sent":
+                outcome = await self.render(job, outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    async def render(self, job: Job, outcome: Outcome) -> Outcome:
+        return outcome
