@@ -23,13 +23,22 @@ import hypothesis
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dovecote.app import create_app
+from dovecote.core import security
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.migrate import upgrade
+
+# Argon2 at its production cost (~170 ms a hash on this machine) would be paid by every
+# test whose app creates the owner at start-up: ~2,000 of them. Tests hash with the same
+# algorithm at its lowest cost instead; the hashes are real argon2id and verification
+# reads the cost from each hash, so nothing else changes. Processes the tests start
+# (`dovecote serve`, workers) keep the production cost.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 # Generated tests are reproducible: the same examples on every run and machine, so a red
 # run can always be replayed. A failure they find becomes a plain example test.
