@@ -24,7 +24,22 @@ function followLive(container) {
     }
     container.dataset.updates = String(Number(container.dataset.updates || 0) + 1);
   });
-  source.addEventListener("open", () => { container.dataset.connected = "true"; });
+  // What changed between this page's render and the stream's start (or while it was
+  // reconnecting) was sent to nobody: take the container's current state once, then
+  // follow the stream. One page fetch per connection.
+  source.addEventListener("open", async () => {
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (response.ok && container.id) {
+        const html = await response.text();
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(container.id);
+        if (fresh) container.innerHTML = fresh.innerHTML;
+      }
+    } catch (error) {
+      // The stream still follows; only the gap before it stays unfilled.
+    }
+    container.dataset.connected = "true";
+  });
 }
 
 function drawChart(element) {
