@@ -85,7 +85,7 @@ MIN_REQUESTS = 5_000
 # The run is split into shards, each its own test with its own server, so that xdist
 # spreads it over both cores (in one test it was the suite's longest pole, ~3 minutes).
 # Operations are dealt round-robin in a fixed order: every run fuzzes the same ones.
-SHARDS = 4
+SHARDS = 8
 
 # Operations a caller reaches without credentials, and why: everything else must answer 401.
 PUBLIC: dict[tuple[str, str], str] = {
