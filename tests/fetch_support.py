@@ -3,12 +3,13 @@ fetches: MMS media, fax and letter documents, contact imports."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+import http_peer
 
 
 @dataclass
@@ -62,13 +63,6 @@ def file_server() -> Iterator[FileServer]:
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server_state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_peer.serve(Handler) as base:
+        server_state.base = base
         yield server_state
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import clicksend
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import http_peer
 from dovecote.accounts import service as accounts
 from dovecote.core.ids import new_id
 from dovecote.pipeline import status as st
@@ -218,16 +219,9 @@ def webhook_peer() -> Iterator[Peer]:
         def log_message(self, format: str, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    peer.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_peer.serve(Handler) as base:
+        peer.url = f"{base}/hook"
         yield peer
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

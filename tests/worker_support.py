@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import pg_admin
+from conftest import PgDatabases
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import messages
 
@@ -32,12 +31,11 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture
-def pg_database_url(pg_template: str) -> Iterator[str]:
+def pg_database_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A fresh PostgreSQL database copied from the session's migrated template."""
-    name = f"dovecote_w_{uuid.uuid4().hex[:12]}"
-    asyncio.run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    name = pg_databases.take()
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    pg_databases.give_back(name)
 
 
 @pytest.fixture
