@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # `limits` rate-limit string per account; Redis makes the limit shared by all processes.
     rate_limit: str = "100/second"
+    # argon2id cost of new password hashes (argon2-cffi's defaults; OWASP's minimum is
+    # t=2 with 19 MiB). Each sign-in with a password pays it once (~170 ms at these).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=32)  # ≥ 8 × 4 lanes
     redis_url: str | None = None
     max_body_bytes: int = 2_000_000
     # How long a verified Authorization header is remembered (0 turns the cache off).

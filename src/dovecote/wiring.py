@@ -99,6 +99,7 @@ from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
 from dovecote.contacts import import_job as contact_imports
+from dovecote.core import security
 from dovecote.dashboard import routes as dashboard
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
@@ -240,6 +241,9 @@ def mount(app: FastAPI) -> None:
 def build_runtime(
     settings: Settings, *, sinks: Sequence[EventSink] = SINKS, metrics: Metrics | None = None
 ) -> Runtime:
+    security.configure_password_hashing(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
     # Last of the sinks: it only notes what changed, for live pages after the commit.
     changes = Changes()
     events = EventLog((*sinks, changes.sink))

@@ -1,9 +1,10 @@
-"""Signed links: `security.sign` / `verify_signature`."""
+"""Signed links (`security.sign` / `verify_signature`) and password hashing."""
 
 from __future__ import annotations
 
 import time
 
+from conftest import CHEAP_HASH_KIB, CHEAP_HASH_TIME
 from dovecote.core import security
 
 
@@ -20,3 +21,17 @@ def test_a_non_ascii_or_surrogate_signature_is_just_wrong() -> None:
     later = int(time.time()) + 60
     for signature in ("é", "\u00e9" * 27, "\ud800", "😀", ""):
         assert not security.verify_signature("secret", "payload", later, signature)
+
+
+def test_the_hashing_cost_applies_to_new_hashes_and_old_hashes_still_verify() -> None:
+    old = security.hash_password("correct horse")
+    try:
+        security.configure_password_hashing(time_cost=2, memory_kib=64)
+        new = security.hash_password("correct horse")
+        assert "$m=64,t=2," in new
+        assert f"$m={CHEAP_HASH_KIB},t={CHEAP_HASH_TIME}," in old
+        assert security.verify_password(old, "correct horse")
+        assert security.verify_password(new, "correct horse")
+        assert not security.verify_password(new, "wrong horse")
+    finally:
+        security.configure_password_hashing(time_cost=CHEAP_HASH_TIME, memory_kib=CHEAP_HASH_KIB)

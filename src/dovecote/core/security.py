@@ -12,7 +12,18 @@ import uuid
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+# argon2id at argon2-cffi's defaults (t=3, m=64 MiB, p=4: ~170 ms a hash here) until the
+# runtime applies the settings' cost (`configure_password_hashing`).
 _hasher = PasswordHasher()
+
+
+def configure_password_hashing(*, time_cost: int, memory_kib: int) -> None:
+    """New hashes use this cost; existing hashes verify at the cost written in each one,
+    so lowering or raising it never locks anyone out. One process, one cost: the runtime
+    calls this once at start-up (`DOVECOTE_PASSWORD_HASH_*`)."""
+    global _hasher
+    if (time_cost, memory_kib) != (_hasher.time_cost, _hasher.memory_cost):
+        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
 
 
 def new_api_key() -> str:
