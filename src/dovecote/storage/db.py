@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from dovecote.storage import sqlite_driver
+
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -20,7 +22,7 @@ def create_engine(url: str) -> AsyncEngine:
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
-            connect_args={"timeout": 30},
+            connect_args=sqlite_driver.connect_args(timeout=30),
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -38,7 +40,11 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     if not url.startswith("sqlite") or ":memory:" in url or "mode=memory" in url:
         return engine
     reader = create_async_engine(
-        url, pool_size=4, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30}
+        url,
+        pool_size=4,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args=sqlite_driver.connect_args(timeout=30),
     )
     sa.event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
     return reader
