@@ -1,4 +1,5 @@
-"""`storage.sqlite_driver`: aiosqlite with one thread hand-off per statement."""
+"""`storage.sqlite_driver`: aiosqlite with one thread hand-off per statement (the read
+pool), or none (the writer: `create_engine`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import aiosqlite
 import pytest
 import sqlalchemy as sa
 
-from dovecote.storage.db import create_engine
+from dovecote.storage import sqlite_driver
+from dovecote.storage.db import create_engine, create_read_engine
 
 
 async def test_rows_counts_and_ids_come_back_as_from_plain_aiosqlite(tmp_path: Path) -> None:
@@ -36,10 +38,8 @@ async def test_rows_counts_and_ids_come_back_as_from_plain_aiosqlite(tmp_path: P
         await engine.dispose()
 
 
-async def test_a_statement_is_one_hand_off_to_the_connection_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each function aiosqlite runs in a connection's thread, from now on."""
     hand_offs: list[str] = []
     original = aiosqlite.Connection._execute  # every hand-off of aiosqlite goes through it
 
@@ -47,24 +47,83 @@ async def test_a_statement_is_one_hand_off_to_the_connection_thread(
         hand_offs.append(getattr(fn, "__name__", "?"))
         return await original(self, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return hand_offs
+
+
+async def test_a_read_pool_statement_is_one_hand_off_to_the_connection_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    engine = create_engine(url)
+    reader = create_read_engine(url, engine)
     try:
         async with engine.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-        async with engine.connect() as conn:
+        async with reader.connect() as conn:  # opened (and its pragmas set) before counting
+            await conn.execute(sa.text("SELECT 1"))
+        hand_offs = count_hand_offs(monkeypatch)
+        async with reader.connect() as conn:
             for _ in range(5):
                 await conn.execute(sa.text("SELECT count(*) FROM t"))
         # plain aiosqlite: 21 (cursor, execute, fetch, close each, and the pool's rollback)
         assert hand_offs == ["_run"] * 5
+    finally:
+        await reader.dispose()
+        await engine.dispose()
+
+
+async def test_the_writer_runs_its_statements_without_a_hand_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    try:
         async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        hand_offs = count_hand_offs(monkeypatch)
+        monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+        for _ in range(3):
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
+                await conn.execute(sa.text("SELECT count(*) FROM t"))
+        # only the WAL checkpoint (automatic ones are off: they sync the file)
+        assert hand_offs == ["_checkpoint"]
+        async with engine.begin() as conn:  # and commits go on after it
             await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
-        assert hand_offs == ["_run"] * 6 + ["commit"]
+        async with engine.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar_one() == 4
+    finally:
+        await engine.dispose()
+
+
+async def test_a_long_read_on_the_writer_moves_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read past `INLINE_READ_SECONDS` is interrupted and run again in the thread, with
+    the same answer; the event loop is not held for its length."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    # A SELECT-first spelling, so that the driver knows it for a read.
+    slow = (
+        "SELECT (SELECT sum(i) FROM (WITH RECURSIVE n(i) AS"
+        " (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) SELECT i FROM n))"
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        hand_offs = count_hand_offs(monkeypatch)
+        async with engine.connect() as conn:
+            started = time.monotonic()
+            total = (await conn.execute(sa.text(slow))).scalar_one()
+            took = time.monotonic() - started
+        assert total == 3000000 * 3000001 // 2
+        assert hand_offs == ["_waiting"]
+        assert took > sqlite_driver.INLINE_READ_SECONDS  # it did run long
     finally:
         await engine.dispose()
 
 
 async def test_waiting_for_another_writer_does_not_stall_the_event_loop(tmp_path: Path) -> None:
-    """The busy timeout is spent in the connection's thread: the loop keeps running."""
+    """The writer's busy timeout is spent in the connection's thread: the loop runs on."""
     path = tmp_path / "one.db"
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
     try:

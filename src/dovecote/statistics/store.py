@@ -77,7 +77,7 @@ async def inflight(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Tra
 async def save_inflight(
     conn: AsyncConnection, touched: Collection[str], keep: Iterable[Tracked]
 ) -> None:
-    """Replace the rows of `touched` messages by `keep` (those not yet final)."""
+    """Delete the rows of `touched` messages, then insert `keep` (those not yet final)."""
     if touched:
         await conn.execute(
             statistics_inflight.delete().where(statistics_inflight.c.message_id.in_(touched))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dovecote.storage import sqlite_driver
+from dovecote.storage.fair_pool import FairAsyncQueuePool
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -19,10 +20,13 @@ def create_engine(url: str) -> AsyncEngine:
         # in other processes (the CLI, a second worker) proceed during writes.
         engine = create_async_engine(
             url,
+            poolclass=FairAsyncQueuePool,  # first come, first served: see fair_pool.py
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
-            connect_args=sqlite_driver.connect_args(timeout=30),
+            # Its statements run on the event loop (see storage/sqlite_driver.py), which
+            # also owns its busy timeout: 30 s, spent in the connection's thread.
+            connect_args=sqlite_driver.connect_args(inline=True, timeout=30),
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -64,7 +68,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # NORMAL is durable across application crashes in WAL mode; only an OS crash
     # can lose the last transactions, and it buys several times the commit rate.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

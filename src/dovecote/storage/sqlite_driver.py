@@ -1,26 +1,47 @@
-"""aiosqlite with one thread hand-off per statement instead of four.
+"""aiosqlite with one thread hand-off per statement instead of four, or none.
 
 aiosqlite runs every sqlite3 call in the connection's own thread and hands each one over
 through a queue: SQLAlchemy's adapter makes four per statement (create a cursor,
 execute, fetch the rows, close the cursor). A hand-off is two context switches and a
-GIL transfer — ~0.1 ms on a quiet machine and several times that on a busy one (a
-single send's eleven statements made ~40 of them: `bench/README.md`, issue 17). Here the
-statement and the fetch of its rows go to the thread together, and creating or closing a
-cursor (no I/O, no lock) runs on the caller's side, so a statement is one hand-off.
+GIL transfer — ~0.1 ms on a quiet machine and several times that on a busy one, where
+each waits its turn in the OS run queue (a single send's eleven statements made ~40 of
+them: `bench/README.md`, issue 17). Here the statement and the fetch of its rows go to
+the thread together, and creating or closing a cursor (no I/O, no lock) runs on the
+caller's side, so a statement is one hand-off.
 
-The thread stays: a statement may wait for the write lock another process holds (the
-busy timeout) or scan a large table, and neither may stall the event loop. The cursors
-are used from the event loop's thread and the connection's, one at a time (SQLAlchemy
-serializes the statements of a connection), which `check_same_thread=False` permits.
+The writer connection (`inline=True`) goes further and runs its statements on the event
+loop itself: the one connection every write waits for is then held only for the CPU
+the transaction needs. What must not stall the loop still goes to the thread:
+
+- waiting for the write lock another process holds: inline statements run with no busy
+  timeout, and one that finds the database busy runs again in the thread with the full
+  timeout (a statement answered SQLITE_BUSY changed nothing);
+- a long read: an inline SELECT is interrupted after `INLINE_READ_SECONDS` and runs
+  again in the thread (an interrupted SELECT changes nothing; writes are never
+  interrupted, since SQLite would roll back their whole transaction);
+- WAL checkpoints (they write and sync the database file): automatic checkpoints are off
+  on this connection, and one runs in the thread every `CHECKPOINT_EVERY` commits.
+
+The cursors are used from the event loop's thread and the connection's, one at a time
+(SQLAlchemy serializes the statements of a connection), which `check_same_thread=False`
+permits.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiosqlite
+
+INLINE_READ_SECONDS = 0.02
+CHECKPOINT_EVERY = 500
+# How often (in SQLite VM instructions) an inline read looks at the clock: ~50 µs apart.
+_PROGRESS_STEPS = 10_000
+_SQLITE_BUSY = 5
+_SQLITE_INTERRUPT = 9
 
 
 class OneHopCursor:
@@ -37,11 +58,12 @@ class OneHopCursor:
         return self._cursor.fetchall() if self._cursor.description else []
 
     async def execute(self, sql: str, parameters: Any = None) -> OneHopCursor:
-        self._rows = await self._connection.in_thread(self._run, sql, parameters or ())
+        read = sql.lstrip()[:6].upper() == "SELECT"
+        self._rows = await self._connection.run(self._run, sql, parameters or (), read=read)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneHopCursor:
-        await self._connection.in_thread(self._cursor.executemany, sql, parameters)
+        await self._connection.run(self._cursor.executemany, sql, parameters)
         self._rows = []
         return self
 
@@ -98,9 +120,49 @@ class _OpenCursor:
 
 
 class OneHopConnection(aiosqlite.Connection):
+    def __init__(
+        self, connector: Callable[[], sqlite3.Connection], *, inline: bool, busy_ms: int
+    ) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self.inline = inline
+        self.busy_ms = busy_ms
+        self._read_deadline: float | None = None
+        self._commits = 0
+
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` in the connection's thread (aiosqlite's one hand-off)."""
         return await self._execute(fn, *args)  # type: ignore[no-untyped-call]
+
+    async def run(self, fn: Callable[..., Any], *args: Any, read: bool = False) -> Any:
+        """Run `fn(*args)` inline when this connection is, else (or when that would wait)
+        in the thread."""
+        if not self.inline:
+            return await self.in_thread(fn, *args)
+        if read:
+            self._read_deadline = time.monotonic() + INLINE_READ_SECONDS
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (_SQLITE_BUSY, _SQLITE_INTERRUPT):
+                raise
+        finally:
+            self._read_deadline = None
+        return await self.in_thread(self._waiting, fn, *args)
+
+    def _waiting(self, fn: Callable[..., Any], *args: Any) -> Any:  # in the thread
+        self._conn.execute(f"PRAGMA busy_timeout={self.busy_ms}")
+        try:
+            return fn(*args)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
+
+    def _checkpoint(self) -> None:  # in the thread
+        # Read to the end: a statement left stepping would refuse every later COMMIT.
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _over_time(self) -> int:  # SQLite's progress handler: non-zero interrupts
+        deadline = self._read_deadline
+        return int(deadline is not None and time.monotonic() > deadline)
 
     def cursor(self) -> _OpenCursor:  # type: ignore[override]
         return _OpenCursor(self)
@@ -109,28 +171,43 @@ class OneHopConnection(aiosqlite.Connection):
     # transaction is open (sqlite3 begins one before the first write), so there is
     # nothing to hand over.
     async def commit(self) -> None:
-        if self._conn.in_transaction:
-            await super().commit()
+        if not self._conn.in_transaction:
+            return
+        await self.run(self._conn.commit)
+        if self.inline:
+            self._commits += 1
+            if self._commits % CHECKPOINT_EVERY == 0:
+                await self.in_thread(self._checkpoint)
 
     async def rollback(self) -> None:
         if self._conn.in_transaction:
-            await super().rollback()
+            await self.run(self._conn.rollback)
 
 
-def connect(database: str, *args: Any, **kwargs: Any) -> OneHopConnection:
+def connect(
+    database: str, *args: Any, dovecote_inline: bool = False, **kwargs: Any
+) -> OneHopConnection:
     """`aiosqlite.connect` for SQLAlchemy's `async_creator_fn` connect argument."""
     if args:
         raise TypeError(f"unexpected positional connect arguments: {args!r}")
     kwargs["check_same_thread"] = False  # see the module's docstring
+    busy_ms = int(float(kwargs.get("timeout", 5.0)) * 1000)
+    if dovecote_inline:
+        kwargs["timeout"] = 0  # inline statements never wait; see `OneHopConnection.run`
 
-    def connector() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
-        return connection
+    def connector() -> sqlite3.Connection:  # in the thread, when the connection opens
+        sqlite: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        if dovecote_inline:
+            sqlite.execute("PRAGMA wal_autocheckpoint=0")
+            sqlite.set_progress_handler(connection._over_time, _PROGRESS_STEPS)
+        return sqlite
 
-    return OneHopConnection(connector, iter_chunk_size=64)
+    connection = OneHopConnection(connector, inline=dovecote_inline, busy_ms=busy_ms)
+    return connection
 
 
-def connect_args(**extra: Any) -> dict[str, Any]:
-    """`connect_args` for `create_async_engine` on a SQLite URL."""
+def connect_args(*, inline: bool = False, **extra: Any) -> dict[str, Any]:
+    """`connect_args` for `create_async_engine` on a SQLite URL; `inline` for the one
+    writer connection (see the module's docstring)."""
     creator: Callable[..., OneHopConnection] = connect
-    return {"async_creator_fn": creator, **extra}
+    return {"async_creator_fn": creator, "dovecote_inline": inline, **extra}
