@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote.accounts import store as account_store
 from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
 from dovecote.pipeline.history import ChannelHistory, entry_from_row
 from dovecote.settings import Settings
 from dovecote.storage.listing import ListQuery
 from dovecote.storage.tables import messages
-from sms_support import insert, owner, sms
+from email_support import owner_principal
+from sms_support import insert, sms
 
 KINDLESS = ChannelHistory(
     channel="sms", export_path="/v3/sms/x", default_filename="sms.csv", kind=None
@@ -42,15 +41,6 @@ SHOUTED = ChannelHistory(
 )
 
 
-async def _principal(app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> Principal:
-    me = await owner(client, settings)
-    async with app.state.runtime.engine.connect() as conn:
-        user = await account_store.get_user(conn, me.user_id)
-        account = await account_store.get_account(conn, me.account_id)
-    assert user is not None and account is not None
-    return Principal(user=user, account=account)
-
-
 def _query(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query))
 
@@ -69,9 +59,9 @@ def _link(history: ChannelHistory, principal: Principal, settings: Settings) -> 
 
 
 async def test_a_link_opens_only_the_history_that_signed_it(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    app: FastAPI, settings: Settings
 ) -> None:
-    principal = await _principal(app, client, settings)
+    principal = await owner_principal(app.state.runtime.engine)
     engine = app.state.runtime.engine
     voice_link, sms_link = _link(VOICE, principal, settings), _link(KINDLESS, principal, settings)
     assert urlsplit(voice_link).path == "/v3/voice/x"
@@ -88,9 +78,9 @@ async def test_a_link_opens_only_the_history_that_signed_it(
 
 
 async def test_a_history_lists_and_exports_its_own_channel_with_its_extension(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+    app: FastAPI, settings: Settings
 ) -> None:
-    principal = await _principal(app, client, settings)
+    principal = await owner_principal(app.state.runtime.engine)
     engine = app.state.runtime.engine
     call = sms(principal.account.id, principal.user.id, channel="voice", body="hello")
     text = sms(principal.account.id, principal.user.id, body="not a call")
