@@ -19,9 +19,9 @@ from dovecote.campaigns.fanout import (
     Batch,
     Builder,
     Campaigns,
-    Runner,
     Tally,
     run_due,
+    runner,
 )
 from dovecote.channels.email.compose import DROPPED, queue_emails
 from dovecote.contacts.service import Contact
@@ -99,4 +99,4 @@ async def _run(ctx: JobContext, prices: PriceBook) -> int:
 
 def job(settings: Settings) -> PeriodicJob:
     """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    return Runner(settings, _run, "email-campaigns").job()
+    return runner(settings, "email-campaigns", _run)

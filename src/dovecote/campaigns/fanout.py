@@ -15,7 +15,6 @@ was sent are not reached (`max_contact_id`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -35,7 +34,7 @@ from dovecote.channels.sms.audience import OPTED_OUT, skip_opted_out
 from dovecote.contacts.service import Contact
 from dovecote.core.errors import DomainError
 from dovecote.core.models import Account, Principal
-from dovecote.pipeline import outbound
+from dovecote.pipeline import leased, outbound
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.outbound import Outbound
@@ -117,18 +116,14 @@ async def run_due(
     """The one campaign runner: claim each due campaign of `campaigns.table`, fan it out,
     and release it on failure (retried after `RETRY`) or at once on a graceful stop."""
     table = campaigns.table
-    claimed = 0
-    while True:
-        moment = time.time() if now is None else now
-        async with engine.connect() as conn:
-            if not await store.any_due(conn, now=moment, table=table):
-                return claimed
-        async with engine.begin() as conn:
-            rows = await store.claim(conn, owner=owner, now=moment, lease=lease, table=table)
-        if not rows:
-            return claimed
-        claimed += 1
-        row = rows[0]
+
+    async def any_due(conn: AsyncConnection, moment: float) -> bool:
+        return await store.any_due(conn, now=moment, table=table)
+
+    async def claim(conn: AsyncConnection, moment: float) -> list[RowMapping]:
+        return await store.claim(conn, owner=owner, now=moment, lease=lease, table=table)
+
+    async def work(row: RowMapping) -> None:
         try:
             await _fan_out(
                 engine, campaigns, row, owner=owner, lease=lease, batch=batch,
@@ -151,8 +146,10 @@ async def run_due(
             log.exception("%s %s failed; retrying", campaigns.label, row["id"])
             async with engine.begin() as conn:
                 await store.release(conn, row["id"], owner, due_at=time.time() + RETRY, table=table)
-        if stop_after is not None:
-            return claimed
+
+    return await leased.drain(
+        engine, any_due=any_due, claim=claim, work=work, now=now, once=stop_after is not None
+    )
 
 
 async def _fan_out(
@@ -303,42 +300,17 @@ def _composer(row: RowMapping, prices: PriceBook) -> Build:
     return sms_items
 
 
-class Runner:
-    """Runs a fan-out as a task of its own, so a big campaign never holds up the worker
-    loop (message dispatch); one at a time per worker process and campaign kind."""
+def runner(
+    settings: Settings, name: str, run: Callable[[JobContext, PriceBook], Awaitable[int]]
+) -> PeriodicJob:
+    """A campaign kind's periodic job: its runner as a task of its own, with the price
+    book loaded once per worker."""
+    prices = PriceBook.load(settings.prices_file)
 
-    def __init__(
-        self,
-        settings: Settings,
-        run: Callable[[JobContext, PriceBook], Awaitable[int]],
-        name: str,
-    ) -> None:
-        self._prices = PriceBook.load(settings.prices_file)
-        self._run = run
-        self._name = name
-        self._task: asyncio.Task[int] | None = None
+    async def run_all(ctx: JobContext) -> int:
+        return await run(ctx, prices)
 
-    async def __call__(self, ctx: JobContext) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self._task = asyncio.create_task(self._guarded(ctx), name=f"dovecote-{self._name}")
-
-    async def _guarded(self, ctx: JobContext) -> int:
-        try:
-            return await self._run(ctx, self._prices)
-        except Exception:
-            log.exception("%s could not run", self._name)
-            return 0
-
-    async def close(self) -> None:
-        if self._task is None or self._task.done():
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    def job(self) -> PeriodicJob:
-        return PeriodicJob(name=self._name, interval=INTERVAL, run=self, close=self.close)
+    return leased.TaskRunner(name, run_all).job(INTERVAL)
 
 
 async def _run_text(ctx: JobContext, prices: PriceBook) -> int:
@@ -353,4 +325,4 @@ async def _run_text(ctx: JobContext, prices: PriceBook) -> int:
 
 def job(settings: Settings) -> PeriodicJob:
     """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    return Runner(settings, _run_text, "sms-campaigns").job()
+    return runner(settings, "sms-campaigns", _run_text)

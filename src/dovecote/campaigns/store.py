@@ -141,8 +141,7 @@ async def max_contact_id(conn: AsyncConnection, account_id: int, list_id: int) -
 
 
 async def any_due(conn: AsyncConnection, *, now: float, table: sa.Table = sc) -> bool:
-    query = sa.select(table.c.id).where(table.c.due_at <= now).limit(1)
-    return (await conn.execute(query)).first() is not None
+    return await leases.any_due(conn, table, now=now)
 
 
 async def claim(
