@@ -252,7 +252,7 @@ def entry(row: Mapping[str, Any], url: str | None = None) -> dict[str, Any]:
 async def export_rows(
     engine: AsyncEngine, channel: str, export: Export, columns: tuple[str, ...]
 ) -> AsyncIterator[list[Any]]:
-    async for row in history.export_rows(engine, channel, export):
+    async for row in history.HISTORIES[channel].export_rows(engine, export):
         cells = entry(row)
         yield [cells[column] for column in columns]
 
@@ -266,7 +266,7 @@ async def letter_history(
     runtime: RuntimeDep,
 ) -> JSONResponse:
     accounts.require(principal, "access_post")
-    page = await history.list_history(conn, CHANNEL, principal, params)
+    page = await history.HISTORIES[CHANNEL].list_history(conn, principal, params)
     data = render_page(
         page, request, lambda row: entry(row, media_url(request, runtime, row["file_key"]))
     )
@@ -294,10 +294,11 @@ def export_answer(
     filename: str | None,
 ) -> JSONResponse:
     settings = runtime.settings
-    url = history.export_link(
-        channel,
+    url = history.HISTORIES[channel].export_link(
         principal,
         params,
+        date_from=None,
+        date_to=None,
         filename=filename,
         secret=settings.secret_key,
         base_url=link_base(request, settings),
@@ -309,8 +310,8 @@ def export_answer(
 async def download(
     request: Request, conn: Any, runtime: Runtime, channel: str, columns: tuple[str, ...]
 ) -> StreamingResponse:
-    export = await history.open_post_export(
-        conn, channel, request.query_params, secret=runtime.settings.secret_key
+    export = await history.HISTORIES[channel].open_export(
+        conn, request.query_params, secret=runtime.settings.secret_key
     )
     return StreamingResponse(
         csv_stream(columns, export_rows(runtime.engine, channel, export, columns)),
@@ -320,7 +321,8 @@ async def download(
 
 
 @router.get(
-    history.EXPORT_PATHS[CHANNEL].removeprefix("/v3"), summary="Download a letter history export"
+    history.HISTORIES[CHANNEL].export_path.removeprefix("/v3"),
+    summary="Download a letter history export",
 )
 async def download_letter_export(
     request: Request, conn: Conn, runtime: RuntimeDep

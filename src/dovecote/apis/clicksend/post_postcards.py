@@ -104,7 +104,7 @@ async def postcard_history(
     runtime: RuntimeDep,
 ) -> JSONResponse:
     accounts.require(principal, "access_post")
-    page = await history.list_history(conn, CHANNEL, principal, params)
+    page = await history.HISTORIES[CHANNEL].list_history(conn, principal, params)
     data = render_page(page, request, lambda row: _entry(request, runtime, row))
     return envelope(data, "Here are your data.")
 
@@ -123,7 +123,8 @@ async def export_postcard_history(
 
 
 @router.get(
-    history.EXPORT_PATHS[CHANNEL].removeprefix("/v3"), summary="Download a postcard history export"
+    history.HISTORIES[CHANNEL].export_path.removeprefix("/v3"),
+    summary="Download a postcard history export",
 )
 async def download_postcard_export(
     request: Request, conn: Conn, runtime: RuntimeDep
