@@ -51,7 +51,9 @@ async def queue_pigeon(engine: AsyncEngine, recipient: str) -> str:
     principal = await owner_principal(engine)
     item = Outbound(channel="pigeon", recipient=recipient, body="Coo")
     async with engine.begin() as conn:
-        accepted = await accept(conn, principal, [item], now=time.time(), throttle_window=0)
+        accepted = await accept(
+            conn, principal, [item], now=time.time(), throttle_window=0, events=None
+        )
     [queued] = accepted.queued
     assert queued.id is not None
     return queued.id

@@ -112,6 +112,7 @@ from dovecote.pipeline.events import EventLog, EventSink
 from dovecote.pipeline.jobs import JobContext, JobFactory
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.routing import table as routing_table
 from dovecote.pipeline.routing.transport import Router
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
@@ -250,6 +251,8 @@ def build_runtime(
     limiter = rate_limiter(settings)
     engine = create_engine(settings.database_url)
     changes.attach(engine)
+    # Sends price by route from this cache of the routing table (no query while fresh).
+    routing_table.shared(engine, settings.routing_refresh_seconds)
     return Runtime(
         settings=settings,
         engine=engine,

@@ -58,7 +58,7 @@ async def accept(
 ) -> outbound.Accepted:
     async with engine.begin() as conn:
         return await outbound.accept(
-            conn, principal, items, now=now, throttle_window=window, dry_run=dry_run
+            conn, principal, items, now=now, throttle_window=window, dry_run=dry_run, events=None
         )
 
 
@@ -112,7 +112,9 @@ async def test_a_rolled_back_transaction_neither_charges_nor_queues(
 
     with pytest.raises(Abort):
         async with engine.begin() as conn:
-            await outbound.accept(conn, principal, [item(4)], now=NOW, throttle_window=60)
+            await outbound.accept(
+                conn, principal, [item(4)], now=NOW, throttle_window=60, events=None
+            )
             assert await store.balance(conn, principal.account.id) == START - 29_000
             raise Abort
 

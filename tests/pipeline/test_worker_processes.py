@@ -78,7 +78,7 @@ def seed(database_url: str, count: int) -> list[str]:
                 ]
                 async with runtime.engine.begin() as conn:
                     await outbound.accept(
-                        conn, principal, items, now=time.time(), throttle_window=0
+                        conn, principal, items, now=time.time(), throttle_window=0, events=None
                     )
                 ids.extend(str(item.id) for item in items)
             return ids

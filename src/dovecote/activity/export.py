@@ -51,7 +51,7 @@ from dovecote.core import security
 # csv_cell defuses spreadsheet formulas (=, +, -, @) exactly as the SMS export does.
 from dovecote.core.csvfile import csv_cell
 from dovecote.files.store import FileStore, LocalFileStore, open_store
-from dovecote.pipeline import leases
+from dovecote.pipeline import leased, leases
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
@@ -465,43 +465,15 @@ def _iso(seconds: float) -> str:
 # --- the worker hook and retention ---------------------------------------------------------
 
 
-class _Runner:
-    """Runs `run_due_exports` as a task of its own, so a long export never holds up the
-    worker loop (message dispatch); one at a time per worker process."""
-
-    def __init__(self, files: FileStore) -> None:
-        self._files = files
-        self._task: asyncio.Task[int] | None = None
-
-    async def __call__(self, ctx: JobContext) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self._task = asyncio.create_task(self._guarded(ctx), name="dovecote-activity-exports")
-
-    async def _guarded(self, ctx: JobContext) -> int:
-        try:
-            return await run_due_exports(
-                ctx.engine, ctx.settings, ctx.system_mail, files=self._files
-            )
-        except Exception:  # the database went away, say: the next look tries again
-            log.exception("activity export pass failed")
-            return 0
-
-    async def close(self) -> None:
-        """On worker stop: an export in hand is handed back (see `_run_one`)."""
-        if self._task is None or self._task.done():
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
 def job(settings: Settings) -> PeriodicJob:
-    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    runner = _Runner(open_store(settings))
-    return PeriodicJob(
-        name="email-activity-exports", interval=INTERVAL, run=runner, close=runner.close
-    )
+    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`), run as a task of its
+    own; on worker stop an export in hand is handed back (see `_run_one`)."""
+    files = open_store(settings)
+
+    async def run(ctx: JobContext) -> int:
+        return await run_due_exports(ctx.engine, ctx.settings, ctx.system_mail, files=files)
+
+    return leased.TaskRunner("email-activity-exports", run).job(INTERVAL)
 
 
 async def purge_expired(

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts.service import require
 from dovecote.campaigns import email_store as store
+from dovecote.campaigns import store as campaigns
 from dovecote.campaigns.sms import contacts_after
 from dovecote.channels.email import store as email_store
 from dovecote.channels.email import suppressions, templates_store
@@ -49,6 +50,7 @@ from dovecote.pipeline import outbound
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 from dovecote.storage.listing import ListQuery, Page
+from dovecote.storage.tables import email_campaigns
 
 PERMISSIONS: Final = ("access_email", "access_contacts")
 BATCH: Final = 500
@@ -306,7 +308,7 @@ async def price_plan(
 ) -> Price:
     account_id = principal.account.id
     from_box = await sender(conn, principal, plan.from_email_address_id, plan.from_name)
-    bound = await store.max_contact_id(conn, account_id, plan.list_id)
+    bound = await campaigns.max_contact_id(conn, account_id, plan.list_id)
     count, total, after = 0, 0, 0
     while after < bound:
         chunk = await contacts_after(conn, account_id, plan.list_id, after, bound, BATCH)
@@ -363,7 +365,7 @@ async def send(
             **_values(plan),
             "account_id": account_id,
             "user_id": principal.user.id,
-            "max_contact_id": await store.max_contact_id(conn, account_id, plan.list_id),
+            "max_contact_id": await campaigns.max_contact_id(conn, account_id, plan.list_id),
             "due_at": float(plan.schedule or now),
             "ip_address": ip,
             "created_at": int(now),
@@ -430,15 +432,16 @@ async def update(
         merged.pop("body")  # a new template replaces the body
     plan = await draft(conn, principal, merged, now)
     account_id = principal.account.id
-    changed = await store.update_unstarted(
+    changed = await campaigns.update_unstarted(
         conn,
         account_id,
         campaign_id,
         {
             **_values(plan),
-            "max_contact_id": await store.max_contact_id(conn, account_id, plan.list_id),
+            "max_contact_id": await campaigns.max_contact_id(conn, account_id, plan.list_id),
             "due_at": float(plan.schedule or now),
         },
+        table=email_campaigns,
     )
     if not changed:
         raise InvalidInput(
@@ -454,7 +457,7 @@ async def cancel(conn: AsyncConnection, principal: Principal, campaign_id: int) 
     worker (scheduled, or a backlog): those are the ones not yet dispatched."""
     current = await get(conn, principal, campaign_id)
     account_id = principal.account.id
-    if not await store.cancel(conn, account_id, campaign_id):
+    if not await campaigns.cancel(conn, account_id, campaign_id, table=email_campaigns):
         waiting = current["status"] == store.SENT and bool(
             await store.queued_message_ids(conn, account_id, campaign_id)
         )

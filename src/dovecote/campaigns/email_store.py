@@ -1,4 +1,5 @@
-"""Queries for email campaigns (`email_campaigns`) and the messages they queued."""
+"""Queries for email campaigns (`email_campaigns`) and the messages they queued; the
+lease and change queries are `campaigns.store`'s with `table=email_campaigns`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dovecote.pipeline import leases
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
-from dovecote.storage.tables import contact_lists, contacts, events, messages, suppressions
+from dovecote.storage.tables import contact_lists, events, messages, suppressions
 from dovecote.storage.tables import email_campaigns as sc
 
 SCHEDULED: Final = "Scheduled"
@@ -72,38 +72,6 @@ async def page(conn: AsyncConnection, account_id: int, params: ListQuery) -> Pag
     return await paginate(conn, _select(account_id), params, FIELDS, [sc.c.id.desc()])
 
 
-async def update_unstarted(
-    conn: AsyncConnection, account_id: int, campaign_id: int, values: Mapping[str, Any]
-) -> bool:
-    """Change a campaign no worker has started (nothing fanned out yet)."""
-    query = (
-        sc.update()
-        .where(
-            sc.c.account_id == account_id,
-            sc.c.id == campaign_id,
-            sc.c.status.in_([SCHEDULED, QUEUED]),
-            sc.c.cursor == 0,
-            sc.c.lease_owner.is_(None),
-        )
-        .values(**values)
-    )
-    return int((await conn.execute(query)).rowcount) == 1
-
-
-async def cancel(conn: AsyncConnection, account_id: int, campaign_id: int) -> bool:
-    """Stop the fan-out: a worker mid-batch loses its lease guard and rolls back."""
-    query = (
-        sc.update()
-        .where(
-            sc.c.account_id == account_id,
-            sc.c.id == campaign_id,
-            sc.c.status.in_([SCHEDULED, QUEUED, SENDING]),
-        )
-        .values(status=CANCELLED, due_at=None, lease_owner=None)
-    )
-    return int((await conn.execute(query)).rowcount) == 1
-
-
 async def cancel_sent(conn: AsyncConnection, account_id: int, campaign_id: int) -> bool:
     """Mark a fanned-out campaign cancelled (its caller cancels the emails still queued)."""
     query = (
@@ -133,81 +101,6 @@ async def message_counts(
         .group_by(messages.c.status)
     )
     return {str(status): int(count) for status, count in (await conn.execute(query)).all()}
-
-
-async def max_contact_id(conn: AsyncConnection, account_id: int, list_id: int) -> int:
-    query = sa.select(sa.func.max(contacts.c.id)).where(
-        contacts.c.account_id == account_id, contacts.c.list_id == list_id
-    )
-    return int((await conn.execute(query)).scalar_one_or_none() or 0)
-
-
-# --- the fan-out ------------------------------------------------------------------------
-
-
-async def any_due(conn: AsyncConnection, *, now: float) -> bool:
-    query = sa.select(sc.c.id).where(sc.c.due_at <= now).limit(1)
-    return (await conn.execute(query)).first() is not None
-
-
-async def claim(conn: AsyncConnection, *, owner: str, now: float, lease: float) -> list[RowMapping]:
-    return await leases.claim(
-        conn,
-        sc,
-        owner=owner,
-        now=now,
-        lease=lease,
-        limit=1,
-        where=[sc.c.status.in_([SCHEDULED, QUEUED, SENDING])],
-        values={"status": SENDING, "attempts": sc.c.attempts + 1},
-        returning=list(sc.c),
-    )
-
-
-async def checkpoint(
-    conn: AsyncConnection,
-    campaign_id: int,
-    owner: str,
-    *,
-    cursor: int,
-    queued: int,
-    opted_out: int,
-    refused: int,
-    price_micros: int,
-    until: float,
-) -> bool:
-    """Record a batch in its own transaction, guarded by the lease (False: lost it, or the
-    campaign was cancelled meanwhile; the caller rolls the batch back)."""
-    result = await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
-        .values(
-            cursor=cursor,
-            queued=sc.c.queued + queued,
-            opted_out=sc.c.opted_out + opted_out,
-            refused=sc.c.refused + refused,
-            price_micros=sc.c.price_micros + price_micros,
-            due_at=until,
-        )
-    )
-    return int(result.rowcount) == 1
-
-
-async def finish(conn: AsyncConnection, campaign_id: int, owner: str) -> bool:
-    result = await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
-        .values(status=SENT, due_at=None, lease_owner=None)
-    )
-    return int(result.rowcount) == 1
-
-
-async def release(conn: AsyncConnection, campaign_id: int, owner: str, *, due_at: float) -> None:
-    await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
-        .values(due_at=due_at, lease_owner=None)
-    )
 
 
 # --- history ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Queries for SMS and MMS campaigns (`sms_campaigns`, `channel` tells them apart) and the
-messages they queued."""
+messages they queued; the lease queries (claim, checkpoint, finish, release, cancel) serve
+email campaigns too (`table=email_campaigns`: the same lease and counter columns)."""
 
 from __future__ import annotations
 
@@ -67,31 +68,38 @@ async def page(
 
 
 async def update_unstarted(
-    conn: AsyncConnection, account_id: int, campaign_id: int, values: Mapping[str, Any]
+    conn: AsyncConnection,
+    account_id: int,
+    campaign_id: int,
+    values: Mapping[str, Any],
+    *,
+    table: sa.Table = sc,
 ) -> bool:
     """Change a campaign no worker has started (nothing fanned out yet)."""
     query = (
-        sc.update()
+        table.update()
         .where(
-            sc.c.account_id == account_id,
-            sc.c.id == campaign_id,
-            sc.c.status.in_([SCHEDULED, QUEUED]),
-            sc.c.cursor == 0,
-            sc.c.lease_owner.is_(None),
+            table.c.account_id == account_id,
+            table.c.id == campaign_id,
+            table.c.status.in_([SCHEDULED, QUEUED]),
+            table.c.cursor == 0,
+            table.c.lease_owner.is_(None),
         )
         .values(**values)
     )
     return int((await conn.execute(query)).rowcount) == 1
 
 
-async def cancel(conn: AsyncConnection, account_id: int, campaign_id: int) -> bool:
+async def cancel(
+    conn: AsyncConnection, account_id: int, campaign_id: int, *, table: sa.Table = sc
+) -> bool:
     """Stop the fan-out: a worker mid-batch loses its lease guard and rolls back."""
     query = (
-        sc.update()
+        table.update()
         .where(
-            sc.c.account_id == account_id,
-            sc.c.id == campaign_id,
-            sc.c.status.in_([SCHEDULED, QUEUED, SENDING]),
+            table.c.account_id == account_id,
+            table.c.id == campaign_id,
+            table.c.status.in_([SCHEDULED, QUEUED, SENDING]),
         )
         .values(status=CANCELLED, due_at=None, lease_owner=None)
     )
@@ -132,22 +140,23 @@ async def max_contact_id(conn: AsyncConnection, account_id: int, list_id: int) -
 # --- the fan-out ------------------------------------------------------------------------
 
 
-async def any_due(conn: AsyncConnection, *, now: float) -> bool:
-    query = sa.select(sc.c.id).where(sc.c.due_at <= now).limit(1)
-    return (await conn.execute(query)).first() is not None
+async def any_due(conn: AsyncConnection, *, now: float, table: sa.Table = sc) -> bool:
+    return await leases.any_due(conn, table, now=now)
 
 
-async def claim(conn: AsyncConnection, *, owner: str, now: float, lease: float) -> list[RowMapping]:
+async def claim(
+    conn: AsyncConnection, *, owner: str, now: float, lease: float, table: sa.Table = sc
+) -> list[RowMapping]:
     return await leases.claim(
         conn,
-        sc,
+        table,
         owner=owner,
         now=now,
         lease=lease,
         limit=1,
-        where=[sc.c.status.in_([SCHEDULED, QUEUED, SENDING])],
-        values={"status": SENDING, "attempts": sc.c.attempts + 1},
-        returning=list(sc.c),
+        where=[table.c.status.in_([SCHEDULED, QUEUED, SENDING])],
+        values={"status": SENDING, "attempts": table.c.attempts + 1},
+        returning=list(table.c),
     )
 
 
@@ -162,36 +171,41 @@ async def checkpoint(
     refused: int,
     price_micros: int,
     until: float,
+    table: sa.Table = sc,
 ) -> bool:
     """Record a batch in its own transaction, guarded by the lease (False: lost it, or the
     campaign was cancelled meanwhile; the caller rolls the batch back)."""
     result = await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
+        table.update()
+        .where(table.c.id == campaign_id, table.c.lease_owner == owner, table.c.status == SENDING)
         .values(
             cursor=cursor,
-            queued=sc.c.queued + queued,
-            opted_out=sc.c.opted_out + opted_out,
-            refused=sc.c.refused + refused,
-            price_micros=sc.c.price_micros + price_micros,
+            queued=table.c.queued + queued,
+            opted_out=table.c.opted_out + opted_out,
+            refused=table.c.refused + refused,
+            price_micros=table.c.price_micros + price_micros,
             due_at=until,
         )
     )
     return int(result.rowcount) == 1
 
 
-async def finish(conn: AsyncConnection, campaign_id: int, owner: str) -> bool:
+async def finish(
+    conn: AsyncConnection, campaign_id: int, owner: str, *, table: sa.Table = sc
+) -> bool:
     result = await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
+        table.update()
+        .where(table.c.id == campaign_id, table.c.lease_owner == owner, table.c.status == SENDING)
         .values(status=SENT, due_at=None, lease_owner=None)
     )
     return int(result.rowcount) == 1
 
 
-async def release(conn: AsyncConnection, campaign_id: int, owner: str, *, due_at: float) -> None:
+async def release(
+    conn: AsyncConnection, campaign_id: int, owner: str, *, due_at: float, table: sa.Table = sc
+) -> None:
     await conn.execute(
-        sc.update()
-        .where(sc.c.id == campaign_id, sc.c.lease_owner == owner, sc.c.status == SENDING)
+        table.update()
+        .where(table.c.id == campaign_id, table.c.lease_owner == owner, table.c.status == SENDING)
         .values(due_at=due_at, lease_owner=None)
     )

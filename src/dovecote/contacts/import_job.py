@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.accounts import store as account_store
 from dovecote.contacts import import_store as jobs
@@ -37,7 +37,7 @@ from dovecote.contacts.fields import InvalidContact
 from dovecote.contacts.imports import MAX_REPORTED, contact_values, is_blank, is_header
 from dovecote.core.errors import InvalidInput
 from dovecote.files.store import FileMissing, FileStore, open_store
-from dovecote.pipeline import leases
+from dovecote.pipeline import leased, leases
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.settings import Settings
 
@@ -92,21 +92,20 @@ async def run_due_imports(
     now: float | None = None,
 ) -> int:
     """Claim and run due imports one after another until none is due; returns how many."""
-    claimed = 0
-    while True:
-        moment = time.time() if now is None else now
-        async with engine.connect() as conn:
-            if not await jobs.any_due(conn, now=moment):
-                return claimed
-        async with engine.begin() as conn:
-            await jobs.give_up_exhausted(conn, now=moment, max_attempts=MAX_ATTEMPTS, error=LOST)
-            rows = await jobs.claim(
-                conn, owner=owner, now=moment, lease=lease, max_attempts=MAX_ATTEMPTS
-            )
-        if not rows:
-            return claimed
-        claimed += 1
-        await _run_one(engine, files, rows[0], owner=owner, lease=lease, batch=batch)
+
+    async def any_due(conn: AsyncConnection, moment: float) -> bool:
+        return await jobs.any_due(conn, now=moment)
+
+    async def claim(conn: AsyncConnection, moment: float) -> list[RowMapping]:
+        await jobs.give_up_exhausted(conn, now=moment, max_attempts=MAX_ATTEMPTS, error=LOST)
+        return await jobs.claim(
+            conn, owner=owner, now=moment, lease=lease, max_attempts=MAX_ATTEMPTS
+        )
+
+    async def work(row: RowMapping) -> None:
+        await _run_one(engine, files, row, owner=owner, lease=lease, batch=batch)
+
+    return await leased.drain(engine, any_due=any_due, claim=claim, work=work, now=now)
 
 
 async def _run_one(
@@ -260,35 +259,11 @@ async def _unique(
     return kept
 
 
-class _Runner:
-    """Runs `run_due_imports` as a task of its own, so a long import never holds up the
-    worker loop; one at a time per worker process."""
-
-    def __init__(self, files: FileStore) -> None:
-        self._files = files
-        self._task: asyncio.Task[int] | None = None
-
-    async def __call__(self, ctx: JobContext) -> None:
-        if self._task is not None and not self._task.done():
-            return
-        self._task = asyncio.create_task(self._guarded(ctx), name="dovecote-contact-imports")
-
-    async def _guarded(self, ctx: JobContext) -> int:
-        try:
-            return await run_due_imports(ctx.engine, self._files)
-        except Exception:  # the database went away, say: the next look tries again
-            log.exception("contact imports could not run")
-            return 0
-
-    async def close(self) -> None:
-        if self._task is None or self._task.done():
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-
 def job(settings: Settings) -> PeriodicJob:
     """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    runner = _Runner(open_store(settings))
-    return PeriodicJob(name="contact-imports", interval=INTERVAL, run=runner, close=runner.close)
+    files = open_store(settings)
+
+    async def run(ctx: JobContext) -> int:
+        return await run_due_imports(ctx.engine, files)
+
+    return leased.TaskRunner("contact-imports", run).job(INTERVAL)

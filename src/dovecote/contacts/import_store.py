@@ -44,8 +44,7 @@ async def report(conn: AsyncConnection, import_id: str, limit: int) -> list[RowM
 
 
 async def any_due(conn: AsyncConnection, *, now: float) -> bool:
-    query = sa.select(ci.c.id).where(ci.c.due_at <= now).limit(1)
-    return (await conn.execute(query)).first() is not None
+    return await leases.any_due(conn, ci, now=now)
 
 
 async def give_up_exhausted(

@@ -27,6 +27,7 @@ from dovecote.core.models import Principal
 from dovecote.core.phone import InvalidRecipient, parse_recipient
 from dovecote.numbers import senders_store as store
 from dovecote.pipeline import outbound
+from dovecote.pipeline.events import EventLog
 from dovecote.storage.tables import SYSTEM_SOURCE, own_number_verifications, own_numbers
 
 UNVERIFIED: Final = "UNVERIFIED"
@@ -112,6 +113,7 @@ async def request_verification(
     *,
     secret: str,
     throttle_window: int,
+    events: EventLog,
     now: float | None = None,
 ) -> Verification:
     """Register the number (if new) and text it a code; the caller types the code back."""
@@ -158,7 +160,7 @@ async def request_verification(
         source=SYSTEM_SOURCE,
     )
     accepted = await outbound.accept(
-        conn, principal, [item], now=stamp, throttle_window=throttle_window
+        conn, principal, [item], now=stamp, throttle_window=throttle_window, events=events
     )
     if not accepted.items[0].ok:
         raise InvalidInput(

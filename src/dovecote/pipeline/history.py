@@ -6,11 +6,17 @@ here; `q` and `order_by` work on `fields` (the SMS set by default, a channel may
 it), and an export walks the rows by keyset in short connections. Export links sign the
 query and the channel (`kind`) with `pipeline.exports`, so one channel's link never
 opens another's.
+
+`ChannelHistory` bundles all of it for one channel (its channel name, export path,
+default file name, fields and how its select is extended), so a channel declares its
+history instead of repeating list/export/open/stream; `HistoryEntry` is the typed row
+SMS and MMS render (MMS fills the optional subject and media).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -19,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from dovecote.core.errors import Forbidden, InvalidInput
 from dovecote.core.models import Principal
 from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
-from dovecote.pipeline.scope import Scope, visible
+from dovecote.pipeline.scope import Scope, scope_for, visible
 from dovecote.pipeline.status import HISTORY_STATUS
 from dovecote.storage.listing import Fields, ListQuery, Page, _condition, paginate
 from dovecote.storage.tables import message_payloads, messages, users
@@ -210,3 +216,141 @@ async def open_channel_export(
     if query.get("kind") != kind:
         raise Forbidden("This export link is not valid.")
     return await open_export(conn, query, secret=secret)
+
+
+# --- one channel's history ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHistory:
+    """One channel's history page, export link, link check and export rows.
+
+    `kind` is what its export links sign (None: SMS, whose links predate `kind`, signs
+    none and refuses any link that carries one). `extend` adds the channel's own
+    columns and joins to `history_select` (MMS its media, post its addresses), and
+    `with_payload` joins each message's request options (voice, fax)."""
+
+    channel: str
+    export_path: str
+    default_filename: str
+    kind: str | None
+    fields: Fields = HISTORY_FIELDS
+    with_payload: bool = False
+    extend: Callable[[sa.Select[Any]], sa.Select[Any]] | None = None
+
+    def select(self, scope: Scope, date_from: int | None, date_to: int | None) -> sa.Select[Any]:
+        query = history_select(
+            scope, self.channel, date_from, date_to, with_payload=self.with_payload
+        )
+        return query if self.extend is None else self.extend(query)
+
+    async def list_history(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        params: ListQuery,
+        *,
+        date_from: int | None = None,
+        date_to: int | None = None,
+    ) -> Page:
+        query = self.select(scope_for(principal), date_from, date_to)
+        return await list_history(conn, query, params, self.fields)
+
+    def export_link(
+        self,
+        principal: Principal,
+        params: ListQuery,
+        *,
+        date_from: int | None,
+        date_to: int | None,
+        filename: str | None,
+        secret: str,
+        base_url: str,
+        ttl: int,
+        now: int | None = None,
+    ) -> str:
+        return export_link(
+            principal,
+            params,
+            kind=self.kind,
+            path=self.export_path,
+            default_filename=self.default_filename,
+            date_from=date_from,
+            date_to=date_to,
+            filename=filename,
+            secret=secret,
+            base_url=base_url,
+            ttl=ttl,
+            fields=self.fields,
+            now=now,
+        )
+
+    async def open_export(
+        self, conn: AsyncConnection, query: Mapping[str, str], *, secret: str
+    ) -> Export:
+        if self.kind is None:
+            # Other channels' links share the signed form but carry a `kind`, so one
+            # cannot be replayed here to read this channel with its filters.
+            if "kind" in query:
+                raise Forbidden("This export link is not valid.")
+            return await open_export(conn, query, secret=secret)
+        return await open_channel_export(conn, query, kind=self.kind, secret=secret)
+
+    def export_rows(self, engine: AsyncEngine, export: Export) -> AsyncIterator[Mapping[str, Any]]:
+        query = self.select(export.scope, export.date_from, export.date_to)
+        return stream_history(engine, query, export.params, self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One message as SMS and MMS history show it (MMS adds `subject` and `media_key`)."""
+
+    message_id: str
+    direction: str  # out | in
+    created_at: int
+    sender: str
+    recipient: str
+    body: str
+    status: str  # delivery_status vocabulary
+    schedule: int | None
+    status_code: str | None
+    status_text: str | None
+    error_code: str | None
+    error_text: str | None
+    parts: int
+    price_micros: int
+    from_email: str | None
+    list_id: int | None
+    custom_string: str | None
+    country: str
+    user_id: int
+    username: str | None
+    subject: str | None = None
+    media_key: str | None = None
+
+
+def entry_from_row(row: Mapping[Any, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        message_id=row["id"],
+        direction=row["direction"],
+        created_at=int(row["created_at"]),
+        sender=row["sender"],
+        recipient=row["recipient"],
+        body=row["body"],
+        status=row["status"],
+        schedule=row["schedule"],
+        status_code=row["status_code"],
+        status_text=row["status_text"],
+        error_code=row["error_code"],
+        error_text=row["error_text"],
+        parts=int(row["parts"]),
+        price_micros=int(row["price_micros"]),
+        from_email=row["from_email"],
+        list_id=row["list_id"],
+        custom_string=row["custom_string"],
+        country=row["country"],
+        user_id=int(row["user_id"]),
+        username=row["username"],
+        subject=row.get("subject"),
+        media_key=row.get("media_key"),
+    )

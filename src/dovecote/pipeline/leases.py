@@ -47,6 +47,13 @@ async def claim(
     return list((await conn.execute(query)).mappings())
 
 
+async def any_due(conn: AsyncConnection, table: sa.Table, *, now: float) -> bool:
+    """Whether any row of `table` is due: a cheap read before the claiming write, so an
+    idle poll writes nothing."""
+    query = sa.select(table.c.id).where(table.c.due_at <= now).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 def backoff(base: float, attempts: int) -> float:
     """Seconds before retry number `attempts`: exponential, `base ** attempts`."""
     return float(base**attempts)

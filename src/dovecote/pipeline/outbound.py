@@ -95,13 +95,15 @@ async def accept(
     now: float,
     throttle_window: int,
     dry_run: bool = False,
-    events: EventLog | None = None,
+    events: EventLog | None,
 ) -> Accepted:
     """Throttle, charge and (unless `dry_run`) queue the items that passed validation.
 
-    With `events`, a `queued` event is written for every queued message (not the test
+    A `queued` event goes through `events` for every queued message (not the test
     numbers', which are never sent) in the same transaction, so sinks such as the
-    statistics rollups count each accepted message exactly once."""
+    statistics rollups count each accepted message exactly once. Required, so that no
+    caller leaves it out by accident (its messages would never be counted); None only
+    where the caller records acceptance itself (email writes `processed` events)."""
     if not principal.account.active:
         for item in items:
             item.status = "ACCOUNT_NOT_ACTIVATED"

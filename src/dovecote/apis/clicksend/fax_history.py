@@ -70,7 +70,7 @@ history_routes(
     channel="fax",
     label="fax",
     permission="access_fax",
-    history=history,
+    history=history.HISTORY,
     entry=entry,
     columns=EXPORT_COLUMNS,
 )

@@ -18,10 +18,10 @@ from dovecote.apis.clicksend.mms import media_url
 from dovecote.apis.clicksend.render import money
 from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, RuntimeDep, link_base
 from dovecote.channels.post import address as addresses
-from dovecote.channels.post import compose, document, history, items, return_addresses
+from dovecote.channels.post import compose, history, return_addresses
+from dovecote.channels.post import send as post_send
 from dovecote.channels.post.compose import Options, Recipient
 from dovecote.core.csvfile import csv_stream
-from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
 from dovecote.pipeline import outbound
@@ -73,28 +73,53 @@ def address_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in (*addresses.LIMITS, "address_country")}
 
 
-async def check_return_addresses(
-    runtime: Runtime, principal: Principal, recipients: list[Recipient]
-) -> dict[int, Mapping[str, Any]]:
-    """Every return address named belongs to the account; else the request is refused."""
-    wanted = {r.return_address_id for r in recipients if r.return_address_id is not None}
-    async with runtime.engine.connect() as conn:
-        found = await return_addresses.many(conn, principal.account.id, wanted)
-    unknown = sorted(wanted - found.keys())
-    if unknown:
-        raise InvalidInput(
-            f"recipients: no return address {unknown[0]} in this account.",
-            field="return_address_id",
-        )
-    return found
+async def post_accept(
+    request: Request,
+    principal: Principal,
+    runtime: Runtime,
+    recipients: list[Recipient],
+    printed: post_send.Printed,
+    *,
+    now: float,
+    source: str | None,
+    dry_run: bool,
+    dry_run_url: str,
+    per_request: Mapping[str, Any],
+    queued_message: str,
+) -> JSONResponse:
+    """Send (or price) letters or postcards and answer: one entry per recipient, with the
+    fields of the kind (`per_request`: a letter's options, pages and sheets)."""
+    sent = await post_send.accept(
+        principal,
+        recipients,
+        printed,
+        engine=runtime.engine,
+        files=runtime.files,
+        prices=runtime.prices,
+        events=runtime.events,
+        throttle_window=runtime.settings.sms_throttle_window,
+        source=source,
+        dry_run=dry_run,
+        now=now,
+    )
+    accepted = sent.accepted
+    url = dry_run_url if dry_run else media_url(request, runtime, printed.documents[0].key)
+    data = {
+        "total_price": float(from_micros(accepted.total_price_micros)),
+        "total_count": len(accepted.items),
+        "queued_count": len(accepted.queued),
+        "recipients": [
+            _recipient(item, url, per_request, sent.returns, principal) for item in accepted.items
+        ],
+        "_currency": runtime.prices.currency_info(accepted.currency),
+    }
+    return envelope(data, queued_message if not dry_run else "Here are some results.")
 
 
 def _recipient(
     item: outbound.Outbound,
-    body: LetterIn,
     url: str,
-    pages: int,
-    sheet_count: int,
+    per_request: Mapping[str, Any],
     returns: Mapping[int, Mapping[str, Any]],
     principal: Principal,
 ) -> dict[str, Any]:
@@ -108,11 +133,7 @@ def _recipient(
         "_return_address": return_addresses.render(returned) if returned else None,
         "_file_url": url,
         "_api_username": principal.user.username,
-        "colour": body.colour,
-        "duplex": body.duplex,
-        "priority_post": body.priority_post,
-        "post_pages": pages,
-        "_post_sheets": sheet_count,
+        **per_request,
         "post_price": f"{from_micros(item.price_micros):.4f}",
         "custom_string": item.custom_string,
         "schedule": item.schedule,
@@ -130,69 +151,33 @@ async def _accept(
     accounts.require(principal, "access_post")
     now = time.time()
     recipients = [r.to_domain(i) for i, r in enumerate(body.recipients)]
-    options = body.options()
-    # The document is checked first, holding no connection (a fetch may take seconds):
-    # a bad file refuses the whole request before anything is charged.
-    found = await document.load(
+    printed = await post_send.load_letter(
         body.file_url,
-        field="file_url",
-        kind="letter",
-        store=runtime.files,
+        body.options(),
+        prices=runtime.prices,
+        currency=principal.account.currency,
+        files=runtime.files,
         settings=runtime.settings,
     )
-    sheet_count = document.check_sheets(found, duplex=options.duplex)
-    returns = await check_return_addresses(runtime, principal, recipients)
-    currency = principal.account.currency
-    prepared = compose.compose(
-        recipients,
-        principal.account,
-        runtime.prices,
-        channel=CHANNEL,
-        now=now,
-        document_key=found.key,
-        unit_price=lambda country: compose.letter_price(
-            runtime.prices, currency, country, sheet_count, options
-        ),
-        source=body.source,
-    )
-    if not dry_run and any(item.ok for item in prepared):
-        # The letter sandbox renders the proofs from it when the letters are dispatched.
-        await runtime.files.put(found.key, found.data, "application/pdf")
-    async with runtime.engine.begin() as conn:
-        accepted = await outbound.accept(
-            conn,
-            principal,
-            prepared,
-            now=now,
-            throttle_window=runtime.settings.sms_throttle_window,
-            dry_run=dry_run,
-            events=runtime.events,
-        )
-        if not dry_run:
-            await items.attach(
-                conn,
-                principal.account.id,
-                accepted.items,
-                kind="letter",
-                options=options,
-                pages=found.pages,
-                file_key=found.key,
-                now=int(now),
-            )
-    url = media_url(request, runtime, found.key) if not dry_run else body.file_url or ""
-    queued = len(accepted.queued)
-    data = {
-        "total_price": float(from_micros(accepted.total_price_micros)),
-        "total_count": len(accepted.items),
-        "queued_count": queued,
-        "recipients": [
-            _recipient(item, body, url, found.pages, sheet_count, returns, principal)
-            for item in accepted.items
-        ],
-        "_currency": runtime.prices.currency_info(accepted.currency),
+    per_request = {
+        "colour": body.colour,
+        "duplex": body.duplex,
+        "priority_post": body.priority_post,
+        "post_pages": printed.pages,
+        "_post_sheets": printed.sheets,
     }
-    return envelope(
-        data, "Letters queued for delivery." if not dry_run else "Here are some results."
+    return await post_accept(
+        request,
+        principal,
+        runtime,
+        recipients,
+        printed,
+        now=now,
+        source=body.source,
+        dry_run=dry_run,
+        dry_run_url=body.file_url or "",
+        per_request=per_request,
+        queued_message="Letters queued for delivery.",
     )
 
 
@@ -267,7 +252,7 @@ def entry(row: Mapping[str, Any], url: str | None = None) -> dict[str, Any]:
 async def export_rows(
     engine: AsyncEngine, channel: str, export: Export, columns: tuple[str, ...]
 ) -> AsyncIterator[list[Any]]:
-    async for row in history.export_rows(engine, channel, export):
+    async for row in history.HISTORIES[channel].export_rows(engine, export):
         cells = entry(row)
         yield [cells[column] for column in columns]
 
@@ -281,7 +266,7 @@ async def letter_history(
     runtime: RuntimeDep,
 ) -> JSONResponse:
     accounts.require(principal, "access_post")
-    page = await history.list_history(conn, CHANNEL, principal, params)
+    page = await history.HISTORIES[CHANNEL].list_history(conn, principal, params)
     data = render_page(
         page, request, lambda row: entry(row, media_url(request, runtime, row["file_key"]))
     )
@@ -309,10 +294,11 @@ def export_answer(
     filename: str | None,
 ) -> JSONResponse:
     settings = runtime.settings
-    url = history.export_link(
-        channel,
+    url = history.HISTORIES[channel].export_link(
         principal,
         params,
+        date_from=None,
+        date_to=None,
         filename=filename,
         secret=settings.secret_key,
         base_url=link_base(request, settings),
@@ -324,8 +310,8 @@ def export_answer(
 async def download(
     request: Request, conn: Any, runtime: Runtime, channel: str, columns: tuple[str, ...]
 ) -> StreamingResponse:
-    export = await history.open_post_export(
-        conn, channel, request.query_params, secret=runtime.settings.secret_key
+    export = await history.HISTORIES[channel].open_export(
+        conn, request.query_params, secret=runtime.settings.secret_key
     )
     return StreamingResponse(
         csv_stream(columns, export_rows(runtime.engine, channel, export, columns)),
@@ -335,7 +321,8 @@ async def download(
 
 
 @router.get(
-    history.EXPORT_PATHS[CHANNEL].removeprefix("/v3"), summary="Download a letter history export"
+    history.HISTORIES[CHANNEL].export_path.removeprefix("/v3"),
+    summary="Download a letter history export",
 )
 async def download_letter_export(
     request: Request, conn: Conn, runtime: RuntimeDep

@@ -114,6 +114,7 @@ async def request_verification(
         fields.label,
         secret=runtime.settings.secret_key,
         throttle_window=runtime.settings.sms_throttle_window,
+        events=runtime.events,
     )
     return JSONResponse(verification(item))
 

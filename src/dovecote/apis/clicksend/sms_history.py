@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import APIRouter
 
-from dovecote.apis.clicksend.envelope import envelope
-from dovecote.apis.clicksend.listing import ListParams, render_page
+from dovecote.apis.clicksend.history_routes import history_routes
 from dovecote.apis.clicksend.render import money
-from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, link_base
 from dovecote.channels.sms import history
-from dovecote.channels.sms.history import HistoryEntry
-from dovecote.core.csvfile import csv_stream
-from dovecote.pipeline.exports import Export
+from dovecote.pipeline.history import HistoryEntry, entry_from_row
 from dovecote.pipeline.status import HISTORY_STATUS
 
 router = APIRouter(tags=["SMS"])
-
-UnixTime = Annotated[int | None, Query(ge=0, le=2**53, description="Unix seconds (UTC).")]
 
 # The columns of an export, in order: the history fields a spreadsheet user needs.
 EXPORT_COLUMNS = (
@@ -78,58 +70,17 @@ def entry(item: HistoryEntry) -> dict[str, Any]:
     }
 
 
-async def _export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[list[Any]]:
-    async for item in history.export_entries(engine, export):
-        cells = entry(item)
-        yield [cells[column] for column in EXPORT_COLUMNS]
+def row_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    return entry(entry_from_row(row))
 
 
-@router.get("/sms/history", summary="Get all history")
-async def list_history(
-    request: Request,
-    params: ListParams,
-    principal: CurrentPrincipal,
-    conn: Conn,
-    date_from: UnixTime = None,
-    date_to: UnixTime = None,
-) -> JSONResponse:
-    page = await history.list_history(conn, principal, params, date_from=date_from, date_to=date_to)
-    data = render_page(page, request, lambda row: entry(history.entry_from_row(row)))
-    return envelope(data, "Here are your data.")
-
-
-@router.get("/sms/history/export", summary="Export SMS history")
-async def export_history(
-    request: Request,
-    params: ListParams,
-    principal: CurrentPrincipal,
-    runtime: RuntimeDep,
-    filename: Annotated[str | None, Query(max_length=200)] = None,
-    date_from: UnixTime = None,
-    date_to: UnixTime = None,
-) -> JSONResponse:
-    settings = runtime.settings
-    url = history.export_link(
-        principal,
-        params,
-        date_from=date_from,
-        date_to=date_to,
-        filename=filename,
-        secret=settings.secret_key,
-        base_url=link_base(request, settings),
-        ttl=settings.export_link_ttl,
-    )
-    return envelope({"url": url}, "Download your file here.")
-
-
-@router.get(history.EXPORT_PATH.removeprefix("/v3"), summary="Download an SMS history export")
-async def download_export(request: Request, conn: Conn, runtime: RuntimeDep) -> StreamingResponse:
-    """The link from `/sms/history/export`: its signature, not Basic auth, authorizes it."""
-    export = await history.open_sms_export(
-        conn, request.query_params, secret=runtime.settings.secret_key
-    )
-    return StreamingResponse(
-        csv_stream(EXPORT_COLUMNS, _export_rows(runtime.engine, export)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
-    )
+history_routes(
+    router,
+    channel="sms",
+    label="SMS",
+    permission=None,
+    history=history.HISTORY,
+    entry=row_entry,
+    columns=EXPORT_COLUMNS,
+    list_summary="Get all history",
+)

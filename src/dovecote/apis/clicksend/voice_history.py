@@ -75,7 +75,7 @@ history_routes(
     channel="voice",
     label="voice",
     permission="access_voice",
-    history=history,
+    history=history.HISTORY,
     entry=entry,
     columns=EXPORT_COLUMNS,
 )

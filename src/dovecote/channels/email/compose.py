@@ -420,7 +420,9 @@ async def queue_emails(
         raise InsufficientCredit("Not enough credit to send this email to every recipient.")
     # Email has no throttle window: a repeated transactional mail (a second password
     # reset) is legitimate, unlike a repeated SMS.
-    await accept(conn, principal, payable, now=moment, throttle_window=0)
+    # No `queued` events: `_store` writes each email's `processed` event, which is what
+    # Email Activity and the statistics count as accepted (a `queued` too would count twice).
+    await accept(conn, principal, payable, now=moment, throttle_window=0, events=None)
     if any(item.status == "INSUFFICIENT_CREDIT" for item in payable):
         raise InsufficientCredit("Not enough credit to send this email to every recipient.")
     created = int(moment)

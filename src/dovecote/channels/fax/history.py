@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.fax import document
 from dovecote.channels.fax.compose import CHANNEL, Fetched, keep
@@ -22,64 +22,16 @@ from dovecote.pipeline import history
 from dovecote.pipeline import queue as store
 from dovecote.pipeline import status as st
 from dovecote.pipeline.events import Event, EventLog
-from dovecote.pipeline.exports import Export
 from dovecote.pipeline.scope import scope_for
-from dovecote.storage.listing import ListQuery, Page
 
-EXPORT_PATH = "/v3/fax/history/export/download"
-DEFAULT_FILENAME = "fax-history.csv"
+HISTORY = history.ChannelHistory(
+    channel=CHANNEL,
+    export_path="/v3/fax/history/export/download",
+    default_filename="fax-history.csv",
+    kind=CHANNEL,
+    with_payload=True,
+)
 INBOUND_EVENT = "inbound"  # the event type automations fire inbound rules on
-
-
-async def list_history(
-    conn: AsyncConnection,
-    principal: Principal,
-    params: ListQuery,
-    *,
-    date_from: int | None = None,
-    date_to: int | None = None,
-) -> Page:
-    query = history.history_select(
-        scope_for(principal), CHANNEL, date_from, date_to, with_payload=True
-    )
-    return await history.list_history(conn, query, params)
-
-
-def export_link(
-    principal: Principal,
-    params: ListQuery,
-    *,
-    date_from: int | None,
-    date_to: int | None,
-    filename: str | None,
-    secret: str,
-    base_url: str,
-    ttl: int,
-) -> str:
-    return history.export_link(
-        principal,
-        params,
-        kind=CHANNEL,
-        path=EXPORT_PATH,
-        default_filename=DEFAULT_FILENAME,
-        date_from=date_from,
-        date_to=date_to,
-        filename=filename,
-        secret=secret,
-        base_url=base_url,
-        ttl=ttl,
-    )
-
-
-async def open_export(conn: AsyncConnection, query: Mapping[str, str], *, secret: str) -> Export:
-    return await history.open_channel_export(conn, query, kind=CHANNEL, secret=secret)
-
-
-def export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[Mapping[str, Any]]:
-    query = history.history_select(
-        export.scope, CHANNEL, export.date_from, export.date_to, with_payload=True
-    )
-    return history.stream_history(engine, query, export.params)
 
 
 async def page_preview(

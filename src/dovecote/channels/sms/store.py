@@ -1,4 +1,4 @@
-"""Reads of SMS history and inbound messages, plus the inbound write (it never queues).
+"""Reads of SMS inbound messages, plus the inbound write (it never queues).
 
 Every query is bounded by a `Scope`: one account, and optionally one user of it (a
 subaccount without `access_reporting` sees only what it sent or was sent).
@@ -6,55 +6,16 @@ subaccount without `access_reporting` sees only what it sent or was sent).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.pipeline import history
 from dovecote.pipeline.scope import Scope, visible
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
 from dovecote.storage.tables import messages, users
 
 SMS = "sms"
-
-
-# --- history (the generic reads are pipeline.history's) -------------------------------
-
-HISTORY_FIELDS = history.HISTORY_FIELDS
-
-
-def history_select(scope: Scope, date_from: int | None, date_to: int | None) -> sa.Select[Any]:
-    return history.history_select(scope, SMS, date_from, date_to)
-
-
-async def list_history(
-    conn: AsyncConnection,
-    scope: Scope,
-    params: ListQuery,
-    date_from: int | None,
-    date_to: int | None,
-) -> Page:
-    return await history.list_history(conn, history_select(scope, date_from, date_to), params)
-
-
-def check_history_query(params: ListQuery) -> None:
-    history.check_history_query(params)
-
-
-def stream_history(
-    engine: AsyncEngine,
-    scope: Scope,
-    params: ListQuery,
-    date_from: int | None,
-    date_to: int | None,
-    *,
-    chunk: int = 500,
-) -> AsyncIterator[Mapping[str, Any]]:
-    return history.stream_history(
-        engine, history_select(scope, date_from, date_to), params, chunk=chunk
-    )
 
 
 # --- inbound -----------------------------------------------------------------------

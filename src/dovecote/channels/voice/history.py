@@ -3,10 +3,7 @@ export, and the sandbox's recording of a call."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.voice.compose import CHANNEL
 from dovecote.channels.voice.sandbox import wav_key
@@ -14,63 +11,15 @@ from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
 from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline import history
-from dovecote.pipeline.exports import Export
 from dovecote.pipeline.scope import scope_for
-from dovecote.storage.listing import ListQuery, Page
 
-EXPORT_PATH = "/v3/voice/history/export/download"
-DEFAULT_FILENAME = "voice-history.csv"
-
-
-async def list_history(
-    conn: AsyncConnection,
-    principal: Principal,
-    params: ListQuery,
-    *,
-    date_from: int | None = None,
-    date_to: int | None = None,
-) -> Page:
-    query = history.history_select(
-        scope_for(principal), CHANNEL, date_from, date_to, with_payload=True
-    )
-    return await history.list_history(conn, query, params)
-
-
-def export_link(
-    principal: Principal,
-    params: ListQuery,
-    *,
-    date_from: int | None,
-    date_to: int | None,
-    filename: str | None,
-    secret: str,
-    base_url: str,
-    ttl: int,
-) -> str:
-    return history.export_link(
-        principal,
-        params,
-        kind=CHANNEL,
-        path=EXPORT_PATH,
-        default_filename=DEFAULT_FILENAME,
-        date_from=date_from,
-        date_to=date_to,
-        filename=filename,
-        secret=secret,
-        base_url=base_url,
-        ttl=ttl,
-    )
-
-
-async def open_export(conn: AsyncConnection, query: Mapping[str, str], *, secret: str) -> Export:
-    return await history.open_channel_export(conn, query, kind=CHANNEL, secret=secret)
-
-
-def export_rows(engine: AsyncEngine, export: Export) -> AsyncIterator[Mapping[str, Any]]:
-    query = history.history_select(
-        export.scope, CHANNEL, export.date_from, export.date_to, with_payload=True
-    )
-    return history.stream_history(engine, query, export.params)
+HISTORY = history.ChannelHistory(
+    channel=CHANNEL,
+    export_path="/v3/voice/history/export/download",
+    default_filename="voice-history.csv",
+    kind=CHANNEL,
+    with_payload=True,
+)
 
 
 async def recording(

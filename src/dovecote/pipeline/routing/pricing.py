@@ -15,7 +15,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.pipeline.pricing import route_unit_price
-from dovecote.pipeline.routing import store, table
+from dovecote.pipeline.routing import table
 
 CHANNELS = frozenset({"sms", "mms"})
 
@@ -35,11 +35,12 @@ class Priced(Protocol):
 async def reprice(
     conn: AsyncConnection, account_id: int, currency: str, items: Sequence[Priced]
 ) -> None:
-    """Replace the price of each item a route prices. One query when no route price exists."""
-    prices = await store.list_prices(conn)
-    if not prices:
+    """Replace the price of each item a route prices. The prices come with the cached
+    routing table: no query while it is fresh, whether route prices exist or not."""
+    routing = await table.shared(conn.engine).get(conn)
+    if not routing.prices:
         return
-    routing = await table.read(conn)
+    currency = currency.upper()
     for item in items:
         if not item.ok or item.is_test or item.channel not in CHANNELS:
             continue
@@ -47,15 +48,7 @@ async def reprice(
         chain = [] if route is None else routing.failover(route)
         if not chain:
             continue
-        unit = route_unit_price(
-            (
-                (price.prefix, price.price_micros)
-                for price in prices
-                if price.connector == chain[0].name
-                and price.channel == item.channel
-                and price.currency == currency.upper()
-            ),
-            item.recipient,
-        )
+        prices = routing.prices.get((chain[0].name, item.channel, currency), ())
+        unit = route_unit_price(prices, item.recipient)
         if unit is not None:
             item.price_micros = unit * max(1, item.parts)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput, NotFound
@@ -62,8 +64,20 @@ def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Routing writes this process made, per engine: a cached table on the same engine checks
+# the version at its next read instead of waiting out its refresh, so an admin API change
+# applies to this process's next send (other processes see it within their refresh).
+_writes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
+def local_writes(engine: Engine) -> int:
+    return _writes.get(engine, 0)
+
+
 async def bump(conn: AsyncConnection) -> int:
     """Move the routing version on (creating its row the first time)."""
+    engine = conn.sync_engine
+    _writes[engine] = _writes.get(engine, 0) + 1
     result = await conn.execute(
         routing_version.update()
         .where(routing_version.c.id == 1)
