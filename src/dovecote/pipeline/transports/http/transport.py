@@ -9,7 +9,11 @@ connector has its own upstream and credentials. Settings:
     password     its API key; sent as HTTP Basic auth, never logged nor shown
     batch        messages per upstream request (default 100; ClickSend takes 1000)
     timeout      seconds per request (default 10)
-    poll         seconds until a sent message's receipt is first polled (default 5)
+    poll         seconds until a sent message's receipt is first polled (default 5;
+                 3600 with receipts=push, where polling only catches a lost receipt)
+    receipts     poll (default) or push: the upstream POSTs receipts to
+                 /dovecote/providers/NAME/receipts/RECEIPT_TOKEN (`receipts.py`)
+    receipt_token  the secret part of that URL (16+ characters), kept sealed
 
 Per-message statuses of the upstream's answer:
 
@@ -21,9 +25,10 @@ Per-message statuses of the upstream's answer:
     HTTP 401/403, 5xx, timeout,       deferred and counted against the connector: the
     connection refused                router fails over once it is down
 
-Receipts are polled with `GET /v3/<channel>/receipts/{message_id}` (404: none yet):
-status_code 201 → delivered, 301 → expired, other 3xx/4xx/5xx codes → failed with
-that code; 200 (still sent) → polled again later.
+Receipts are pushed by the upstream (receipts=push, see `receipts.py`), or polled with
+`GET /v3/<channel>/receipts/{message_id}` (404: none yet): status_code 201 → delivered,
+301 → expired, other 3xx/4xx/5xx codes → failed with that code; 200 (still sent) →
+polled again later. With receipts=push the poll is the fallback, `poll` seconds later.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from typing import Any
 import httpx
 
 from dovecote.pipeline.transports.base import Job, Outcome
+from dovecote.pipeline.transports.http.receipts import receipt_outcome
 from dovecote.settings import Settings
 
 log = logging.getLogger("dovecote.http_transport")
@@ -58,6 +64,7 @@ class HttpTransport:
         timeout: float = 10.0,
         poll: float = 5.0,
         connector: str = "http",
+        receipts: str = "poll",
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError("http connector: url must be an http(s) URL")
@@ -65,6 +72,7 @@ class HttpTransport:
         self.batch = max(1, min(int(batch), 1000))
         self.poll = float(poll)
         self.connector = connector
+        self.receipts = receipts
         # The credentials live in the client's auth only: no attribute, log line or
         # error text of this class holds the password.
         self._client = httpx.AsyncClient(
@@ -92,14 +100,18 @@ class HttpTransport:
         missing = [key for key in ("url", "username", "password") if not config.get(key)]
         if missing:
             raise ValueError(f"http connector {name!r} lacks {', '.join(missing)}")
+        receipts = str(config.get("receipts", "poll"))
+        if receipts not in ("poll", "push"):
+            raise ValueError(f"http connector {name!r}: receipts is poll or push")
         return cls(
             url=str(config["url"]),
             username=str(config["username"]),
             password=str(config["password"]),
             batch=int(config.get("batch", 100)),
             timeout=float(config.get("timeout", 10.0)),
-            poll=float(config.get("poll", 5.0)),
+            poll=float(config.get("poll", 3600.0 if receipts == "push" else 5.0)),
             connector=name,
+            receipts=receipts,
         )
 
     # --- sending --------------------------------------------------------------------
@@ -237,19 +249,3 @@ class HttpTransport:
 
     async def close(self) -> None:
         await self._client.aclose()
-
-
-def receipt_outcome(code: int, error_text: Any, connector: str) -> Outcome:
-    """A ClickSend receipt status code as an outcome (`deferred`: not final yet)."""
-    detail = {"connector": connector, "upstream_status_code": code}
-    if code == 201:
-        return Outcome("delivered", detail=detail)
-    if code < 300:
-        return Outcome("deferred", error_text="upstream: not delivered yet", detail=detail)
-    if code == 301:
-        return Outcome(
-            "expired", error_code=301, error_text=str(error_text or "Expired"), detail=detail
-        )
-    return Outcome(
-        "failed", error_code=code, error_text=str(error_text or "Failed upstream"), detail=detail
-    )
