@@ -1,4 +1,5 @@
-"""Secrets kept encrypted at rest (a connector's password, token, receipt token).
+"""Secrets kept encrypted at rest: a connector's password, token and receipt token, each
+account's webhook signing secrets.
 
 A sealed value is `enc:` + a Fernet token (AES-128-CBC + HMAC-SHA256, from
 `cryptography`) whose key is derived from `DOVECOTE_SECRET_KEY` with HKDF, so no second
@@ -7,9 +8,10 @@ key change, values sealed with the old key still open, and start-up re-seals the
 the new one (`reseal`), after which the previous key can be dropped.
 
 A value without the prefix is clear text written before sealing existed; it opens as
-itself and is sealed at the next start-up. Cost: ~60 bytes more per value and a few
-microseconds per seal or open, paid only when a connector is saved or its transport
-built, never per message.
+itself and is sealed at the next start-up. Cost: a 38-character webhook secret becomes
+144 characters, and a seal or an open takes about 45 µs (measured on the shared 2-core
+development machine), paid when a connector is saved or its transport built and once
+per account per webhook sender pass, never per message.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ class Sealer:
             raise SealError("DOVECOTE_SECRET_KEY is empty: connector secrets cannot be sealed")
         self._current = _fernet(key)
         self._all = MultiFernet([self._current, *(_fernet(k) for k in previous if k)])
+
+    @classmethod
+    def from_keys(cls, key: str, previous: str | None = None) -> Sealer:
+        """`DOVECOTE_SECRET_KEY` and `DOVECOTE_SECRET_KEY_PREVIOUS`, as settings hold them."""
+        return cls(key, [previous] if previous else [])
 
     @staticmethod
     def sealed(value: str) -> bool:

@@ -462,8 +462,9 @@ webhook_secrets = sa.Table(
         primary_key=True,
         autoincrement=False,
     ),
-    sa.Column("secret", sa.String(80), nullable=False),
-    sa.Column("previous_secret", sa.String(80), nullable=True),
+    # Sealed (`enc:` + a Fernet token, ~145 characters; migration 0028 widened them).
+    sa.Column("secret", sa.String(255), nullable=False),
+    sa.Column("previous_secret", sa.String(255), nullable=True),
     sa.Column("previous_until", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )

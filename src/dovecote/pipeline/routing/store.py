@@ -73,9 +73,8 @@ def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 def sealer(settings: Settings) -> Sealer:
     """The sealer of connector secrets, from `DOVECOTE_SECRET_KEY` (and `_PREVIOUS`)."""
-    previous = [settings.secret_key_previous] if settings.secret_key_previous else []
     try:
-        return Sealer(settings.secret_key, previous)
+        return Sealer.from_keys(settings.secret_key, settings.secret_key_previous)
     except SealError as exc:  # an empty key: refuse rather than store secrets in clear
         raise InvalidInput(str(exc), field="settings") from None
 

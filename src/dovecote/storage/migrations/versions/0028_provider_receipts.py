@@ -3,10 +3,11 @@
 Revision ID: 0028
 Revises: 0027
 
-`provider_receipts` queues the receipts an http connector's upstream pushes. Connector
-secrets need no schema change: they stay in `connectors.settings`, sealed. A migration
-has no settings (so no key), so existing clear values are sealed at the next start-up
-(`bootstrap.prepare` → `routing.store.reseal_all`), which also reads them meanwhile.
+`provider_receipts` queues the receipts an http connector's upstream pushes. Secrets are
+sealed where they are (`core.sealing`): connector settings need no schema change, and the
+webhook signing secrets' columns are widened to hold a sealed value. A migration has no
+settings (so no key): existing clear values are sealed at the next start-up
+(`bootstrap.prepare`), and read as clear until then.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ def upgrade() -> None:
         sa.Column("received_at", sa.Float, nullable=False),
     )
     op.create_index("ix_provider_receipts_state", "provider_receipts", ["state", "received_at"])
+    with op.batch_alter_table("webhook_secrets") as batch:
+        for column in ("secret", "previous_secret"):
+            batch.alter_column(column, type_=sa.String(255), existing_type=sa.String(80))
 
 
 def downgrade() -> None:
+    # Sealed values do not fit the old width: a downgrade needs them opened first, which a
+    # migration cannot do (no key). Widths are left as they are; nothing else depends on them.
     op.drop_index("ix_provider_receipts_state", table_name="provider_receipts")
     op.drop_table("provider_receipts")
