@@ -8,6 +8,7 @@ API queues the receipt, A's worker applies it, as with N API processes and M wor
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,10 +21,11 @@ from fastapi import FastAPI
 
 from conftest import OWNER, OWNER_KEY
 from dovecote.app import create_app
+from dovecote.core.sealing import Sealer
 from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.http import receipts
 from dovecote.settings import Settings
-from dovecote.storage.tables import events, messages, provider_receipts
+from dovecote.storage.tables import connectors, events, messages, provider_receipts
 from routing_support import (
     PEER_KEY,
     Served,
@@ -222,3 +224,24 @@ async def test_push_mode_needs_a_long_enough_receipt_token(
     assert response.status_code == 400 and "receipt_token" in response.text
     odd = pushed_connector(upstream.url, receipts="carrier-pigeon")
     assert (await client_a.post("/dovecote/connectors", json=odd)).status_code == 400
+
+
+async def test_a_token_sealed_under_a_lost_key_is_a_404_not_a_500(
+    app_a: FastAPI, client_a: httpx.AsyncClient, upstream: Served
+) -> None:
+    await ok(client_a, "/dovecote/connectors", pushed_connector(upstream.url))
+    lost = Sealer("a key nobody has any more").seal(TOKEN)
+    async with app_a.state.runtime.engine.begin() as conn:
+        query = sa.select(connectors.c.settings).where(connectors.c.name == "peer")
+        current = (await conn.execute(query)).scalar_one()
+        stored_settings = dict(current if isinstance(current, dict) else json.loads(current))
+        await conn.execute(
+            connectors.update()
+            .where(connectors.c.name == "peer")
+            .values(settings={**stored_settings, "receipt_token": lost})
+        )
+    response = await client_a.post(
+        f"/dovecote/providers/peer/receipts/{TOKEN}", data={"message_id": "x", "status_code": "201"}
+    )
+    assert response.status_code == 404
+    assert await queued(app_a) == []

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput, NotFound
-from dovecote.core.sealing import Sealer
+from dovecote.core.sealing import Sealer, SealError
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.jobs import JobContext, JobFactory, PeriodicJob
 from dovecote.pipeline.outcomes import Retry
@@ -111,7 +111,11 @@ async def accept(
         found = await store.get_connector(conn, connector)
     except NotFound:
         raise missing from None
-    settings = store.open_settings(found.settings, seal)
+    try:
+        settings = store.open_settings(found.settings, seal)
+    except SealError as exc:  # the key changed without DOVECOTE_SECRET_KEY_PREVIOUS
+        log.error("connector %s: receipt token unreadable: %s", connector, exc)
+        raise missing from None
     expected = str(settings.get("receipt_token") or "")
     if (
         found.transport != "http"

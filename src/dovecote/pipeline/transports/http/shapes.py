@@ -19,7 +19,9 @@ as that endpoint takes them. ClickSend has no per-message email receipt to poll:
 through http settles with `receipts=push` (the upstream's email receipt rule).
 
 Not carried (refused with the reason, so a route must not send them here): post letters
-and postcards (they need the upstream's return-address id and template choice).
+and postcards. No upstream offers a per-letter receipt to poll or a post receipt rule to
+push one, so they could never settle here; they would also need the upstream's
+return-address id.
 """
 
 from __future__ import annotations
