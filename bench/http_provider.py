@@ -113,10 +113,18 @@ async def bench(database_url: str, count: int, mode: str, upstream: str | None, 
             assert upstream is not None
             config = {"url": upstream, "username": OWNER, "password": KEY, "batch": batch}
             config["poll"] = 3600  # receipts are not part of this measurement
-            await routing.add_connector(conn, name="upstream", transport="http", settings=config)
+            await routing.add_connector(
+                conn,
+                name="upstream",
+                transport="http",
+                settings=config,
+                seal=routing.sealer(settings),
+            )
             await routing.add_route(conn, connector_names=["upstream"], channel="sms")
         elif mode == "routed":
-            await routing.add_connector(conn, name="local", transport="sandbox", settings={})
+            await routing.add_connector(
+                conn, name="local", transport="sandbox", settings={}, seal=routing.sealer(settings)
+            )
             # Nine routes that do not match before the one that does: a realistic table.
             for prefix in range(1, 10):
                 await routing.add_route(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from dovecote.accounts import service as accounts
+from dovecote.automations import secrets as webhook_secrets
+from dovecote.pipeline.routing import store as routing_store
 from dovecote.runtime import Runtime
 from dovecote.storage.db import startup_lock
 from dovecote.storage.migrate import upgrade
@@ -32,6 +34,14 @@ async def prepare(
                 await accounts.ensure_test_accounts(conn)
             else:
                 await accounts.remove_test_accounts(conn)
+            # Connector secrets in clear (from before sealing) or sealed with the previous
+            # key: sealed with the current one (docs/delivery.md, "Connector secrets").
+            if settings.secret_key:  # empty: refused when a secret is stored, not here
+                seal = routing_store.sealer(settings)
+                resealed = await routing_store.reseal_all(conn, seal)
+                resealed += await webhook_secrets.reseal(conn, seal)
+                if resealed:
+                    log.info("sealed %d stored secret(s) with the current key", resealed)
     if owner is not None and settings.owner_api_key is None:
         # Printed once, on the very first start; only hashes are stored.
         print(

@@ -373,6 +373,7 @@ def connectors_add(
                 settings=_pairs(set_),
                 throughput=throughput,
                 enabled=not disabled,
+                seal=routing_store.sealer(runtime.settings),
             )
 
     typer.echo(_show_connector(_with_runtime(work), 0))
@@ -410,7 +411,12 @@ def connectors_set(
     async def work(runtime: Runtime) -> routing_store.Connector:
         async with runtime.engine.begin() as conn:
             return await routing_store.set_connector(
-                conn, name, settings=changes, throughput=throughput, enabled=enabled
+                conn,
+                name,
+                settings=changes,
+                throughput=throughput,
+                enabled=enabled,
+                seal=routing_store.sealer(runtime.settings),
             )
 
     typer.echo(_show_connector(_with_runtime(work), 0))

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./dovecote.db"
     # Signs export links and tracking URLs; must be set to something private in production.
     secret_key: str = DEV_SECRET
+    # The key before the last change: only opens connector secrets sealed with it
+    # (start-up re-seals them with `secret_key`; then this can be unset). docs/routing.md
+    secret_key_previous: str | None = None
     # Base of links Dovecote hands out. Unset: links answered to a request use that
     # request's own base URL, and links that are mailed (verification, CSV downloads,
     # tracking) use `dovecote serve`'s --host/--port — never a Host header, which the

@@ -23,6 +23,7 @@ from dovecote.apis import (
     files,
     health,
     metrics,
+    providers,
     routing,
     sandbox,
     sandbox_media,
@@ -115,6 +116,7 @@ from dovecote.pipeline.pricing import PriceBook
 from dovecote.pipeline.routing import table as routing_table
 from dovecote.pipeline.routing.transport import Router
 from dovecote.pipeline.transports import registry
+from dovecote.pipeline.transports.http import receipts as http_receipts
 from dovecote.pipeline.worker import Worker
 from dovecote.runtime import Runtime, rate_limiter
 from dovecote.settings import Settings
@@ -152,6 +154,7 @@ JOBS: tuple[JobFactory, ...] = (
     contact_imports.job,
     sms_campaign_fanout.job,
     email_campaign_fanout.job,
+    http_receipts.job(CHANNELS),
 )
 
 # Routers. Literal paths (`/sms/templates`, `/sms/receipts-read`) are registered before
@@ -169,6 +172,7 @@ ROOT: tuple[ModuleType, ...] = (
     files,
     dovecote_statistics,
     routing,
+    providers,
     dovecote_account_options,
     # The web console: `/`, `/login`, `/messages`, … (no API path starts like these).
     dashboard,

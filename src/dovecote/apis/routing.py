@@ -118,6 +118,7 @@ async def add_connector(
         settings=body.settings,
         throughput=body.throughput,
         enabled=body.enabled,
+        seal=store.sealer(runtime.settings),
     )
     return envelope(_connector(connector, 0), "The connector has been added.")
 
@@ -142,7 +143,12 @@ async def change_connector(
 ) -> JSONResponse:
     require_owner(principal, runtime.settings)
     connector = await store.set_connector(
-        conn, name, settings=body.settings, throughput=body.throughput, enabled=body.enabled
+        conn,
+        name,
+        settings=body.settings,
+        throughput=body.throughput,
+        enabled=body.enabled,
+        seal=store.sealer(runtime.settings),
     )
     counts = await store.accepted_counts(conn)
     return envelope(_connector(connector, counts.get(name, 0)), "The connector has been changed.")

@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 
 from dovecote.apis.clicksend.envelope import envelope
 from dovecote.apis.clicksend.listing import ListParams, render_page
-from dovecote.apis.deps import Conn, CurrentPrincipal
+from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
 from dovecote.automations import deliveries
 from dovecote.automations.secrets import Secret
+from dovecote.core.sealing import Sealer
+from dovecote.runtime import Runtime
 
 router = APIRouter(prefix="/dovecote/webhooks", tags=["Webhooks (Dovecote)"])
 
@@ -50,14 +52,21 @@ def _delivery(row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
+def _sealer(runtime: Runtime) -> Sealer:
+    return Sealer.from_keys(runtime.settings.secret_key, runtime.settings.secret_key_previous)
+
+
 @router.get("/secret", summary="Show the account's webhook signing secret")
-async def show_secret(principal: CurrentPrincipal, conn: Conn) -> JSONResponse:
-    return envelope(_secret(await deliveries.show_secret(conn, principal)), "Your webhook secret.")
+async def show_secret(principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep) -> JSONResponse:
+    secret = await deliveries.show_secret(conn, principal, _sealer(runtime))
+    return envelope(_secret(secret), "Your webhook secret.")
 
 
 @router.post("/secret", summary="Rotate the webhook signing secret (24 h overlap)")
-async def rotate_secret(principal: CurrentPrincipal, conn: Conn) -> JSONResponse:
-    secret = await deliveries.rotate_secret(conn, principal)
+async def rotate_secret(
+    principal: CurrentPrincipal, conn: Conn, runtime: RuntimeDep
+) -> JSONResponse:
+    secret = await deliveries.rotate_secret(conn, principal, _sealer(runtime))
     return envelope(_secret(secret), "Your webhook secret has been rotated.")
 
 

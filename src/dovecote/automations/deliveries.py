@@ -17,6 +17,7 @@ from dovecote.automations.rules import PERMISSION
 from dovecote.automations.secrets import Secret
 from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.models import Principal
+from dovecote.core.sealing import Sealer
 from dovecote.pipeline import webhook_queue as queue
 from dovecote.storage.listing import Fields, ListQuery, Page, paginate
 from dovecote.storage.tables import webhook_deliveries as deliveries
@@ -34,14 +35,14 @@ DELIVERY_FIELDS = Fields(
 )
 
 
-async def show_secret(conn: AsyncConnection, principal: Principal) -> Secret:
+async def show_secret(conn: AsyncConnection, principal: Principal, seal: Sealer) -> Secret:
     require(principal, PERMISSION)
-    return await secrets.ensure(conn, principal.account.id, time.time())
+    return await secrets.ensure(conn, principal.account.id, time.time(), seal)
 
 
-async def rotate_secret(conn: AsyncConnection, principal: Principal) -> Secret:
+async def rotate_secret(conn: AsyncConnection, principal: Principal, seal: Sealer) -> Secret:
     require(principal, PERMISSION)
-    return await secrets.rotate(conn, principal.account.id, time.time())
+    return await secrets.rotate(conn, principal.account.id, time.time(), seal)
 
 
 async def list_deliveries(

@@ -2,6 +2,10 @@
 
 After a rotation the previous secret keeps signing beside the new one for `OVERLAP`
 seconds, so a receiver can switch secrets without rejecting a single delivery.
+
+Both are stored sealed (`core.sealing`, under `DOVECOTE_SECRET_KEY`) and opened when read:
+a database dump does not let anyone forge this account's webhooks. Rows written before
+sealing are clear, read as such, and sealed at start-up (`reseal`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.core.sealing import Sealer
 from dovecote.pipeline.webhook_signing import new_secret
 from dovecote.storage.tables import webhook_secrets as table
 
@@ -32,37 +37,44 @@ class Secret:
         return [self.secret]
 
 
-def _secret(row: sa.RowMapping) -> Secret:
-    return Secret(row["secret"], row["previous_secret"], row["previous_until"])
+def _secret(row: sa.RowMapping, seal: Sealer) -> Secret:
+    previous = row["previous_secret"]
+    return Secret(
+        seal.open(row["secret"]),
+        None if previous is None else seal.open(previous),
+        row["previous_until"],
+    )
 
 
-async def ensure(conn: AsyncConnection, account_id: int, now: float) -> Secret:
+async def ensure(conn: AsyncConnection, account_id: int, now: float, seal: Sealer) -> Secret:
     """The account's secret, created on first use."""
     query = sa.select(table).where(table.c.account_id == account_id)
     row = (await conn.execute(query)).mappings().one_or_none()
     if row is not None:
-        return _secret(row)
+        return _secret(row, seal)
     created = new_secret()
     try:
         async with conn.begin_nested():
             await conn.execute(
-                table.insert().values(account_id=account_id, secret=created, created_at=now)
+                table.insert().values(
+                    account_id=account_id, secret=seal.seal(created), created_at=now
+                )
             )
     except IntegrityError:  # created concurrently: use that one
         row = (await conn.execute(query)).mappings().one()
-        return _secret(row)
+        return _secret(row, seal)
     return Secret(created, None, None)
 
 
-async def rotate(conn: AsyncConnection, account_id: int, now: float) -> Secret:
-    current = await ensure(conn, account_id, now)
+async def rotate(conn: AsyncConnection, account_id: int, now: float, seal: Sealer) -> Secret:
+    current = await ensure(conn, account_id, now, seal)
     rotated = Secret(new_secret(), current.secret, now + OVERLAP)
     await conn.execute(
         table.update()
         .where(table.c.account_id == account_id)
         .values(
-            secret=rotated.secret,
-            previous_secret=rotated.previous_secret,
+            secret=seal.seal(rotated.secret),
+            previous_secret=seal.seal(current.secret),
             previous_until=rotated.previous_until,
             created_at=now,
         )
@@ -71,12 +83,31 @@ async def rotate(conn: AsyncConnection, account_id: int, now: float) -> Secret:
 
 
 async def in_use(
-    conn: AsyncConnection, account_ids: Sequence[int], now: float
+    conn: AsyncConnection, account_ids: Sequence[int], now: float, seal: Sealer
 ) -> dict[int, list[str]]:
     """The signing secrets of each account (creating those that have none yet)."""
     query = sa.select(table).where(table.c.account_id.in_(account_ids))
-    found = {int(r["account_id"]): _secret(r) for r in (await conn.execute(query)).mappings()}
+    rows = (await conn.execute(query)).mappings()
+    found = {int(r["account_id"]): _secret(r, seal) for r in rows}
     for account_id in account_ids:
         if account_id not in found:
-            found[account_id] = await ensure(conn, account_id, now)
+            found[account_id] = await ensure(conn, account_id, now, seal)
     return {account_id: secret.in_use(now) for account_id, secret in found.items()}
+
+
+async def reseal(conn: AsyncConnection, seal: Sealer) -> int:
+    """Seal with the current key every secret stored clear or under the previous key;
+    returns how many rows changed (run at start-up: one read of the table when done)."""
+    changed = 0
+    for row in (await conn.execute(sa.select(table))).mappings().all():
+        values = {}
+        for column in ("secret", "previous_secret"):
+            value = row[column]
+            if value is not None and not seal.current(value):
+                values[column] = seal.reseal(value)
+        if values:
+            await conn.execute(
+                table.update().where(table.c.account_id == row["account_id"]).values(**values)
+            )
+            changed += 1
+    return changed

@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.automations import secrets
+from dovecote.core.sealing import Sealer
 from dovecote.pipeline import webhook_queue as queue
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.webhook_queue import Attempt, Delivery
@@ -63,6 +64,7 @@ class WebhookSender:
         self.concurrency = concurrency
         self.timeout = timeout
         self.owner = f"webhooks-{os.getpid()}-{id(self):x}"
+        self.seal = Sealer.from_keys(settings.secret_key, settings.secret_key_previous)
         self._clients: list[httpx.AsyncClient] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[_Done] = []
@@ -88,7 +90,8 @@ class WebhookSender:
             claimed = await queue.claim(conn, owner=self.owner, now=now, lease=LEASE, limit=free)
             if not claimed:
                 return 0
-            keys = await secrets.in_use(conn, sorted({d.account_id for d in claimed}), now)
+            accounts = sorted({d.account_id for d in claimed})
+            keys = await secrets.in_use(conn, accounts, now, self.seal)
         for delivery in claimed:
             task = asyncio.create_task(self._send(delivery, keys[delivery.account_id]))
             self._tasks.add(task)

@@ -52,11 +52,7 @@ class Dispatcher:
         self.transports = transports
         self.events = events
         self.metrics = metrics
-        self.retry = Retry(
-            settings.worker_max_attempts,
-            settings.worker_backoff_base,
-            settings.worker_receipt_timeout,
-        )
+        self.retry = Retry.from_settings(settings)
         # Fits `lease_owner` (64) even with a 63-character host name (Kubernetes pods).
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

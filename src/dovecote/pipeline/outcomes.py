@@ -24,6 +24,7 @@ from dovecote.pipeline import status as st
 from dovecote.pipeline.channel import Channel, Final
 from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.transports.base import Job, Outcome, OutcomeKind, Reply
+from dovecote.settings import Settings
 
 log = logging.getLogger("dovecote.outcomes")
 
@@ -42,6 +43,14 @@ class Retry:
     # as a carrier's validity period would end it; without it a receipt lookup that keeps
     # failing would be retried forever.
     receipt_timeout: float = 72 * 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retry:
+        return cls(
+            settings.worker_max_attempts,
+            settings.worker_backoff_base,
+            settings.worker_receipt_timeout,
+        )
 
 
 class UnknownChannel(LookupError):

@@ -462,8 +462,9 @@ webhook_secrets = sa.Table(
         primary_key=True,
         autoincrement=False,
     ),
-    sa.Column("secret", sa.String(80), nullable=False),
-    sa.Column("previous_secret", sa.String(80), nullable=True),
+    # Sealed (`enc:` + a Fernet token, ~145 characters; migration 0028 widened them).
+    sa.Column("secret", sa.String(255), nullable=False),
+    sa.Column("previous_secret", sa.String(255), nullable=True),
     sa.Column("previous_until", sa.Float, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
 )
@@ -1158,6 +1159,22 @@ route_prices = sa.Table(
     sa.Column("price_micros", sa.BigInteger, nullable=False),  # per unit (an SMS part)
     sa.UniqueConstraint("connector", "channel", "prefix", "currency", name="uq_route_prices"),
     sqlite_autoincrement=True,
+)
+
+# Delivery receipts an http connector's upstream pushed (migration 0028), queued by the
+# callback endpoint and applied by the worker (`transports/http/receipts.py`): `pending`
+# until applied (then deleted), `unmatched` when no message took that upstream id in time.
+provider_receipts = sa.Table(
+    "provider_receipts",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("connector", sa.String(64), nullable=False),
+    sa.Column("upstream_id", sa.String(200), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("error_text", sa.Text, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | unmatched
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_provider_receipts_state", "state", "received_at"),
 )
 
 

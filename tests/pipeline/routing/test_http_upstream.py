@@ -222,9 +222,8 @@ async def test_the_upstream_password_is_never_logged_nor_answered(
     upstream: Served,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Everything Dovecote and its HTTP client say, down to DEBUG. (A database driver's
-    # own DEBUG log echoes every SQL parameter, stored settings included; that is the
-    # driver's switch, off unless the operator turns it on.)
+    # Everything Dovecote and its HTTP client say, down to DEBUG. (The database echo sees
+    # only the sealed password: tests/pipeline/routing/test_store.py.)
     caplog.set_level(logging.INFO)
     for name in ("dovecote", "httpx", "httpcore", "uvicorn"):
         caplog.set_level(logging.DEBUG, logger=name)

@@ -1,8 +1,10 @@
-"""MMS as the pipeline sees it: ClickSend's receipt vocabulary; sandbox delivery only.
+"""MMS as the pipeline sees it: ClickSend's receipt vocabulary; the sandbox by default.
 
-No real MMS transport exists yet (it will be the delivery network's HTTP provider), so
-the spec says `sandbox_only`: a worker configured with another transport for `mms`
-refuses to start rather than hand media messages to a transport that cannot carry them.
+MMS leave for real only through a route to an `http` connector (an upstream ClickSend or
+Dovecote, which fetches the media through a signed link: the row's payload names the
+stored file). No transport configured per channel can carry media, so the spec says
+`sandbox_only`: a worker configured with another transport for `mms` refuses to start
+rather than hand media messages to a transport that cannot carry them.
 """
 
 from __future__ import annotations

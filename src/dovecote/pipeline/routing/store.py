@@ -1,7 +1,11 @@
 """Connectors, routes and route prices in the database; every change bumps the version.
 
 A connector's `settings` hold credentials, so nothing here renders them: callers show a
-connector through `public_settings`, which masks every secret-looking key.
+connector through `public_settings`, which masks every secret-looking key. Those keys'
+values are sealed (`core.sealing`) before they are written, so the database, its
+backups and SQLAlchemy's echo of the statement parameters only ever hold ciphertext;
+`Connector.settings` keeps them sealed and `open_settings` opens them where they are used
+(building the transport, checking a receipt token).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput, NotFound
+from dovecote.core.sealing import Sealer, SealError
 from dovecote.settings import Settings
 from dovecote.storage.tables import (
     connectors,
@@ -32,6 +37,10 @@ CHANNELS = frozenset({"sms", "mms", "voice", "email", "fax", "letter", "postcard
 SECRET_KEYS = re.compile(r"pass|secret|key|token", re.IGNORECASE)
 # Transports that make sense as a connector (`wiring.TRANSPORTS` names).
 TRANSPORTS = ("http", "smpp", "sandbox", "smtp")
+# How an http connector learns its messages' fate: polling the upstream's receipts, or
+# the upstream pushing them to `/dovecote/providers/{name}/receipts/{receipt_token}`.
+RECEIPT_MODES = ("poll", "push")
+MIN_TOKEN = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,46 @@ _writes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 def local_writes(engine: Engine) -> int:
     return _writes.get(engine, 0)
+def sealer(settings: Settings) -> Sealer:
+    """The sealer of connector secrets, from `DOVECOTE_SECRET_KEY` (and `_PREVIOUS`)."""
+    try:
+        return Sealer.from_keys(settings.secret_key, settings.secret_key_previous)
+    except SealError as exc:  # an empty key: refuse rather than store secrets in clear
+        raise InvalidInput(str(exc), field="settings") from None
+
+
+def _secret(key: str, value: Any) -> bool:
+    return bool(SECRET_KEYS.search(key)) and isinstance(value, str) and bool(value)
+
+
+def seal_settings(settings: Mapping[str, Any], seal: Sealer) -> dict[str, Any]:
+    return {k: seal.seal(v) if _secret(k, v) else v for k, v in settings.items()}
+
+
+def open_settings(settings: Mapping[str, Any], seal: Sealer) -> dict[str, Any]:
+    """A connector's settings with its secrets in clear, for the code that uses them."""
+    return {k: seal.open(v) if _secret(k, v) else v for k, v in settings.items()}
+
+
+async def reseal_all(conn: AsyncConnection, seal: Sealer) -> int:
+    """Seal every connector secret with the current key: clear values written before
+    sealing existed and values sealed with `DOVECOTE_SECRET_KEY_PREVIOUS`. Run at start-up;
+    returns how many connectors changed (0 once done, so running it again is free)."""
+    changed = 0
+    for connector in await list_connectors(conn):
+        values = dict(connector.settings)
+        stale = [k for k, v in values.items() if _secret(k, v) and not seal.current(v)]
+        if not stale:
+            continue
+        for key in stale:
+            values[key] = seal.reseal(values[key])
+        await conn.execute(
+            connectors.update().where(connectors.c.id == connector.id).values(settings=values)
+        )
+        changed += 1
+    if changed:
+        await bump(conn)
+    return changed
 
 
 async def bump(conn: AsyncConnection) -> int:
@@ -151,6 +200,18 @@ def _check_connector(
             )
         if not str(settings["url"]).startswith(("http://", "https://")):
             raise InvalidInput("url must be an http(s) URL.", field="settings")
+        mode = settings.get("receipts", "poll")
+        if mode not in RECEIPT_MODES:
+            raise InvalidInput("receipts is 'poll' or 'push'.", field="settings")
+        token = settings.get("receipt_token")
+        if mode == "push" and not (
+            isinstance(token, str) and (Sealer.sealed(token) or len(token) >= MIN_TOKEN)
+        ):
+            raise InvalidInput(
+                f"receipts=push needs a receipt_token of at least {MIN_TOKEN} characters "
+                "(it is part of the URL the upstream pushes receipts to).",
+                field="settings",
+            )
     elif transport in TRANSPORTS:
         # Other transports read the `DOVECOTE_<TRANSPORT>_*` settings (`host` is
         # `smpp_host`): a key that is none of them is a typo, refused now rather than
@@ -174,6 +235,7 @@ async def add_connector(
     enabled: bool = True,
     known: Sequence[str] = TRANSPORTS,
     now: float | None = None,
+    seal: Sealer,
 ) -> Connector:
     _check_connector(name, transport, settings, throughput, known)
     exists = await conn.execute(sa.select(connectors.c.id).where(connectors.c.name == name))
@@ -184,7 +246,7 @@ async def add_connector(
         connectors.insert().values(
             name=name,
             transport=transport,
-            settings=dict(settings),
+            settings=seal_settings(settings, seal),
             throughput=throughput,
             enabled=enabled,
             created_at=moment,
@@ -204,6 +266,7 @@ async def set_connector(
     enabled: bool | None = None,
     known: Sequence[str] = TRANSPORTS,
     now: float | None = None,
+    seal: Sealer,
 ) -> Connector:
     """Change a connector; `settings` are merged key by key (a null value removes one)."""
     current = await get_connector(conn, name)
@@ -222,7 +285,7 @@ async def set_connector(
         connectors.update()
         .where(connectors.c.name == name)
         .values(
-            settings=merged,
+            settings=seal_settings(merged, seal),
             throughput=cap,
             enabled=current.enabled if enabled is None else enabled,
             updated_at=int(time.time() if now is None else now),

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.routing.health import Health
-from dovecote.pipeline.routing.store import Connector
+from dovecote.pipeline.routing.store import Connector, open_settings, sealer
 from dovecote.pipeline.routing.table import Cache, RoutingTable
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.transports.base import Job, Outcome, Transport
@@ -372,10 +372,11 @@ def build(connector: Connector, settings: Settings, table: Mapping[str, str]) ->
     if connector.transport not in table:
         raise ValueError(f"unknown transport {connector.transport!r}")
     cls: Any = registry.load(table[connector.transport])
+    # Secrets are opened here, in memory, for the transport only (see `store`).
+    values = open_settings(connector.settings, sealer(settings))
     if hasattr(cls, "from_connector"):
-        transport: Transport = cls.from_connector(settings, connector.name, connector.settings)
+        transport: Transport = cls.from_connector(settings, connector.name, values)
         return transport
-    values = dict(connector.settings)
     if connector.throughput:
         values["throughput"] = connector.throughput
     update: dict[str, Any] = {}

@@ -1,5 +1,6 @@
 """The `http` transport: hand messages to an upstream ClickSend-compatible API (ClickSend
-itself, or another Dovecote) through its `/v3/<channel>/send`, and poll its receipts.
+itself, or another Dovecote) through its `/v3/<channel>/send` (SMS, voice, MMS, fax, email:
+`shapes.py`), and poll its receipts or take them pushed (`receipts.py`).
 
 Only usable as a connector (`dovecote connectors add NAME http --set url=… …`): each
 connector has its own upstream and credentials. Settings:
@@ -9,7 +10,14 @@ connector has its own upstream and credentials. Settings:
     password     its API key; sent as HTTP Basic auth, never logged nor shown
     batch        messages per upstream request (default 100; ClickSend takes 1000)
     timeout      seconds per request (default 10)
-    poll         seconds until a sent message's receipt is first polled (default 5)
+    email_address_id  the upstream account's verified sender address id, for email
+    link_base    the base of the links to MMS media and fax documents the upstream
+                 fetches (default DOVECOTE_PUBLIC_URL; see `shapes.py`)
+    poll         seconds until a sent message's receipt is first polled (default 5;
+                 3600 with receipts=push, where polling only catches a lost receipt)
+    receipts     poll (default) or push: the upstream POSTs receipts to
+                 /dovecote/providers/NAME/receipts/RECEIPT_TOKEN (`receipts.py`)
+    receipt_token  the secret part of that URL (16+ characters), kept sealed
 
 Per-message statuses of the upstream's answer:
 
@@ -21,26 +29,30 @@ Per-message statuses of the upstream's answer:
     HTTP 401/403, 5xx, timeout,       deferred and counted against the connector: the
     connection refused                router fails over once it is down
 
-Receipts are polled with `GET /v3/<channel>/receipts/{message_id}` (404: none yet):
-status_code 201 → delivered, 301 → expired, other 3xx/4xx/5xx codes → failed with
-that code; 200 (still sent) → polled again later.
+Receipts are pushed by the upstream (receipts=push, see `receipts.py`), or polled with
+`GET /v3/<channel>/receipts/{message_id}` (404: none yet): status_code 201 → delivered,
+301 → expired, other 3xx/4xx/5xx codes → failed with that code; 200 (still sent) →
+polled again later. With receipts=push the poll is the fallback, `poll` seconds later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from dovecote.files import links
 from dovecote.pipeline.transports.base import Job, Outcome
+from dovecote.pipeline.transports.http import shapes
+from dovecote.pipeline.transports.http.receipts import receipt_outcome
 from dovecote.settings import Settings
 
 log = logging.getLogger("dovecote.http_transport")
 
-CHANNELS = frozenset({"sms", "voice"})  # whose upstream message shape is a flat list
 TEMPORARY = frozenset({"INSUFFICIENT_CREDIT"})
 _POLLS = 8  # receipt lookups in flight at once
 
@@ -58,6 +70,10 @@ class HttpTransport:
         timeout: float = 10.0,
         poll: float = 5.0,
         connector: str = "http",
+        receipts: str = "poll",
+        link_secret: str = "",
+        link_base: str = "",
+        email_address_id: str = "",
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError("http connector: url must be an http(s) URL")
@@ -65,6 +81,12 @@ class HttpTransport:
         self.batch = max(1, min(int(batch), 1000))
         self.poll = float(poll)
         self.connector = connector
+        self.receipts = receipts
+        # Signs the links to MMS media and fax documents the upstream fetches (`shapes`).
+        self.link_secret = link_secret
+        self.link_base = link_base
+        self.email_address_id = email_address_id
+        self._emails = asyncio.Semaphore(_POLLS)  # one request per email: a few at once
         # The credentials live in the client's auth only: no attribute, log line or
         # error text of this class holds the password.
         self._client = httpx.AsyncClient(
@@ -92,64 +114,97 @@ class HttpTransport:
         missing = [key for key in ("url", "username", "password") if not config.get(key)]
         if missing:
             raise ValueError(f"http connector {name!r} lacks {', '.join(missing)}")
+        receipts = str(config.get("receipts", "poll"))
+        if receipts not in ("poll", "push"):
+            raise ValueError(f"http connector {name!r}: receipts is poll or push")
         return cls(
             url=str(config["url"]),
             username=str(config["username"]),
             password=str(config["password"]),
             batch=int(config.get("batch", 100)),
             timeout=float(config.get("timeout", 10.0)),
-            poll=float(config.get("poll", 5.0)),
+            poll=float(config.get("poll", 3600.0 if receipts == "push" else 5.0)),
             connector=name,
+            receipts=receipts,
+            link_secret=settings.secret_key,
+            link_base=str(config.get("link_base") or settings.public_base()),
+            email_address_id=str(config.get("email_address_id") or ""),
         )
 
     # --- sending --------------------------------------------------------------------
 
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
         outcomes: dict[str, Outcome] = {}
-        by_channel: dict[str, list[Job]] = {}
+        groups: dict[tuple[str, str], list[Job]] = {}  # (channel, file key) → its jobs
+        emails = [job for job in jobs if job.channel == "email"]
         for job in jobs:
-            if job.channel in CHANNELS:
-                by_channel.setdefault(job.channel, []).append(job)
-            else:
+            if job.channel == "email":
+                continue
+            if job.channel not in shapes.SHAPES:
                 outcomes[job.id] = Outcome(
                     "failed", error_text=f"the http transport does not carry {job.channel}"
                 )
+                continue
+            key = shapes.file_key(job)
+            if key is None:
+                outcomes[job.id] = Outcome(
+                    "failed", error_text=f"no stored file to send this {job.channel} with"
+                )
+                continue
+            groups.setdefault((job.channel, key), []).append(job)
         requests = [
-            (channel, group[start : start + self.batch])
-            for channel, group in by_channel.items()
+            (channel, key, group[start : start + self.batch])
+            for (channel, key), group in groups.items()
             for start in range(0, len(group), self.batch)
         ]
-        results = await asyncio.gather(*(self._send_batch(c, chunk) for c, chunk in requests))
-        for (_, chunk), answers in zip(requests, results, strict=True):
+        results, sent = await asyncio.gather(
+            asyncio.gather(
+                *(self._send_batch(channel, key, chunk) for channel, key, chunk in requests)
+            ),
+            asyncio.gather(*(self._send_email(job) for job in emails)),
+        )
+        for (_, _, chunk), answers in zip(requests, results, strict=True):
             outcomes.update(zip((job.id for job in chunk), answers, strict=True))
+        outcomes.update(zip((job.id for job in emails), sent, strict=True))
         return [outcomes[job.id] for job in jobs]
 
-    def _message(self, job: Job) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "source": "dovecote",
-            "to": job.recipient,
-            "body": job.body,
-            "custom_string": job.custom_string or "",
-        }
-        if job.channel == "sms" and job.sender:
-            message["from"] = job.sender
-        if job.channel == "voice":
-            payload = job.payload or {}
-            message.update(
-                voice=payload.get("voice", "female"),
-                lang=payload.get("lang", "en-us"),
-                require_input=int(bool(payload.get("require_input"))),
-                machine_detection=int(bool(payload.get("machine_detection"))),
-            )
-        return message
+    def _link(self, key: str) -> str:
+        return links.signed_url(
+            key,
+            secret=self.link_secret,
+            base_url=self.link_base,
+            expires_at=int(time.time()) + shapes.LINK_TTL,
+        )
 
-    async def _send_batch(self, channel: str, jobs: Sequence[Job]) -> list[Outcome]:
-        body = {"messages": [self._message(job) for job in jobs]}
+    async def _send_batch(self, channel: str, key: str, jobs: Sequence[Job]) -> list[Outcome]:
+        shape = shapes.SHAPES[channel]
+        body: dict[str, Any] = {"messages": [shapes.message(job) for job in jobs]}
+        if shape.file_field is not None:
+            body[shape.file_field] = self._link(key)
+        return await self._post(shape.path, body, len(jobs), _messages)
+
+    async def _send_email(self, job: Job) -> Outcome:
+        if not self.email_address_id:
+            return Outcome(
+                "failed",
+                error_text="the connector has no email_address_id (the upstream's sender)",
+                detail={"connector": self.connector},
+            )
+        async with self._emails:
+            body = shapes.email_request(job, self.email_address_id)
+            [outcome] = await self._post(shapes.EMAIL_PATH, body, 1, _email)
+        return outcome
+
+    async def _post(
+        self, path: str, body: dict[str, Any], count: int, answers: Callable[[Any], Any]
+    ) -> list[Outcome]:
+        """POST one request for `count` messages; `answers` picks the per-message answers
+        (ClickSend's `{status, message_id}` items) out of the envelope's `data`."""
         try:
-            response = await self._client.post(f"/v3/{channel}/send", json=body)
+            response = await self._client.post(path, json=body)
         except httpx.HTTPError as exc:
             reason = f"upstream {self.url} unreachable: {type(exc).__name__}"
-            return [self._down(reason) for _ in jobs]
+            return [self._down(reason) for _ in range(count)]
         status = response.status_code
         if status == 429:
             return [
@@ -158,14 +213,14 @@ class HttpTransport:
                     error_text="upstream throttled (HTTP 429)",
                     detail={"connector": self.connector, "http_status": 429},
                 )
-            ] * len(jobs)
+            ] * count
         if status >= 500 or status in (401, 403):
-            return [self._down(f"upstream answered HTTP {status}", status)] * len(jobs)
+            return [self._down(f"upstream answered HTTP {status}", status)] * count
         try:
-            answered = response.json()["data"]["messages"]
+            answered = answers(response.json()["data"]) if status == 200 else None
         except (ValueError, KeyError, TypeError):
             answered = None
-        if not isinstance(answered, list) or len(answered) != len(jobs):
+        if not isinstance(answered, list) or len(answered) != count:
             # Per-message answers that cannot be paired with ours: a 4xx that refused the
             # whole request fails it; anything else is the upstream's fault, try again.
             if 400 <= status < 500:
@@ -175,8 +230,8 @@ class HttpTransport:
                         error_text=f"upstream refused the request (HTTP {status})",
                         detail={"connector": self.connector, "http_status": status},
                     )
-                ] * len(jobs)
-            return [self._down(f"upstream answer unreadable (HTTP {status})", status)] * len(jobs)
+                ] * count
+            return [self._down(f"upstream answer unreadable (HTTP {status})", status)] * count
         return [self._outcome(item) for item in answered]
 
     def _down(self, reason: str, status: int | None = None) -> Outcome:
@@ -239,17 +294,10 @@ class HttpTransport:
         await self._client.aclose()
 
 
-def receipt_outcome(code: int, error_text: Any, connector: str) -> Outcome:
-    """A ClickSend receipt status code as an outcome (`deferred`: not final yet)."""
-    detail = {"connector": connector, "upstream_status_code": code}
-    if code == 201:
-        return Outcome("delivered", detail=detail)
-    if code < 300:
-        return Outcome("deferred", error_text="upstream: not delivered yet", detail=detail)
-    if code == 301:
-        return Outcome(
-            "expired", error_code=301, error_text=str(error_text or "Expired"), detail=detail
-        )
-    return Outcome(
-        "failed", error_code=code, error_text=str(error_text or "Failed upstream"), detail=detail
-    )
+def _messages(data: Any) -> Any:
+    return data["messages"]
+
+
+def _email(data: Any) -> Any:
+    """`/v3/email/send` answers the one email it queued, not a list."""
+    return [{"status": "SUCCESS", "message_id": data["message_id"]}] if data["message_id"] else None
