@@ -102,9 +102,9 @@ from dovecote.contacts import import_job as contact_imports
 from dovecote.dashboard import routes as dashboard
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
+from dovecote.pipeline import changes_pg
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline import uploads as upload_expiry
-from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -241,11 +241,10 @@ def build_runtime(
     settings: Settings, *, sinks: Sequence[EventSink] = SINKS, metrics: Metrics | None = None
 ) -> Runtime:
     # Last of the sinks: it only notes what changed, for live pages after the commit.
-    changes = Changes()
-    events = EventLog((*sinks, changes.sink))
     limiter = rate_limiter(settings)
     engine = create_engine(settings.database_url)
-    changes.attach(engine)
+    changes = changes_pg.for_engine(engine)
+    events = EventLog((*sinks, changes.sink))
     return Runtime(
         settings=settings,
         engine=engine,
