@@ -5,7 +5,9 @@ one process so a busy machine slows both alike, plus the commit → listener lat
 - one event per transaction (a single send's `queued`), one writer;
 - the same with 8 concurrent writers (NOTIFY serialises notifying commits on a lock);
 - 1,000 events per transaction (the dispatcher's outcome batch, a batched send);
-- latency: commit to a `listen` queue in the same process, through PostgreSQL.
+- latency: commit to a `listen` queue in the same process, through PostgreSQL;
+- and, for comparison, the alternative: the NOTIFY in a transaction of its own after
+  the writer's commit.
 
     .venv/bin/python -P bench/live_changes.py [--transactions 2000] [--rounds 3]
         [--pg-url postgresql+asyncpg://postgres@127.0.0.1/postgres]
@@ -32,14 +34,32 @@ def _events(count: int, kind: str = "sent") -> list[Event]:
     return [Event(str(uuid.uuid4()), 1, 1, "sms", kind, now) for _ in range(count)]
 
 
-async def _write(engine: AsyncEngine, log: EventLog, transactions: int, size: int) -> None:
+class AfterCommit:
+    """The alternative evaluated: record without the sink, then NOTIFY the same changes
+    in a transaction of its own once the first has committed."""
+
+    def __init__(self, changes: PostgresChanges) -> None:
+        self.changes = changes
+        self.log = EventLog(())
+
+
+async def _write(
+    engine: AsyncEngine, log: EventLog | AfterCommit, transactions: int, size: int
+) -> None:
     for _ in range(transactions):
+        events = _events(size)
+        if isinstance(log, AfterCommit):
+            async with engine.begin() as conn:
+                await log.log.record(conn, events)
+            async with engine.begin() as conn:
+                await log.changes.sink(conn, events)
+            continue
         async with engine.begin() as conn:
-            await log.record(conn, _events(size))
+            await log.record(conn, events)
 
 
 async def _timed(
-    engine: AsyncEngine, log: EventLog, transactions: int, size: int, writers: int
+    engine: AsyncEngine, log: EventLog | AfterCommit, transactions: int, size: int, writers: int
 ) -> float:
     """Microseconds per event."""
     started = time.perf_counter()
@@ -65,7 +85,11 @@ async def run(url: str, transactions: int, rounds: int) -> None:
     engine = create_engine(url)
     await upgrade(engine)
     changes = PostgresChanges(engine.url)
-    logs = {"without": EventLog(()), "with NOTIFY": EventLog((changes.sink,))}
+    logs: dict[str, EventLog | AfterCommit] = {
+        "without": EventLog(()),
+        "with NOTIFY": EventLog((changes.sink,)),
+        "after commit": AfterCommit(changes),
+    }
     cases = (("1 event/tx, 1 writer", 1, 1), ("1 event/tx, 8 writers", 1, 8))
     for label, size, writers in (*cases, ("1000 events/tx", 1000, 1)):
         count = transactions if size == 1 else max(4, transactions // 200)
@@ -73,10 +97,11 @@ async def run(url: str, transactions: int, rounds: int) -> None:
         for _ in range(rounds):
             for name, log in logs.items():
                 timings[name].append(await _timed(engine, log, count, size, writers))
-        bare, notified = (statistics.median(timings[name]) for name in logs)
+        bare, notified, after = (statistics.median(timings[name]) for name in logs)
         print(
             f"{label}: without {bare:.1f} µs/event, with NOTIFY {notified:.1f} µs/event "
-            f"(+{notified - bare:.1f} µs, medians of {rounds} rounds)"
+            f"(+{notified - bare:.1f} µs), NOTIFY after commit {after:.1f} µs/event "
+            f"(+{after - bare:.1f} µs), medians of {rounds} rounds"
         )
     latencies = sorted(await _latency(engine, changes, 500))
     print(
