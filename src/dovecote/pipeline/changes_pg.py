@@ -126,9 +126,9 @@ class PostgresChanges(Changes):
             try:
                 await self._listen_once()
                 delay = BACKOFF_FIRST  # it was up: the next cut starts the backoff afresh
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # whatever broke it, live pages need it back
                 log.warning(
-                    "changes: listening connection failed (%s); retry in %.1f s", exc, delay
+                    "changes: listening connection failed (%r); retry in %.1f s", exc, delay
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
