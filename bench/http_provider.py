@@ -10,7 +10,8 @@ a route to B. Three lines:
     sandbox      A's dispatcher to the sms sandbox with no route (today's path)
     routed       the same, through a route to a sandbox connector: the difference from
                  `sandbox` is what routing adds per message (table lookup, acceptance
-                 records written and read)
+                 records written and read, the shared health's reads and batched
+                 counter writes, whose count it prints)
     match        `RoutingTable.match` alone over a table of ten routes (the last matches)
 
     .venv/bin/python bench/http_provider.py [-n 5000] [--batch 100]
@@ -143,12 +144,15 @@ async def bench(database_url: str, count: int, mode: str, upstream: str | None, 
             query = sa.select(sa.func.count()).where(messages.c.status == "sent")
             sent = int((await conn.execute(query)).scalar_one())
     finally:
-        await dispatcher.close()
+        router: Any = dispatcher.transports["sms"]
+        await dispatcher.close()  # flushes the router's last health counters
         await runtime.close()
     assert sent == count, f"{sent} of {count} sent"
+    # Shared connector health (`routing/health.py`): statements that wrote it.
+    writes = f", {router.board.writes} health writes" if mode != "sandbox" else ""
     print(
         f"{mode}: {count / elapsed:,.0f} messages/s handed over and recorded "
-        f"({count} in {elapsed:.2f} s, {cpu / count * 1e6:,.0f} µs worker CPU each)",
+        f"({count} in {elapsed:.2f} s, {cpu / count * 1e6:,.0f} µs worker CPU each{writes})",
         flush=True,
     )
 

@@ -22,7 +22,9 @@ from dovecote import bootstrap, wiring
 from dovecote.app import create_app
 from dovecote.cli import app as cli
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.routing.health import Board
 from dovecote.settings import Settings
+from dovecote.storage.db import create_engine
 
 
 @pytest.fixture
@@ -334,6 +336,29 @@ def test_connectors_and_routes_are_added_listed_changed_and_removed(database_fil
     assert run(database_file, "routes", "remove", route_id).exit_code == 0
     assert run(database_file, "connectors", "remove", "carrier-a").exit_code == 0
     assert "carrier-a" not in run(database_file, "connectors", "list").output
+
+
+def test_connectors_list_shows_the_shared_health(database_file: Path) -> None:
+    assert run(database_file, "connectors", "add", "carrier-a", "sandbox").exit_code == 0
+    assert run(database_file, "connectors", "add", "carrier-b", "sandbox").exit_code == 0
+
+    async def fail_twice() -> None:  # what a worker writes when carrier-a refuses its binds
+        engine = create_engine(url(database_file))
+        board = Board(engine, threshold=2, cooldown=600)
+        for _ in range(2):
+            await board.failed("carrier-a", "bind refused")
+        board.count("carrier-b", "sent", 3)
+        await board.flush()
+        await engine.dispose()
+
+    asyncio.run(fail_twice())
+    listed = run(database_file, "connectors", "list")
+
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split("\t")[0]: line for line in listed.output.splitlines()}
+    assert "health=down until " in rows["carrier-a"] and "downs=1" in rows["carrier-a"]
+    assert "last_error='bind refused'" in rows["carrier-a"]
+    assert "health=up failures=0" in rows["carrier-b"] and "messages=sent=3" in rows["carrier-b"]
 
 
 def test_connector_input_is_checked(database_file: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,7 +21,9 @@ from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros, to_micros
 from dovecote.numbers import alpha_tags, inventory
 from dovecote.pipeline import queue
+from dovecote.pipeline.routing import health as routing_health
 from dovecote.pipeline.routing import store as routing_store
+from dovecote.pipeline.routing.health import Health
 from dovecote.runtime import Runtime
 from dovecote.settings import Settings
 from dovecote.storage.migrate import upgrade
@@ -344,14 +347,34 @@ def _pairs(items: list[str] | None) -> dict[str, Any]:
     return pairs
 
 
-def _show_connector(connector: routing_store.Connector, accepted: int) -> str:
+def _show_connector(
+    connector: routing_store.Connector, accepted: int, health: Health | None = None
+) -> str:
     shown = routing_store.public_settings(connector.settings)
     settings = " ".join(f"{key}={value}" for key, value in sorted(shown.items()))
     state = "enabled" if connector.enabled else "disabled"
     cap = f"{connector.throughput:g}/s" if connector.throughput else "no cap"
-    return (
-        f"{connector.name}\t{connector.transport}\t{state}\t{cap}\taccepted={accepted}\t{settings}"
-    )
+    line = f"{connector.name}\t{connector.transport}\t{state}\t{cap}\taccepted={accepted}"
+    if health is not None:
+        line += "\t" + _show_health(health)
+    return f"{line}\t{settings}"
+
+
+def _show_health(health: Health) -> str:
+    """`up`, or `down until <UTC time>`, with the failures and messages all workers saw."""
+    shown = health.public()
+    if shown["up"]:
+        state = "up"
+    else:
+        until = datetime.fromtimestamp(health.down_until, UTC).strftime("%H:%M:%SZ")
+        state = f"down until {until}"
+    counts = ",".join(f"{kind}={n}" for kind, n in shown["messages"].items() if n)
+    parts = [f"health={state}", f"failures={health.failures}", f"downs={health.downs}"]
+    if counts:
+        parts.append(f"messages={counts}")
+    if health.last_error:
+        parts.append(f"last_error={health.last_error!r}")
+    return " ".join(parts)
 
 
 @connectors_app.command("add")
@@ -381,13 +404,19 @@ def connectors_add(
 
 @connectors_app.command("list")
 def connectors_list() -> None:
-    """Every connector: transport, state, cap, messages accepted, settings (secrets masked)."""
+    """Every connector: transport, state, cap, messages accepted, health as every worker
+    sees it (up or down until when, consecutive failures, outcomes), settings (masked)."""
 
     async def work(runtime: Runtime) -> list[str]:
         async with runtime.engine.begin() as conn:
             counts = await routing_store.accepted_counts(conn)
+            healths = await routing_health.read(conn)
             return [
-                _show_connector(connector, counts.get(connector.name, 0))
+                _show_connector(
+                    connector,
+                    counts.get(connector.name, 0),
+                    healths.get(connector.name) or Health(),
+                )
                 for connector in await routing_store.list_connectors(conn)
             ]
 

@@ -51,6 +51,7 @@ class Runtime:
         return self.read_engine or self.engine
 
     async def close(self) -> None:
+        await self.changes.close()
         await self.writer.close()
         if self.read_engine is not None and self.read_engine is not self.engine:
             await self.read_engine.dispose()

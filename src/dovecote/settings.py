@@ -203,9 +203,11 @@ class Settings(BaseSettings):
     smpp_receipt_retry: float = Field(1.0, gt=0)
 
     # Routing (connectors and routes in the database, docs/delivery.md). A worker rereads
-    # the routing version at most this often; a change takes effect within it.
+    # the routing version and every connector's shared health at most this often; a
+    # change takes effect within it.
     routing_refresh_seconds: float = Field(1.0, ge=0)
-    # Failed hand-overs in a row that put a connector down, and for how long it is skipped.
+    # Failed hand-overs in a row (all workers together, `connector_health`) that put a
+    # connector down, and for how long every worker skips it.
     routing_failure_threshold: int = Field(3, ge=1)
     routing_cooldown_seconds: float = Field(30.0, ge=0)
 

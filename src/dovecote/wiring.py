@@ -104,9 +104,9 @@ from dovecote.core import security
 from dovecote.dashboard import routes as dashboard
 from dovecote.files.store import open_store
 from dovecote.numbers import renewals
+from dovecote.pipeline import changes_pg
 from dovecote.pipeline import retention as event_retention
 from dovecote.pipeline import uploads as upload_expiry
-from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.channel import Channel
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog, EventSink
@@ -249,12 +249,11 @@ def build_runtime(
     security.configure_password_hashing(
         time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
     )
-    # Last of the sinks: it only notes what changed, for live pages after the commit.
-    changes = Changes()
-    events = EventLog((*sinks, changes.sink))
     limiter = rate_limiter(settings)
     engine = create_engine(settings.database_url)
-    changes.attach(engine)
+    # Last of the sinks: it only notes what changed, for live pages after the commit.
+    changes = changes_pg.for_engine(engine)
+    events = EventLog((*sinks, changes.sink))
     # Sends price by route from this cache of the routing table (no query while fresh).
     routing_table.shared(engine, settings.routing_refresh_seconds)
     return Runtime(

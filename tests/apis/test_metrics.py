@@ -13,6 +13,7 @@ from conftest import OWNER, OWNER_KEY
 from dispatch_support import dispatcher
 from dovecote import wiring
 from dovecote.app import create_app
+from dovecote.pipeline.routing.health import Board
 from dovecote.settings import Settings
 
 TOKEN = "scrape-me-0123456789"
@@ -102,3 +103,23 @@ async def test_an_unwired_dispatcher_keeps_working_without_metrics(
 ) -> None:
     await client.post("/v3/sms/send", json={"messages": [{"to": "+12025550161", "body": "x"}]})
     assert await dispatcher(app.state.runtime.engine, settings).run_once() == 1
+
+
+async def test_metrics_show_connector_health_from_the_database(
+    metered: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    application, http = metered
+    # Written by another worker process: this process never handed anything over.
+    board = Board(application.state.runtime.engine, threshold=1, cooldown=600)
+    await board.failed("carrier-a", "bind refused")
+    board.count("carrier-b", "delivered", 7)
+    await board.flush()
+
+    shown = await scrape(http)
+
+    assert shown[("dovecote_connector_up", frozenset({("connector", "carrier-a")}))] == 0
+    assert shown[("dovecote_connector_up", frozenset({("connector", "carrier-b")}))] == 1
+    downs = ("dovecote_connector_cooldowns", frozenset({("connector", "carrier-a")}))
+    assert shown[downs] == 1
+    handled = frozenset({("connector", "carrier-b"), ("outcome", "delivered")})
+    assert shown[("dovecote_connector_handled_messages", handled)] == 7

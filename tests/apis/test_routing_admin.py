@@ -3,12 +3,14 @@ bad input answered 4xx in ClickSend's envelope with nothing written."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from dovecote.accounts.service import TEST_API_KEY
+from dovecote.pipeline.routing.health import Board
 
 HTTP = {"url": "http://127.0.0.1:9", "username": "me", "password": "TOP-SECRET-77"}
 
@@ -129,3 +131,27 @@ async def test_a_route_price_sets_what_a_message_through_that_connector_costs(
     # Disabled, the connector no longer prices: the book's price again.
     await client.patch("/dovecote/connectors/cheap", json={"enabled": False})
     assert float((await send("+61411000004"))["message_price"]) == book_au
+
+
+async def test_connectors_show_the_health_every_worker_shares(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await client.post("/dovecote/connectors", json={"name": "up1", "transport": "sandbox"})
+    await client.post("/dovecote/connectors", json={"name": "up2", "transport": "sandbox"})
+    # What a worker (any worker process) writes when hand-overs fail and succeed.
+    board = Board(app.state.runtime.engine, threshold=2, cooldown=600)
+    await board.failed("up1", "connection refused")
+    await board.failed("up1", "connection refused")
+    board.count("up2", "sent", 4)
+    await board.flush()
+
+    listed = {
+        c["name"]: c["health"] for c in (await client.get("/dovecote/connectors")).json()["data"]
+    }
+    shown = (await client.get("/dovecote/connectors/up1")).json()["data"]["health"]
+
+    assert shown == listed["up1"]
+    assert shown["up"] is False and shown["down_until"] >= time.time() + 590
+    assert (shown["downs"], shown["last_error"]) == (1, "connection refused")
+    assert listed["up2"]["up"] is True and listed["up2"]["messages"]["sent"] == 4
+    assert listed["up2"]["consecutive_failures"] == 0 and listed["up2"]["down_until"] is None

@@ -31,6 +31,7 @@ async def metrics(request: Request, runtime: RuntimeDep, conn: Conn) -> Response
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         raise Unauthorized("A valid metrics token is required.")
     await runtime.metrics.read_queue(conn)
+    await runtime.metrics.read_connectors(conn)
     return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -18,7 +18,8 @@ from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep, is_owner
 from dovecote.core.errors import Forbidden
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
-from dovecote.pipeline.routing import store
+from dovecote.pipeline.routing import health, store
+from dovecote.pipeline.routing.health import Health
 from dovecote.settings import Settings
 
 router = APIRouter(prefix="/dovecote", tags=["Routing (Dovecote)"])
@@ -72,7 +73,9 @@ def require_owner(principal: Principal, settings: Settings) -> None:
         raise Forbidden("Only the Dovecote owner manages connectors and routes.")
 
 
-def _connector(connector: store.Connector, accepted: int) -> dict[str, Any]:
+def _connector(
+    connector: store.Connector, accepted: int, health: Health | None = None
+) -> dict[str, Any]:
     return {
         "name": connector.name,
         "transport": connector.transport,
@@ -80,6 +83,8 @@ def _connector(connector: store.Connector, accepted: int) -> dict[str, Any]:
         "throughput": connector.throughput,
         "enabled": connector.enabled,
         "accepted": accepted,
+        # As every worker sees it (`connector_health`); a new connector is up.
+        "health": (health or Health()).public(),
     }
 
 
@@ -102,7 +107,11 @@ async def list_connectors(
 ) -> JSONResponse:
     require_owner(principal, runtime.settings)
     counts = await store.accepted_counts(conn)
-    data = [_connector(c, counts.get(c.name, 0)) for c in await store.list_connectors(conn)]
+    healths = await health.read(conn)
+    data = [
+        _connector(c, counts.get(c.name, 0), healths.get(c.name))
+        for c in await store.list_connectors(conn)
+    ]
     return envelope(data, "Here are your connectors.")
 
 
@@ -130,7 +139,8 @@ async def show_connector(
     require_owner(principal, runtime.settings)
     connector = await store.get_connector(conn, name)
     counts = await store.accepted_counts(conn)
-    return envelope(_connector(connector, counts.get(name, 0)), "Here is your connector.")
+    shown = _connector(connector, counts.get(name, 0), (await health.read(conn)).get(name))
+    return envelope(shown, "Here is your connector.")
 
 
 @router.patch("/connectors/{name}", summary="Change a connector")

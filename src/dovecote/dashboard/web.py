@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from dovecote.accounts import sessions
 from dovecote.core.models import Principal
 from dovecote.core.money import from_micros
+from dovecote.pipeline.changes import RESYNC
 from dovecote.runtime import Runtime
 
 SESSION_COOKIE = "dovecote_session"
@@ -187,9 +188,14 @@ def sse(
                     yield ": keep-alive\n\n"
                     continue
                 await asyncio.sleep(BATCH_SECONDS)
-                ids = {first.message_id}
+                batch = [first]
                 while not queue.empty():
-                    ids.add(queue.get_nowait().message_id)
+                    batch.append(queue.get_nowait())
+                if any(change.type == RESYNC for change in batch):
+                    # Changes may have been lost (PostgreSQL's listening connection was
+                    # cut): end the stream; the browser reopens it and re-reads the list.
+                    return
+                ids = {change.message_id for change in batch}
                 for fragment in await render_ids(sorted(ids)):
                     data = "\n".join("data: " + line for line in fragment.strip().splitlines())
                     yield f"event: row\n{data}\n\n"

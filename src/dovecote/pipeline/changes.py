@@ -10,10 +10,12 @@ connection) and is handed out when the pool gets that connection back: by then t
 transaction has committed or rolled back. A rolled-back note is harmless: a listener
 re-reads the rows and finds nothing new.
 
-In-process only: a worker in another process (`dovecote worker`) changes rows the
-dashboard of this process is not told of (PostgreSQL LISTEN/NOTIFY would carry them;
-not done). A listener that falls behind by more than `QUEUE_SIZE` changes loses the
-oldest, never blocks the writer.
+This hub is in-process: it is what SQLite uses (one process by construction). On
+PostgreSQL, where a `dovecote worker` or `serve --workers N` changes rows in other
+processes, `changes_pg.PostgresChanges` carries the same notes through LISTEN/NOTIFY
+behind this same interface (`changes_pg.for_engine` picks one). A listener that falls behind by
+more than `QUEUE_SIZE` changes loses the oldest, never blocks the writer. A listener
+that receives a `RESYNC` change may have missed some: it re-reads what it shows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from dovecote.pipeline.events import Event
 
 QUEUE_SIZE = 1000
 _PENDING = "dovecote.changes"
+# The type of the change a listener gets when changes may have been lost on the way
+# (PostgreSQL's listening connection was cut and is back): re-read, do not patch.
+RESYNC = "resync"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,19 @@ class Changes:
         if pending:
             self.publish(pending)
 
+    async def close(self) -> None:
+        """Let go of what the hub holds (nothing in-process)."""
+
+    async def _listening(self) -> None:
+        """Return once changes committed from now on will reach a new listener (at
+        once in-process; a transport that must connect first waits for it)."""
+
+    def resync(self) -> None:
+        """Tell every listener that changes may have been lost: each gets one `RESYNC`."""
+        for account_id, listeners in tuple(self._listeners.items()):
+            for loop, queue in tuple(listeners):
+                loop.call_soon_threadsafe(_offer, queue, Change(account_id, "", "", RESYNC))
+
     def publish(self, changes: Sequence[Change]) -> None:
         for change in changes:
             for loop, queue in tuple(self._listeners.get(change.account_id, ())):
@@ -79,6 +97,7 @@ class Changes:
         entry = (asyncio.get_running_loop(), queue)
         self._listeners.setdefault(account_id, set()).add(entry)
         try:
+            await self._listening()
             yield queue
         finally:
             listeners = self._listeners.get(account_id, set())

@@ -3,8 +3,8 @@
 Each process has its own registry (held by its `Runtime`, never the module-global one),
 so tests and several apps in one process never mix their counts. `dovecote serve`
 exposes them at `/metrics` when `DOVECOTE_METRICS_TOKEN` is set; a lone `dovecote worker`
-counts but has no HTTP server to show them, while the queue gauges, read from the
-database at scrape time, cover every worker.
+counts but has no HTTP server to show them, while the queue and connector-health gauges,
+read from the database at scrape time, cover every worker.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.pipeline import status as st
+from dovecote.pipeline.routing import health as routing_health
 from dovecote.storage.tables import messages
 
 _BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 5000)
@@ -85,6 +86,26 @@ class Metrics:
             ["connector"],
             registry=self.registry,
         )
+        # Read from `connector_health` at scrape time: every worker's view, not this one's.
+        self.connector_failures = Gauge(
+            "dovecote_connector_consecutive_failures",
+            "Failed hand-overs in a row of each connector, counted by all workers",
+            ["connector"],
+            registry=self.registry,
+        )
+        self.connector_downs = Gauge(
+            "dovecote_connector_cooldowns",
+            "Cool-downs each connector has begun, all workers, all time",
+            ["connector"],
+            registry=self.registry,
+        )
+        self.connector_handled = Gauge(
+            "dovecote_connector_handled_messages",
+            "Messages handed to each connector by all workers, by outcome (flushed by each "
+            "worker every routing refresh)",
+            ["connector", "outcome"],
+            registry=self.registry,
+        )
         self.oldest_due_age = Gauge(
             "dovecote_queue_oldest_due_seconds",
             "How long the oldest due, unclaimed message has been waiting",
@@ -117,3 +138,15 @@ class Metrics:
             )
         ).scalar()
         self.oldest_due_age.set(0.0 if oldest is None else max(0.0, moment - float(oldest)))
+
+    async def read_connectors(self, conn: AsyncConnection, now: float | None = None) -> None:
+        """Set the connector gauges from the shared health rows (one small SELECT)."""
+        self.connector_failures.clear()
+        self.connector_downs.clear()
+        self.connector_handled.clear()
+        for name, health in (await routing_health.read(conn)).items():
+            self.connector_up.labels(name).set(1 if health.up(now) else 0)
+            self.connector_failures.labels(name).set(health.failures)
+            self.connector_downs.labels(name).set(health.downs)
+            for kind, count in health.counts.items():
+                self.connector_handled.labels(name, kind).set(count)

@@ -1177,6 +1177,27 @@ provider_receipts = sa.Table(
     sa.Index("ix_provider_receipts_state", "state", "received_at"),
 )
 
+# Each connector's health, shared by every worker process (0027): a connector one worker
+# puts in cool-down is skipped by all. Written on state transitions (a failed hand-over,
+# the first good one after failures) and by counter flushes every routing refresh, never
+# once per message. Times are Unix seconds (wall clock: several machines read them).
+connector_health = sa.Table(
+    "connector_health",
+    metadata,
+    sa.Column("connector", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),  # consecutive
+    sa.Column("down_until", sa.Float, nullable=False, server_default="0"),
+    sa.Column("downs", sa.Integer, nullable=False, server_default="0"),  # cool-downs begun
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_failure_at", sa.Float, nullable=True),
+    # Messages handed to the connector, by outcome, summed over every worker.
+    sa.Column("sent", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("delivered", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("expired", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("deferred", sa.BigInteger, nullable=False, server_default="0"),
+)
+
 
 # --- dashboard (0023) ------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dovecote.pipeline.routing.health import Health
 from dovecote.pipeline.routing.store import Connector, Route
 from dovecote.pipeline.routing.table import RoutingTable
 from dovecote.pipeline.transports.base import Job
@@ -67,14 +66,3 @@ def test_failover_lists_the_enabled_connectors_in_order() -> None:
     found = routing.match(job("+61411111111"))
     assert found is not None
     assert [c.name for c in routing.failover(found)] == ["a", "c"]
-
-
-def test_a_connector_goes_down_after_the_threshold_and_comes_back_after_its_cool_down() -> None:
-    health = Health(threshold=2, cooldown=10)
-    assert not health.failed("refused", now=100)
-    assert health.up(now=100)
-    assert health.failed("refused", now=101)
-    assert not health.up(now=105) and health.up(now=111)
-    health.failed("refused", now=111)
-    health.succeeded()  # one good hand-over resets the count
-    assert not health.failed("refused", now=112) and health.up(now=112)

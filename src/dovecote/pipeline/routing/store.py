@@ -25,6 +25,7 @@ from dovecote.core.errors import InvalidInput, NotFound
 from dovecote.core.sealing import Sealer, SealError
 from dovecote.settings import Settings
 from dovecote.storage.tables import (
+    connector_health,
     connectors,
     message_connectors,
     route_prices,
@@ -308,6 +309,7 @@ async def remove_connector(conn: AsyncConnection, name: str) -> None:
         )
     await conn.execute(connectors.delete().where(connectors.c.name == name))
     await conn.execute(route_prices.delete().where(route_prices.c.connector == name))
+    await conn.execute(connector_health.delete().where(connector_health.c.connector == name))
     await bump(conn)
 
 

@@ -24,6 +24,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.pipeline.metrics import Metrics
-from dovecote.pipeline.routing.health import Health
+from dovecote.pipeline.routing.health import Board, Health
 from dovecote.pipeline.routing.store import Connector, open_settings, sealer
 from dovecote.pipeline.routing.table import Cache, RoutingTable
 from dovecote.pipeline.transports import registry
@@ -98,7 +99,13 @@ class Router:
         self.table = table
         self.metrics = metrics
         self.cache = Cache(engine, settings.routing_refresh_seconds)
-        self.health: dict[str, Health] = {}
+        # Shared with every worker through the database (`health.py`).
+        self.board = Board(
+            engine,
+            settings.routing_failure_threshold,
+            settings.routing_cooldown_seconds,
+            settings.routing_refresh_seconds,
+        )
         self.live: dict[str, Live] = {}
         self.pushed: object | None = None
         # The transport of the last batch when it went whole to a channel's own (so the
@@ -118,13 +125,10 @@ class Router:
         for live in self.live.values():
             await live.transport.close()
         self.live = {}
+        await self.board.flush()  # this worker's last counts
 
     def health_of(self, name: str) -> Health:
-        if name not in self.health:
-            self.health[name] = Health(
-                self.settings.routing_failure_threshold, self.settings.routing_cooldown_seconds
-            )
-        return self.health[name]
+        return self.board.of(name)
 
     async def _transport(self, connector: Connector) -> Live:
         key = json.dumps(
@@ -152,6 +156,7 @@ class Router:
         routing = await self.cache.get()
         if not routing.routes:
             return await self._default(jobs, "send")
+        await self.board.refresh()  # what the other workers found, at the table's pace
         self.name = "routing"
         accepted = await self._accepted([job.id for job in jobs])
         results: list[Outcome | None] = [None] * len(jobs)
@@ -237,13 +242,13 @@ class Router:
             pending = following
 
     async def _hand_over(self, connector: Connector, jobs: list[Job]) -> Sequence[Outcome]:
-        health = self.health_of(connector.name)
+        name = connector.name
         try:
             live = await self._transport(connector)
         except Exception as exc:  # a connector whose settings cannot build a transport
-            log.error("connector %s cannot start: %s", connector.name, exc)
-            health.failed(f"cannot start: {exc}")
-            self._gauge(connector.name, health)
+            log.error("connector %s cannot start: %s", name, exc)
+            await self.board.failed(name, f"cannot start: {exc}")
+            self._gauge(name)
             reason = f"connector {connector.name} cannot start: {exc}"
             return [Outcome("deferred", error_text=reason, detail={"connector_error": True})] * len(
                 jobs
@@ -270,25 +275,24 @@ class Router:
             ] * len(jobs)
         errors = [outcome for outcome in outcomes if connector_error(outcome)]
         if errors and len(errors) == len(outcomes):
-            if health.failed(errors[0].error_text or "failed"):
+            reason = errors[0].error_text or "failed"
+            if await self.board.failed(name, reason):
                 log.warning(
-                    "connector %s is down for %.0f s: %s",
-                    connector.name,
-                    health.cooldown,
-                    health.last_error,
+                    "connector %s is down for %.0f s: %s", name, self.board.cooldown, reason
                 )
         else:
-            health.succeeded()
-        for outcome in outcomes:
-            health.count(outcome.kind)
+            await self.board.succeeded(name)
+        kinds = Counter(outcome.kind for outcome in outcomes)
+        for kind, number in kinds.items():
+            self.board.count(name, kind, number)
             if self.metrics is not None:
-                self.metrics.connector_messages.labels(connector.name, outcome.kind).inc()
-        self._gauge(connector.name, health)
+                self.metrics.connector_messages.labels(name, kind).inc(number)
+        self._gauge(name)
         return outcomes
 
-    def _gauge(self, name: str, health: Health) -> None:
+    def _gauge(self, name: str) -> None:
         if self.metrics is not None:
-            self.metrics.connector_up.labels(name).set(1 if health.up() else 0)
+            self.metrics.connector_up.labels(name).set(1 if self.health_of(name).up() else 0)
 
     async def _accepted(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         found: dict[str, tuple[str, str | None]] = {}
