@@ -36,7 +36,7 @@ async def test_an_added_address_is_pending_and_its_verification_is_mailed(
         [listed] = (await api.get("/v3/email/addresses")).json()["data"]["data"]
     assert (listed["email_address"], listed["verified"]) == (ADDRESS, 0)
 
-    await row.get_by_role("button", name=f"Re-send the verification of {ADDRESS}").click()
+    await row.get_by_role("button", name=f"Re-send verification to {ADDRESS}").click()
     await expect(page.get_by_role("status")).to_have_text("Verification email sent again.")
     await page.goto(server.url + "/inbox")
     await expect(page.get_by_role("link", name="Verify your sender address")).to_have_count(2)

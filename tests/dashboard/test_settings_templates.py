@@ -27,7 +27,7 @@ async def test_an_sms_template_made_edited_and_deleted_here_is_what_the_api_read
 
     await sms.get_by_label("Name").fill("Reminder")
     await sms.get_by_label("Body").fill("See you at {time}.")
-    await sms.get_by_role("button", name="Create sms template").click()
+    await sms.get_by_role("button", name="Create SMS template").click()
     await expect(page.get_by_role("status")).to_have_text("Template Reminder created.")
 
     api = httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY))
