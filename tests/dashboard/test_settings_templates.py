@@ -61,3 +61,39 @@ async def test_an_sms_template_made_edited_and_deleted_here_is_what_the_api_read
         [mail] = (await api.get("/v3/email/templates")).json()["data"]["data"]
         shown = (await api.get(f"/v3/email/templates/{mail['template_id']}")).json()["data"]
         assert (shown["template_name"], shown["body"]) == ("Welcome", "<p>Hello {first_name}</p>")
+
+
+async def test_a_template_can_be_made_and_edited_with_the_keyboard_alone(
+    page: Page, server: LiveServer
+) -> None:
+    await sign_in(page, server.url, OWNER, OWNER_PASSWORD)
+    await page.goto(server.url + "/settings/templates")
+    sms = page.get_by_role("region", name="SMS templates")
+    last_link = page.get_by_role("navigation", name="Settings").get_by_role("link", name="Webhooks")
+
+    await last_link.focus()
+    await page.keyboard.press("Tab")  # no templates yet: the new one's name comes next
+    await expect(sms.get_by_label("Name")).to_be_focused()
+    await page.keyboard.type("Hello")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("Hi there")
+    await page.keyboard.press("Tab")
+    await expect(sms.get_by_role("button", name="Create SMS template")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("Template Hello created.")
+
+    await last_link.focus()
+    await page.keyboard.press("Tab")
+    await expect(sms.locator("summary")).to_be_focused()
+    await page.keyboard.press("Enter")  # opens the disclosure
+    for _ in range(2):
+        await page.keyboard.press("Tab")
+    await expect(sms.get_by_label("Body").first).to_be_focused()
+    await page.keyboard.press("End")
+    await page.keyboard.type("!")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status")).to_have_text("Template Hello saved.")
+    async with httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY)) as api:
+        [made] = (await api.get("/v3/sms/templates")).json()["data"]["data"]
+    assert (made["template_name"], made["body"]) == ("Hello", "Hi there!")
