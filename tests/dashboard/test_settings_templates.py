@@ -81,6 +81,7 @@ async def test_a_template_can_be_made_and_edited_with_the_keyboard_alone(
     await expect(sms.get_by_role("button", name="Create SMS template")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("status")).to_have_text("Template Hello created.")
+    await expect(page.get_by_role("status")).to_be_focused()  # not lost with the button
 
     await last_link.focus()
     await page.keyboard.press("Tab")
@@ -94,6 +95,7 @@ async def test_a_template_can_be_made_and_edited_with_the_keyboard_alone(
     await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("status")).to_have_text("Template Hello saved.")
+    await expect(page.get_by_role("status")).to_be_focused()
     async with httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY)) as api:
         [made] = (await api.get("/v3/sms/templates")).json()["data"]["data"]
     assert (made["template_name"], made["body"]) == ("Hello", "Hi there!")
