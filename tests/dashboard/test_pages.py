@@ -50,12 +50,55 @@ def _traffic(server: LiveServer, settings: Settings) -> None:
     )
 
 
+async def _settings_data(api: httpx.AsyncClient) -> int:
+    """Something in every settings section; the id of a subaccount to open."""
+    for path, body in (
+        ("/v3/email/addresses", {"email_address": "ops@example.com"}),
+        ("/v3/sms/templates", {"template_name": "Reminder", "body": "See you at {time}."}),
+        ("/v3/email/templates", {"template_name": "Welcome", "body": "<p>Hello</p>"}),
+        (
+            "/v3/automations/sms/inbound",
+            {
+                "rule_name": "Forward replies",
+                "dedicated_number": "*",
+                "message_search_type": 0,
+                "action": "URL",
+                # Nothing listens there: the delivery waits for its retry, its error shown.
+                "action_address": "http://127.0.0.1:9/hook",
+                "enabled": 1,
+            },
+        ),
+        (
+            "/v3/automations/sms/receipts",
+            {"rule_name": "Failures", "match_type": 1, "action": "EMAIL_USER", "enabled": 0},
+        ),
+    ):
+        answer = await api.post(path, json=body)
+        assert answer.status_code == 200, (path, answer.text)
+    created = await api.post(
+        "/v3/subaccounts",
+        json={
+            "api_username": "clerk",
+            "password": "clerk-password-1",
+            "email": "clerk@example.com",
+            "phone_number": "+12025550100",
+            "first_name": "Cleo",
+            "last_name": "Clerk",
+            "access_billing": 0,
+            "access_reseller": 0,
+        },
+    )
+    assert created.status_code == 200, created.text
+    return int(created.json()["data"]["subaccount_id"])
+
+
 async def test_the_main_pages_pass_axe_and_fit_a_phone(
     page: Page, server: LiveServer, settings: Settings, tmp_path: Path
 ) -> None:
     await with_engine(settings, verified_sender)
     await asyncio.to_thread(_traffic, server, settings)
     async with httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY)) as api:
+        clerk = await _settings_data(api)
         replied = await api.post(
             "/sandbox/sms/inbound", json={"from": HANDSET, "to": "Clinic", "body": "YES"}
         )
@@ -83,6 +126,11 @@ async def test_the_main_pages_pass_axe_and_fit_a_phone(
         "email": str(email_url),
         "activity": "/activity",
         "settings": "/settings",
+        "settings-subaccounts": "/settings/subaccounts",
+        "settings-subaccount": f"/settings/subaccounts/{clerk}",
+        "settings-addresses": "/settings/addresses",
+        "settings-templates": "/settings/templates",
+        "settings-webhooks": "/settings/webhooks",
     }
     for name, path in pages.items():
         await page.set_viewport_size(WIDE)  # type: ignore[arg-type]

@@ -397,11 +397,31 @@ def validate_timezone(name: str) -> str:
 
 # --- subaccounts ---------------------------------------------------------------------
 
+# The users table's widths (notes and password have none: bounded as the API bounds them).
+# The API's request models stop longer values first; the dashboard's forms reach here.
+USER_FIELD_LIMITS = {
+    "email": 320,
+    "phone_number": 32,
+    "first_name": 100,
+    "last_name": 100,
+    "notes": 2000,
+    "password": 200,
+}
+
+
+def check_user_fields(values: dict[str, Any]) -> None:
+    """A longer value would be a 500 on PostgreSQL (`varchar(n)`), truncated on neither."""
+    for name, limit in USER_FIELD_LIMITS.items():
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidInput(f"{name} must be at most {limit} characters.", field=name)
+
 
 async def create_subaccount(
     conn: AsyncConnection, principal: Principal, values: dict[str, Any], password: str | None
 ) -> NewUser:
     require(principal, "access_users")
+    check_user_fields({**values, "password": password})
     requested = {flag: bool(values[flag]) for flag in ACCESS_FLAGS if values.get(flag) is not None}
     _require_grantable(principal, requested)
     # ClickSend's default is every permission; nobody hands out more than it holds.
@@ -433,6 +453,7 @@ async def update_subaccount(
     conn: AsyncConnection, principal: Principal, user_id: int, values: dict[str, Any]
 ) -> User:
     require(principal, "access_users")
+    check_user_fields(values)
     user = await get_subaccount(conn, principal, user_id)
     _require_main_for_main(principal, user)
     changes: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """The dashboard's one router, mounted at `/` by the wiring table.
 
 Its paths (`/`, `/login`, `/logout`, `/messages…`, `/phone…`, `/inbox…`, `/activity…`,
-`/static/…`) are none of the APIs' (`/v3/…`, `/sandbox/…`, `/healthz`, …).
+`/settings…`, `/static/…`) are none of the APIs' (`/v3/…`, `/sandbox/…`, `/healthz`, …).
 """
 
 from __future__ import annotations
@@ -17,9 +17,21 @@ from dovecote.dashboard import (
     messages,
     overview,
     phone,
+    settings_addresses,
     settings_page,
+    settings_subaccounts,
+    settings_templates,
+    settings_webhooks,
+)
+
+SETTINGS = (
+    settings_page,
+    settings_subaccounts,
+    settings_addresses,
+    settings_templates,
+    settings_webhooks,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, media, messages, phone, inbox, activity, settings_page, assets):
+for module in (auth, overview, media, messages, phone, inbox, activity, *SETTINGS, assets):
     router.include_router(module.router)
