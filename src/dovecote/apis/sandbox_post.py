@@ -9,9 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.channels.post import history, proof
-from dovecote.core.errors import NotFound
-from dovecote.files.store import FileMissing
+from dovecote.channels.post import history
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 
@@ -29,14 +27,5 @@ async def letter_proof(
     conn: Conn,
     runtime: RuntimeDep,
 ) -> Response:
-    row = await history.get_item(conn, "post", principal, message_id)
-    if number > int(row["pages"]):
-        raise NotFound(f"Letter {message_id} has {row['pages']} pages.")
-    key = (
-        proof.first_page_key(row["id"]) if number == 1 else proof.page_key(row["file_key"], number)
-    )
-    try:
-        data = await runtime.files.get(key)
-    except FileMissing:
-        raise NotFound(f"No proof of page {number} of letter {message_id}.") from None
-    return Response(data, media_type="image/png")
+    png = await history.proof_page(conn, "post", principal, message_id, number, runtime.files)
+    return Response(png, media_type="image/png")

@@ -10,8 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dovecote.channels.post import proof
 from dovecote.core.errors import Forbidden, NotFound
 from dovecote.core.models import Principal
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline import history
 from dovecote.pipeline.exports import Export, clean_filename, open_export, signed_url
 from dovecote.pipeline.scope import Scope, scope_for
@@ -68,6 +70,31 @@ async def get_item(
     if row is None:
         raise NotFound(f"No {'letter' if channel == 'post' else 'postcard'} {message_id}.")
     return row
+
+
+async def proof_page(
+    conn: AsyncConnection,
+    channel: str,
+    principal: Principal,
+    message_id: str,
+    number: int,
+    files: FileStore,
+) -> bytes:
+    """Page `number` (from 1) of the proof the sandbox printed, as PNG: page 1 carries
+    this recipient's address (stored per message), the others are the document's."""
+    row = await get_item(conn, channel, principal, message_id)
+    if number > int(row["pages"]):
+        raise NotFound(f"Letter {message_id} has {row['pages']} pages.")
+    key = (
+        proof.first_page_key(row["id"]) if number == 1 else proof.page_key(row["file_key"], number)
+    )
+    try:
+        return await files.get(key)
+    except FileMissing:
+        raise NotFound(
+            f"No proof of page {number} of letter {message_id}: the sandbox has not printed "
+            "it yet, or it was not printed by the sandbox."
+        ) from None
 
 
 def export_link(
