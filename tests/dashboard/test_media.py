@@ -1,5 +1,5 @@
 """Other channels on the message page: a voice call's recording plays in the page; a
-letter's proof shows as images, served only to who may see the letter."""
+letter's or postcard's proof shows as images, served only to who may see it."""
 
 from __future__ import annotations
 
@@ -82,3 +82,32 @@ async def test_a_letters_proof_shows_as_images_on_its_page(page: Page, server: L
     async with httpx.AsyncClient() as anonymous:
         refused = await anonymous.get(server.url + f"/messages/{message_id}/proof/1.png")
     assert refused.status_code == 303  # to the sign-in page
+
+
+async def test_a_postcards_proof_shows_its_front_and_addressed_back(
+    page: Page, server: LiveServer
+) -> None:
+    with file_server() as files:
+        front = files.serve("/front.pdf", pdf_of((148, 105), text="Front"), "application/pdf")
+        back = files.serve("/back.pdf", pdf_of((148, 105), text="Back"), "application/pdf")
+        async with httpx.AsyncClient(base_url=server.url, auth=(OWNER, OWNER_KEY)) as api:
+            sent = await api.post(
+                "/v3/post/postcards/send",
+                json={"file_urls": [front, back], "recipients": [recipient()]},
+            )
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["recipients"][0]["message_id"]
+    await sign_in(page, server.url, OWNER, OWNER_PASSWORD)
+    await page.goto(server.url + "/messages?channel=postcards")
+    row = page.locator(f"#m-{message_id}")
+    await expect(row.locator(".badge")).to_have_text("delivered", timeout=30_000)
+
+    await row.get_by_role("link").click()
+
+    for name, side in (("Postcard front as printed", 1), ("Postcard back as printed", 2)):
+        image = page.get_by_role("img", name=name)
+        await expect(image).to_have_attribute("src", f"/messages/{message_id}/postcard/{side}.png")
+        width = await image.evaluate("img => img.decode().then(() => img.naturalWidth)")
+        assert width > 300
+        served = await page.request.get(server.url + f"/messages/{message_id}/postcard/{side}.png")
+        assert served.status == 200 and served.headers["content-type"] == "image/png"

@@ -1,7 +1,7 @@
 """What the sandbox rendered for other channels, on the message page: a voice call's WAV
-(an audio player), a fax's pages and a letter's proof (images). Read through the code
+(an audio player), a fax's pages and a letter's or postcard's proof (images). Read through the code
 behind `/sandbox/voice/{id}.wav`, `/sandbox/fax/{id}/page/{n}.png` and
-`/sandbox/post/{id}/proof/{n}.png`, so the same scope and the same "only what the
+`/sandbox/post/{id}/proof/{n}.png` (and `/sandbox/postcards/…`), so the same scope and the same "only what the
 sandbox rendered" rule apply; under Messages, so the same `access_reporting` as the
 message page.
 """
@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from dovecote.channels.fax import history as fax
 from dovecote.channels.post import history as post
-from dovecote.channels.post.channel import LETTER
+from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.voice import history as voice
 from dovecote.core.errors import NotFound
 from dovecote.dashboard import web
@@ -64,6 +64,17 @@ async def fax_page(
 async def letter_proof(
     request: Request, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
 ) -> Response:
+    return await _proof(request, LETTER.name, message_id, page)
+
+
+@router.get("/messages/{message_id}/postcard/{side}.png")
+async def postcard_proof(
+    request: Request, message_id: MessageId, side: Annotated[int, Path(ge=1, le=2)]
+) -> Response:
+    return await _proof(request, POSTCARD.name, message_id, side)
+
+
+async def _proof(request: Request, channel: str, message_id: str, page: int) -> Response:
     who = await web.viewer(request, FLAG)
     if not isinstance(who, web.Viewer):
         return who
@@ -71,7 +82,7 @@ async def letter_proof(
     try:
         async with runtime.engine.connect() as conn:
             png = await post.proof_page(
-                conn, LETTER.name, who.principal, message_id, page, runtime.files
+                conn, channel, who.principal, message_id, page, runtime.files
             )
     except NotFound as exc:
         return _missing(exc)

@@ -124,8 +124,12 @@ PROOF_PAGES_SHOWN = 10
 
 
 async def _proof_pages(conn: AsyncConnection, who: web.Viewer, row: sa.RowMapping) -> int:
-    """How many proof pages the letter sandbox printed for `row` (0: none to show)."""
-    if row["channel"] != LETTER.name or row["status"] not in (status.SENT, status.DELIVERED):
+    """How many proof pages the post sandbox printed for `row` (0: none to show)."""
+    if row["status"] not in (status.SENT, status.DELIVERED):
+        return 0
+    if row["channel"] == POSTCARD.name:
+        return post_history.POSTCARD_SIDES
+    if row["channel"] != LETTER.name:
         return 0
     item = await post_history.get_item(conn, LETTER.name, who.principal, row["id"])
     return min(int(item["pages"] or 0), PROOF_PAGES_SHOWN)

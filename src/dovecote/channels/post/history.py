@@ -34,6 +34,7 @@ EXPORT_PATHS = {
     "postcards": "/v3/post/postcards/history/export/download",
 }
 FILENAMES = {"post": "post-letter-history.csv", "postcards": "postcard-history.csv"}
+POSTCARD_SIDES = 2  # a postcard's proof: the front, and the back with the address
 
 
 def _select(
@@ -80,20 +81,28 @@ async def proof_page(
     number: int,
     files: FileStore,
 ) -> bytes:
-    """Page `number` (from 1) of the proof the sandbox printed, as PNG: page 1 carries
-    this recipient's address (stored per message), the others are the document's."""
+    """Page `number` (from 1) of the proof the sandbox printed, as PNG. A letter's page 1
+    carries this recipient's address (stored per message), the others are the document's;
+    a postcard's proof is its front and its addressed back, both stored per card."""
     row = await get_item(conn, channel, principal, message_id)
-    if number > int(row["pages"]):
+    if channel == "postcards":
+        if number > POSTCARD_SIDES:
+            raise NotFound(f"Postcard {message_id} has {POSTCARD_SIDES} sides.")
+        key = proof.proof_key(row["id"], number)
+    elif number > int(row["pages"]):
         raise NotFound(f"Letter {message_id} has {row['pages']} pages.")
-    key = (
-        proof.first_page_key(row["id"]) if number == 1 else proof.page_key(row["file_key"], number)
-    )
+    else:
+        key = (
+            proof.first_page_key(row["id"])
+            if number == 1
+            else proof.page_key(row["file_key"], number)
+        )
     try:
         return await files.get(key)
     except FileMissing:
         raise NotFound(
-            f"No proof of page {number} of letter {message_id}: the sandbox has not printed "
-            "it yet, or it was not printed by the sandbox."
+            f"No proof of page {number} of {message_id}: the sandbox has not printed it yet, "
+            "or it was not printed by the sandbox."
         ) from None
 
 
