@@ -108,6 +108,7 @@ async def single_ingest(url: str, count: int, concurrency: int) -> None:
 
 async def dispatch(database_url: str) -> None:
     from dovecote import wiring
+    from dovecote.pipeline.transports import registry
     from dovecote.settings import Settings
 
     # A receipt delay longer than the run: this measures hand-over to the transport.
@@ -117,6 +118,8 @@ async def dispatch(database_url: str) -> None:
     runtime = wiring.build_runtime(settings)
     engine = runtime.engine
     dispatcher = wiring.build_worker(runtime).dispatcher
+    # Started as the worker starts them: the sandboxes then read the stored rules too.
+    await registry.start(dispatcher.transports, dispatcher.pushed())
     started = time.perf_counter()
     total = 0
     while claimed := await dispatcher.run_once():
@@ -128,12 +131,70 @@ async def dispatch(database_url: str) -> None:
     )
 
 
+async def sandbox_scripts(database_url: str, rules: int, rounds: int = 2000) -> None:
+    """What an account's stored sandbox rules cost the dispatch path: the version check
+    (once per batch, at most every DOVECOTE_SANDBOX_REFRESH_SECONDS), and the prefix tests
+    per message with `rules` stored rules that do not match (the worst case: all tried)."""
+    from dovecote.accounts.service import authenticate_basic
+    from dovecote.pipeline import sandbox_scripts as stored
+    from dovecote.pipeline.transports.base import Job
+    from dovecote.pipeline.transports.sandbox import SandboxTransport
+    from dovecote.storage.db import create_engine
+
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        principal = await authenticate_basic(conn, OWNER, KEY)
+        for i in range(rules):
+            await stored.add_script(conn, principal, "rule", f"+999{i:04d}", "failed:302")
+    sandbox = SandboxTransport(receipt_delay=3600, refresh=0)
+    sandbox.scripts.start(engine)
+    await sandbox.scripts.current()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        sandbox.scripts._checked = float("-inf")  # force the read each round
+        await sandbox.scripts.current()
+    check = (time.perf_counter() - started) / rounds * 1e6
+    jobs = [
+        Job(
+            str(i),
+            principal.account.id,
+            principal.user.id,
+            "sms",
+            "Bench",
+            f"+1415555{i:04d}",
+            None,
+            "Hello",
+            0,
+            None,
+            0,
+            None,
+            None,
+        )
+        for i in range(1000)
+    ]
+    bare = SandboxTransport(receipt_delay=3600)
+    timings = []
+    for transport in (bare, sandbox):
+        transport.scripts._checked = time.monotonic()
+        transport.scripts.refresh = 3600
+        started = time.perf_counter()
+        for _ in range(20):
+            await transport.send(jobs)
+        timings.append((time.perf_counter() - started) / 20_000 * 1e6)
+    await engine.dispose()
+    print(
+        f"sandbox scripts: version check {check:.0f} µs per batch; send {timings[0]:.2f} µs "
+        f"per message without stored rules, {timings[1]:.2f} µs with {rules} (none matching)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--account-rules", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
@@ -147,6 +208,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         asyncio.run(dispatch(database_url))
+        asyncio.run(sandbox_scripts(database_url, args.account_rules))
 
 
 if __name__ == "__main__":

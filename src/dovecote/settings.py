@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # Scripted outcomes: "prefix=outcome" rules, see docs/sandbox.md.
     sandbox_rules: list[str] = Field(default_factory=list)
     sandbox_auto_replies: list[str] = Field(default_factory=list)
+    # How often a worker checks whether an account's stored rules changed (dashboard,
+    # /dovecote/sandbox/rules): one indexed read per interval, none per message.
+    sandbox_refresh_seconds: float = Field(1.0, ge=0)
 
     export_link_ttl: int = 3 * 24 * 3600
     # Every fetch the server makes for an account (webhooks, test receipts and inbound;

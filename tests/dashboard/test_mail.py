@@ -51,3 +51,29 @@ def test_remote_images_are_noticed_and_blocked_unless_asked() -> None:
 
 def test_links_of_the_preview_open_in_a_new_tab() -> None:
     assert mail.preview_document("<a href=x>x</a>").startswith('<base target="_blank">')
+
+
+def test_an_attachment_is_found_by_its_place_with_its_exact_bytes() -> None:
+    source = _email("<p>Hi</p>")
+
+    found = mail.attachment(source, 1)
+
+    assert found == (mail.Attachment("a.pdf", "application/pdf", 8), b"%PDF-1.4")
+    assert mail.attachment(source, 2) is None
+    assert mail.attachment(source, 0) is None
+
+
+def test_a_download_name_carries_no_path_quote_or_header_break() -> None:
+    assert mail.download_name("report.pdf") == (
+        "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+    )
+    hostile = mail.download_name('../../etc/pa"ss\r\nSet-Cookie: x=1;.html')
+    assert "\r" not in hostile and "\n" not in hostile and "/" not in hostile
+    assert hostile.startswith('attachment; filename="_.._etc_pa_ss_Set-Cookie_ x=1_.html";')
+    assert mail.download_name("façade €.txt") == (
+        "attachment; filename=\"fa_ade _.txt\"; filename*=UTF-8''fa%C3%A7ade%20%E2%82%AC.txt"
+    )
+    assert (
+        mail.download_name("...")
+        == "attachment; filename=\"attachment\"; filename*=UTF-8''attachment"
+    )

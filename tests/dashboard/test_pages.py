@@ -102,7 +102,16 @@ async def test_the_main_pages_pass_axe_and_fit_a_phone(
         replied = await api.post(
             "/sandbox/sms/inbound", json={"from": HANDSET, "to": "Clinic", "body": "YES"}
         )
+        scripted = [
+            await api.post("/dovecote/sandbox/rules", json=rule)
+            for rule in (
+                {"prefix": "+1555000", "outcome": "failed:302"},
+                {"prefix": "bounce@", "outcome": "reject"},
+                {"type": "auto_reply", "prefix": "+61412", "text": "Thanks, see you then"},
+            )
+        ]
     assert replied.status_code == 200
+    assert [r.status_code for r in scripted] == [200, 200, 200]
     out = SCREENSHOTS if os.environ.get("DOVECOTE_SCREENSHOTS") == "1" else tmp_path
     out.mkdir(parents=True, exist_ok=True)
     await page.goto(server.url + "/login")
@@ -125,6 +134,7 @@ async def test_the_main_pages_pass_axe_and_fit_a_phone(
         "inbox": "/inbox",
         "email": str(email_url),
         "activity": "/activity",
+        "sandbox": "/sandbox-rules",
         "settings": "/settings",
         "settings-subaccounts": "/settings/subaccounts",
         "settings-subaccount": f"/settings/subaccounts/{clerk}",

@@ -1,5 +1,6 @@
-"""`/sandbox/post/{message_id}/proof/{n}.png`: the sandbox's proof of a letter's page,
-for its owner (the account's users who may see the letter in history)."""
+"""`/sandbox/post/{message_id}/proof/{n}.png` and `/sandbox/postcards/{message_id}/proof/
+{n}.png`: the sandbox's proof of a letter's page or a postcard's side (1 the front, 2 the
+addressed back), for its owner (the account's users who may see it in history)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from dovecote.apis.deps import Conn, CurrentPrincipal, RuntimeDep
-from dovecote.channels.post import history, proof
-from dovecote.core.errors import NotFound
-from dovecote.files.store import FileMissing
+from dovecote.channels.post import history
 
 router = APIRouter(prefix="/sandbox", tags=["Sandbox"])
 
@@ -29,14 +28,22 @@ async def letter_proof(
     conn: Conn,
     runtime: RuntimeDep,
 ) -> Response:
-    row = await history.get_item(conn, "post", principal, message_id)
-    if number > int(row["pages"]):
-        raise NotFound(f"Letter {message_id} has {row['pages']} pages.")
-    key = (
-        proof.first_page_key(row["id"]) if number == 1 else proof.page_key(row["file_key"], number)
-    )
-    try:
-        data = await runtime.files.get(key)
-    except FileMissing:
-        raise NotFound(f"No proof of page {number} of letter {message_id}.") from None
-    return Response(data, media_type="image/png")
+    png = await history.proof_page(conn, "post", principal, message_id, number, runtime.files)
+    return Response(png, media_type="image/png")
+
+
+@router.get(
+    "/postcards/{message_id}/proof/{number}.png",
+    summary="A side of a postcard's proof (sandbox): 1 the front, 2 the back",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def postcard_proof(
+    message_id: Annotated[str, Path(max_length=64)],
+    number: Annotated[int, Path(ge=1, le=2)],
+    principal: CurrentPrincipal,
+    conn: Conn,
+    runtime: RuntimeDep,
+) -> Response:
+    png = await history.proof_page(conn, "postcards", principal, message_id, number, runtime.files)
+    return Response(png, media_type="image/png")

@@ -4,14 +4,15 @@ Listing and reading go through `channels.email.captured`, the code behind
 `GET /sandbox/email` and its `.eml`: the same scope (subaccounts without
 `access_reporting` see their own), the same rule that mail handed to a real server is
 never readable. Opening an email shows its text, headers, attachments, one-time codes,
-its tracking events, and its HTML in a sandboxed frame (`mail.py`).
+its tracking events, and its HTML in a sandboxed frame (`mail.py`); each attachment
+downloads (never shown inline), under the same scope.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from dovecote.channels.email import captured
@@ -119,6 +120,28 @@ async def email_preview(
     response = Response(mail.preview_document(html), media_type="text/html")
     web.secure(response, mail.preview_csp(bool(images)))
     return response
+
+
+# Whatever the attachment's type (text/html, image/svg+xml included), it is a download:
+# `attachment` disposition, nosniff, and a policy that runs nothing should it be opened.
+DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+@router.get("/inbox/{message_id}/attachments/{number}")
+async def email_attachment(
+    request: Request, message_id: str, number: Annotated[int, Path(ge=1, le=1000)]
+) -> Response:
+    who = await web.viewer(request)
+    if not isinstance(who, web.Viewer):
+        return who
+    source = await _source(request, who, message_id)
+    found = mail.attachment(source, number) if source is not None else None
+    if found is None:
+        return _missing(request, who)
+    described, data = found
+    response = Response(data, media_type=described.content_type)
+    response.headers["Content-Disposition"] = mail.download_name(described.filename)
+    return web.secure(response, DOWNLOAD_CSP)
 
 
 @router.get("/inbox/{message_id}/raw")

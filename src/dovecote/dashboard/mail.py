@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from urllib.parse import quote
 
 # Four to eight digits standing alone: what one-time codes look like (EmailVerify's
 # are six). Years and prices also match sometimes; a highlight costs nothing.
@@ -50,14 +51,7 @@ def read(source: bytes) -> ReadMail:
     assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
     text = _content(parsed, "plain")
     html = _content(parsed, "html")
-    attachments = [
-        Attachment(
-            part.get_filename() or "(unnamed)",
-            part.get_content_type(),
-            len(part.get_payload(decode=True) or b""),
-        )
-        for part in parsed.iter_attachments()
-    ]
+    attachments = [described for described, _ in _attachments(parsed)]
     subject = str(parsed.get("subject", ""))
     seen = CODE.findall(subject + "\n" + (text or _strip_tags(html or "")))
     return ReadMail(
@@ -71,6 +65,40 @@ def read(source: bytes) -> ReadMail:
         codes=list(dict.fromkeys(seen)),
         remote_images=bool(html and _REMOTE.search(html)),
     )
+
+
+def _attachments(message: EmailMessage) -> list[tuple[Attachment, bytes]]:
+    found = []
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        described = Attachment(
+            part.get_filename() or "(unnamed)", part.get_content_type(), len(data)
+        )
+        found.append((described, data))
+    return found
+
+
+def attachment(source: bytes, number: int) -> tuple[Attachment, bytes] | None:
+    """The `number`th attachment (from 1, the order `read` lists them) and its bytes."""
+    parsed = message_from_bytes(source, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    found = _attachments(parsed)
+    return found[number - 1] if 1 <= number <= len(found) else None
+
+
+# What a downloaded file may be called: no path, no quotes or controls. The name is the
+# sender's to choose; a header must never carry it raw.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
+
+
+def download_name(filename: str) -> str:
+    """`Content-Disposition: attachment` with a safe name: an ASCII fallback and the
+    UTF-8 name (RFC 6266/5987). Never `inline`: a browser never renders it, HTML included."""
+    name = _UNSAFE.sub("_", filename).strip(" .") or "attachment"
+    name = name[-200:]
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _content(message: EmailMessage, subtype: str) -> str | None:

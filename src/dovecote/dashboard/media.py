@@ -1,8 +1,9 @@
 """What the sandbox rendered for other channels, on the message page: a voice call's WAV
-(an audio player) and a fax's pages (images). Read through the code behind
-`/sandbox/voice/{id}.wav` and `/sandbox/fax/{id}/page/{n}.png`, so the same scope and
-the same "only what the sandbox rendered" rule apply; under Messages, so the same
-`access_reporting` as the message page.
+(an audio player), a fax's pages and a letter's or postcard's proof (images). Read through the code
+behind `/sandbox/voice/{id}.wav`, `/sandbox/fax/{id}/page/{n}.png` and
+`/sandbox/post/{id}/proof/{n}.png` (and `/sandbox/postcards/…`), so the same scope and the same "only what the
+sandbox rendered" rule apply; under Messages, so the same `access_reporting` as the
+message page.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from dovecote.channels.fax import history as fax
+from dovecote.channels.post import history as post
+from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.voice import history as voice
 from dovecote.core.errors import NotFound
 from dovecote.dashboard import web
@@ -52,6 +55,35 @@ async def fax_page(
     try:
         async with runtime.engine.connect() as conn:
             png = await fax.page_preview(conn, who.principal, message_id, page, runtime.files)
+    except NotFound as exc:
+        return _missing(exc)
+    return web.secure(Response(png, media_type="image/png"))
+
+
+@router.get("/messages/{message_id}/proof/{page}.png")
+async def letter_proof(
+    request: Request, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
+) -> Response:
+    return await _proof(request, LETTER.name, message_id, page)
+
+
+@router.get("/messages/{message_id}/postcard/{side}.png")
+async def postcard_proof(
+    request: Request, message_id: MessageId, side: Annotated[int, Path(ge=1, le=2)]
+) -> Response:
+    return await _proof(request, POSTCARD.name, message_id, side)
+
+
+async def _proof(request: Request, channel: str, message_id: str, page: int) -> Response:
+    who = await web.viewer(request, FLAG)
+    if not isinstance(who, web.Viewer):
+        return who
+    runtime = web.runtime_of(request)
+    try:
+        async with runtime.engine.connect() as conn:
+            png = await post.proof_page(
+                conn, channel, who.principal, message_id, page, runtime.files
+            )
     except NotFound as exc:
         return _missing(exc)
     return web.secure(Response(png, media_type="image/png"))

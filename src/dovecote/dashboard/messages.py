@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.email.channel import EMAIL
 from dovecote.channels.fax.channel import FAX
 from dovecote.channels.mms.channel import MMS
+from dovecote.channels.post import history as post_history
 from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
@@ -116,6 +119,22 @@ async def messages_live(
     return web.sse(request, who.principal.account.id, render_ids)
 
 
+# A letter's proof on its page: its first pages only (each ~100 kB at 100 dpi).
+PROOF_PAGES_SHOWN = 10
+
+
+async def _proof_pages(conn: AsyncConnection, who: web.Viewer, row: sa.RowMapping) -> int:
+    """How many proof pages the post sandbox printed for `row` (0: none to show)."""
+    if row["status"] not in (status.SENT, status.DELIVERED):
+        return 0
+    if row["channel"] == POSTCARD.name:
+        return post_history.POSTCARD_SIDES
+    if row["channel"] != LETTER.name:
+        return 0
+    item = await post_history.get_item(conn, LETTER.name, who.principal, row["id"])
+    return min(int(item["pages"] or 0), PROOF_PAGES_SHOWN)
+
+
 @router.get("/messages/{message_id}")
 async def message_page(request: Request, message_id: str) -> Response:
     who = await web.viewer(request, FLAG)
@@ -123,6 +142,7 @@ async def message_page(request: Request, message_id: str) -> Response:
         return who
     async with web.runtime_of(request).engine.connect() as conn:
         page = await store.get_message(conn, _scope(who), message_id.upper()[:64])
+        proof_pages = await _proof_pages(conn, who, page.row) if page is not None else 0
     if page is None:
         return web.render(
             request,
@@ -139,6 +159,7 @@ async def message_page(request: Request, message_id: str) -> Response:
         {
             "page": page,
             "m": page.row,
+            "proof_pages": proof_pages,
             "payload": json.dumps(page.payload, indent=2, sort_keys=True) if page.payload else "",
             "timeline": [
                 {

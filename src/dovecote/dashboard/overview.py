@@ -1,5 +1,6 @@
-"""Overview: messages per day by channel (a uPlot chart), spend, balance, delivery rate
-and the latest failures, for the last 7, 30 or 90 days.
+"""Overview: messages per day by channel (a uPlot chart), spend per day (a second chart,
+in the account's currency, with the period's total), balance, delivery rate and the
+latest failures, for the last 7, 30 or 90 days.
 
 Everything comes from the statistics rollups (`statistics.report.series`, the reads
 behind `/v3/statistics/*`), never from a scan of history, so it costs the same with a
@@ -15,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from dovecote.core.money import from_micros
 from dovecote.dashboard import store, web
 from dovecote.dashboard.messages import CHANNELS, FLAG
 from dovecote.pipeline import status
@@ -53,8 +55,9 @@ async def overview(request: Request, days: Annotated[int, Query(ge=1, le=366)] =
         tally.count for s in series for name, tally in s.totals.items() if name in _UNDELIVERED
     )
     finished = delivered + undelivered
+    dates = [day.date for day in series[0].days] if series else []
     chart = {
-        "x": [day.date for day in series[0].days] if series else [],
+        "x": dates,
         "series": [
             {
                 "label": s.channel,
@@ -63,6 +66,24 @@ async def overview(request: Request, days: Annotated[int, Query(ge=1, le=366)] =
             for s in series
             if totals[s.channel]
         ],
+    }
+    # The same charges as the Spend tile, day by day: what the rollups priced, every
+    # channel and status together (a refund shows as the day's lower figure).
+    daily = [
+        sum(t.price_micros for s in series for t in s.days[i].statuses.values())
+        for i in range(len(dates))
+    ]
+    spend_chart = {
+        "x": dates,
+        "unit": account.currency,
+        "series": [
+            {
+                "label": f"spend ({account.currency})",
+                "values": [float(from_micros(m)) for m in daily],
+            }
+        ]
+        if spend
+        else [],
     }
     return web.render(
         request,
@@ -78,6 +99,10 @@ async def overview(request: Request, days: Annotated[int, Query(ge=1, le=366)] =
             "rate": f"{100 * delivered / finished:.1f} %" if finished else "–",
             "failures": failures[:FAILURES],
             "chart_json": json.dumps(chart),
+            "spend_json": json.dumps(spend_chart),
+            "spend_days": [
+                (date, micros) for date, micros in zip(dates, daily, strict=True) if micros
+            ],
             "statuses": {s.channel: s.totals for s in series if totals[s.channel]},
         },
         title="Overview",

@@ -1,7 +1,7 @@
 """The dashboard's one router, mounted at `/` by the wiring table.
 
 Its paths (`/`, `/login`, `/logout`, `/messages…`, `/phone…`, `/inbox…`, `/activity…`,
-`/settings…`, `/static/…`) are none of the APIs' (`/v3/…`, `/sandbox/…`, `/healthz`, …).
+`/sandbox-rules…`, `/settings…`, `/static/…`) are none of the APIs' (`/v3/…`, `/sandbox/…`, `/healthz`, …).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dovecote.dashboard import (
     messages,
     overview,
     phone,
+    sandbox,
     settings_addresses,
     settings_page,
     settings_subaccounts,
@@ -33,5 +34,5 @@ SETTINGS = (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, media, messages, phone, inbox, activity, *SETTINGS, assets):
+for module in (auth, overview, media, messages, phone, inbox, activity, sandbox, *SETTINGS, assets):
     router.include_router(module.router)

@@ -53,7 +53,12 @@ def _money(micros: int | None, currency: str = "") -> str:
     return f"{from_micros(micros or 0).normalize():f} {currency}".strip()
 
 
+def _day(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
+
+
 templates.env.filters["when"] = _when
+templates.env.filters["day"] = _day
 templates.env.filters["money"] = _money
 
 

@@ -1297,3 +1297,28 @@ recharge_transactions = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_recharge_transactions_account", "account_id", "created_at"),
 )
+
+# An account's scripted sandbox outcomes (`pipeline/sandbox_scripts.py`), ahead of the
+# settings' rules: `kind` "rule" (`outcome` in the rules' grammar, e.g. `failed:302`) or
+# "reply" (`outcome` is the auto-reply's text). First added, first matched.
+sandbox_scripts = sa.Table(
+    "sandbox_scripts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("prefix", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(1000), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_sandbox_scripts_account", "account_id", "kind"),
+    sqlite_autoincrement=True,
+)
+
+# One row, bumped by every change to `sandbox_scripts`: sandboxes reread the scripts only
+# when it moves (one indexed read per refresh interval, not per message).
+sandbox_scripts_version = sa.Table(
+    "sandbox_scripts_version",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)

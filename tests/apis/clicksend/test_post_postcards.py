@@ -1,5 +1,6 @@
 """`/v3/post/postcards/*`: front and back PDFs at postcard aspect, priced per card; wrong
-sizes or too many sides refused with nothing charged; history at both export paths."""
+sizes or too many sides refused with nothing charged; history at both export paths; the
+sandbox's proof is the front and the back with the address."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from PIL import Image
 
+from dispatch_support import deliver
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages, post_items
 from fetch_support import FileServer, file_server
@@ -83,6 +86,33 @@ async def test_a_postcard_is_charged_per_card_and_listed(
         download = await anon.get(local(link))
         assert download.headers["content-disposition"].endswith('filename="cards.csv"')
         assert len(list(csv.DictReader(io.StringIO(download.text)))) == 2
+
+
+async def test_the_sandbox_proofs_a_postcard_as_its_front_and_its_addressed_back(
+    app: FastAPI, client: httpx.AsyncClient, files: FileServer, settings: Settings
+) -> None:
+    front = files.serve("/front.pdf", pdf_of(A6, text="Front"), "application/pdf")
+    body = {"file_urls": [front], "recipients": [recipient(address_name="Ann Reader")]}
+    sent = await client.post("/v3/post/postcards/send", json=body)
+    assert sent.status_code == 200, sent.text
+    message_id = sent.json()["data"]["recipients"][0]["message_id"]
+    engine = app.state.runtime.engine
+    while await deliver(engine, settings):
+        pass
+
+    base = f"/sandbox/postcards/{message_id}/proof"
+    sides = [await client.get(f"{base}/{n}.png") for n in (1, 2)]
+    assert [r.headers["content-type"] for r in sides] == ["image/png", "image/png"]
+    front_image, back_image = (Image.open(io.BytesIO(r.content)).convert("L") for r in sides)
+    assert front_image.size == back_image.size and front_image.width > front_image.height
+    width, height = back_image.size
+    left = back_image.crop((0, 0, width * 45 // 100, height))
+    address = back_image.crop((width * 55 // 100, height * 40 // 100, width, height))
+    assert left.getextrema() == (255, 255)  # no back was given: blank but for the address
+    assert min(address.getdata()) < 128  # the address is written on the right half
+    assert min(front_image.getdata()) < 128  # the front's text
+    assert (await client.get(f"{base}/3.png")).status_code == 400  # a card has two sides
+    assert (await client.get(f"/sandbox/post/{message_id}/proof/1.png")).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from dovecote import wiring
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.transports.base import Job, Reply
 from dovecote.pipeline.transports.email_sandbox import EmailSandboxTransport
-from dovecote.pipeline.transports.sandbox import SandboxTransport, parse_rules
+from dovecote.pipeline.transports.sandbox import SandboxTransport
+from dovecote.pipeline.transports.scripts import parse_rules
 from dovecote.settings import Settings
 
 
@@ -175,8 +176,8 @@ def test_the_wired_transports_are_the_sandboxes_built_from_the_settings() -> Non
     assert isinstance(sandbox, SandboxTransport)
     assert isinstance(transports["email"], EmailSandboxTransport)
     assert sandbox.receipt_delay == 7
-    assert [r.action for r in sandbox.rules] == ["expired"]
-    assert sandbox.auto_replies == [("+1", "Hi")]
+    assert [r.action for r in sandbox.scripts.base.rules] == ["expired"]
+    assert sandbox.scripts.base.replies == (("+1", "Hi"),)
 
 
 def test_a_bad_rule_in_the_settings_stops_the_worker_from_starting() -> None:

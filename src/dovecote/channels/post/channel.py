@@ -1,9 +1,8 @@
 """Post as the pipeline sees it: letters and postcards, sandbox delivery only.
 
 No printing house is connected yet, so both specs say `sandbox_only`. Letters go to the
-letter sandbox (`channels.post.sandbox`), which renders each letter's proof when it is
-dispatched instead of printing it; postcards to the SMS sandbox transport (channel-blind,
-scripted by recipient prefix). Both settle by the sandbox rules.
+post sandbox (`channels.post.sandbox`), which renders each letter's or postcard's proof
+when it is dispatched instead of printing it. Both settle by the sandbox rules.
 """
 
 from __future__ import annotations
@@ -23,4 +22,6 @@ _EVENTS: dict[OutcomeKind, str] = {
 LETTER = check(
     Channel(name="post", events=_EVENTS, sandbox_transport="post-sandbox", sandbox_only=True)
 )
-POSTCARD = check(Channel(name="postcards", events=_EVENTS, sandbox_only=True))
+POSTCARD = check(
+    Channel(name="postcards", events=_EVENTS, sandbox_transport="post-sandbox", sandbox_only=True)
+)

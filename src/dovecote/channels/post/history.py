@@ -10,8 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.channels.post import proof
 from dovecote.core.errors import NotFound
 from dovecote.core.models import Principal
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline import history
 from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import Fields
@@ -26,6 +28,8 @@ FIELDS = Fields(
     },
     text=history.HISTORY_FIELDS.text | {"address_name", "address_postal_code"},
 )
+POSTCARD_SIDES = 2  # a postcard's proof: the front, and the back with the address
+POSTCARD_SIDES = 2  # a postcard's proof: the front, and the back with the address
 
 
 def _with_items(query: sa.Select[Any]) -> sa.Select[Any]:
@@ -62,3 +66,36 @@ async def get_item(
     if row is None:
         raise NotFound(f"No {'letter' if channel == 'post' else 'postcard'} {message_id}.")
     return row
+
+
+async def proof_page(
+    conn: AsyncConnection,
+    channel: str,
+    principal: Principal,
+    message_id: str,
+    number: int,
+    files: FileStore,
+) -> bytes:
+    """Page `number` (from 1) of the proof the sandbox printed, as PNG. A letter's page 1
+    carries this recipient's address (stored per message), the others are the document's;
+    a postcard's proof is its front and its addressed back, both stored per card."""
+    row = await get_item(conn, channel, principal, message_id)
+    if channel == "postcards":
+        if number > POSTCARD_SIDES:
+            raise NotFound(f"Postcard {message_id} has {POSTCARD_SIDES} sides.")
+        key = proof.proof_key(row["id"], number)
+    elif number > int(row["pages"]):
+        raise NotFound(f"Letter {message_id} has {row['pages']} pages.")
+    else:
+        key = (
+            proof.first_page_key(row["id"])
+            if number == 1
+            else proof.page_key(row["file_key"], number)
+        )
+    try:
+        return await files.get(key)
+    except FileMissing:
+        raise NotFound(
+            f"No proof of page {number} of {message_id}: the sandbox has not printed it yet, "
+            "or it was not printed by the sandbox."
+        ) from None

@@ -5,6 +5,8 @@ inside the send request. Outcomes follow the sandbox rules as for SMS (docs/sand
 
 Pages 2.. are the same for every recipient of a document: rendered once per document
 (skipped when already stored), so a batch of 500 letters of one PDF renders it once.
+Postcards come here too: their proof is both sides, the address on the back
+(`proof.postcard`), stored per card.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 from PIL import Image
 
 from dovecote.channels.post import proof
+from dovecote.channels.post.compose import POSTCARD
 from dovecote.files.store import FileMissing
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.pipeline.transports.sandbox import RenderingSandboxTransport
@@ -37,6 +40,8 @@ class PostSandboxTransport(RenderingSandboxTransport):
             return outcome
         key = str(payload["document"])
         lines = [str(line) for line in payload.get("address") or ()]
+        if job.channel == POSTCARD:
+            return await self._postcard(job, outcome, key.split("\x00"), lines)
         try:
             pages = self._rendered.get(key)
             if pages is None:
@@ -47,6 +52,24 @@ class PostSandboxTransport(RenderingSandboxTransport):
             # Checked when accepted; gone or unreadable now: the letter cannot be printed.
             return Outcome("failed", error_code=300, error_text=f"Document unusable: {exc}")
         return dataclasses.replace(outcome, detail={**outcome.detail, "pages": len(pages)})
+
+    async def _postcard(
+        self, job: Job, outcome: Outcome, sides: list[str], lines: list[str]
+    ) -> Outcome:
+        try:
+            pages = []
+            for side in sides:
+                if side not in self._rendered:
+                    data = await self.files.get(side)
+                    self._rendered[side] = await asyncio.to_thread(proof.render_pages, data)
+                pages.extend(self._rendered[side])
+            back = pages[1] if len(pages) > 1 else None
+            pngs = await asyncio.to_thread(proof.postcard, pages[0], back, lines)
+        except (FileMissing, ValueError, IndexError) as exc:
+            return Outcome("failed", error_code=300, error_text=f"Document unusable: {exc}")
+        for number, png in enumerate(pngs, start=1):
+            await self.files.put(proof.proof_key(job.id, number), png, "image/png")
+        return dataclasses.replace(outcome, detail={**outcome.detail, "pages": len(pngs)})
 
     async def _pages(self, key: str) -> list[Image.Image]:
         data = await self.files.get(key)

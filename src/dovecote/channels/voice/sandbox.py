@@ -39,7 +39,7 @@ class VoiceSandboxTransport(RenderingSandboxTransport):
         if outcome.kind != "delivered":
             return outcome
         payload = job.payload or {}
-        rule = self._rule(job.recipient)
+        rule = self._rule(job)
         keys = rule.argument if rule is not None and rule.action == "keys" else ""
         detail = {
             # A call that asked for input reports what was pressed (nothing unless a

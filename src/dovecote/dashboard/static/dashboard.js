@@ -53,7 +53,7 @@ function drawChart(element) {
       width: width(),
       height: 260,
       series: [{}, ...chart.series.map((s, i) => ({ label: s.label, stroke: colours[i % colours.length], width: 2 }))],
-      axes: [{}, { label: "messages" }],
+      axes: [{}, { label: chart.unit || "messages" }],
     },
     [chart.x, ...chart.series.map((s) => s.values)],
     element,

@@ -6,7 +6,8 @@ the outcome. It settles at once — a relay's 250 is final — with the same det
 as `SmtpTransport` (`mx_server`, `attempt_num`, `response` / `reason`, `bounce_type`), so
 Email Activity reads the same either way.
 
-Scripted by recipient prefix with the shared `DOVECOTE_SANDBOX_RULES` (first match wins):
+Scripted by recipient prefix with the account's stored rules, then the shared
+`DOVECOTE_SANDBOX_RULES` (first match wins):
 
     "bounce@=reject"       5xx: a hard bounce (the address is then suppressed)
     "bounce@=failed"       the same
@@ -20,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome
-from dovecote.pipeline.transports.sandbox import Rule, parse_rules
+from dovecote.pipeline.transports.scripts import Rule, Scripts
 from dovecote.settings import Settings
 
 MX_SERVER = "sandbox.dovecote.localhost"
@@ -30,18 +32,25 @@ MX_SERVER = "sandbox.dovecote.localhost"
 class EmailSandboxTransport:
     name = "email-sandbox"
 
-    def __init__(self, *, rules: Sequence[str] = ()) -> None:
-        self.rules = parse_rules(rules)
+    def __init__(self, *, rules: Sequence[str] = (), refresh: float = 1.0) -> None:
+        self.scripts = Scripts.of(rules, (), refresh)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EmailSandboxTransport:
-        return cls(rules=settings.sandbox_rules)
+        return cls(rules=settings.sandbox_rules, refresh=settings.sandbox_refresh_seconds)
 
-    def _rule(self, recipient: str) -> Rule | None:
-        address = recipient.lower()
-        return next((r for r in self.rules if address.startswith(r.prefix.lower())), None)
+    async def start(self, pushed: Pushed | None = None) -> None:
+        """Given the worker's engine, read each account's stored rules as well."""
+        if pushed is not None:
+            self.scripts.start(pushed.engine)
+
+    def _rule(self, job: Job) -> Rule | None:
+        address = job.recipient.lower()
+        rules = self.scripts.of_account(job.account_id).rules
+        return next((r for r in rules if address.startswith(r.prefix.lower())), None)
 
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        await self.scripts.current()
         return [self._send_one(job) for job in jobs]
 
     async def settle(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
@@ -51,7 +60,7 @@ class EmailSandboxTransport:
         return None
 
     def _send_one(self, job: Job) -> Outcome:
-        rule = self._rule(job.recipient)
+        rule = self._rule(job)
         action = rule.action if rule is not None else "delivered"
         if action in ("reject", "failed"):
             reason = "550 5.1.1 Recipient rejected (sandbox rule)"

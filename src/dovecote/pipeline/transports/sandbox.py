@@ -12,61 +12,36 @@ wins, see docs/sandbox.md) so applications can exercise their failure handling:
 
 Anything unmatched is delivered after `DOVECOTE_SANDBOX_RECEIPT_DELAY` seconds.
 Auto-replies (`DOVECOTE_SANDBOX_AUTO_REPLIES`, "prefix=text") answer delivered
-messages as an inbound message from the recipient.
+messages as an inbound message from the recipient. An account's own rules and replies,
+stored and edited at runtime (`transports/scripts.py`), come before the settings'.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Self
 
 from dovecote.files.store import FileStore, open_store
+from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome, Reply
+from dovecote.pipeline.transports.scripts import Rule, Scripts
 from dovecote.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    prefix: str
-    action: str
-    argument: str = ""
-
-
-def parse_rules(lines: Sequence[str]) -> list[Rule]:
-    rules = []
-    for line in lines:
-        prefix, sep, outcome = line.partition("=")
-        action, _, argument = outcome.partition(":")
-        if not sep or not prefix.strip() or action not in _ACTIONS:
-            raise ValueError(f"bad sandbox rule {line!r}: use prefix=" + "|".join(sorted(_ACTIONS)))
-        argument = argument.strip()
-        # Checked here, not in send(): a bad number would otherwise defer every match.
-        number = r"\d+(\.\d+)?" if action == "delay" else r"\d+"
-        if argument and not re.fullmatch(number, argument):
-            raise ValueError(f"bad sandbox rule {line!r}: {argument!r} is not a number")
-        rules.append(Rule(prefix.strip(), action, argument))
-    return rules
-
-
-# `keys` scripts a voice call's key presses (digits); for every other channel it is
-# simply `delivered`.
-_ACTIONS = frozenset({"delivered", "failed", "expired", "delay", "defer", "reject", "keys"})
 
 
 class SandboxTransport:
     name = "sandbox"
+    auto_reply = True  # delivered messages may be answered (SMS, MMS)
 
     def __init__(
-        self, *, receipt_delay: float, rules: Sequence[str] = (), auto_replies: Sequence[str] = ()
+        self,
+        *,
+        receipt_delay: float,
+        rules: Sequence[str] = (),
+        auto_replies: Sequence[str] = (),
+        refresh: float = 1.0,
     ) -> None:
         self.receipt_delay = receipt_delay
-        self.rules = parse_rules(rules)
-        self.auto_replies = [
-            (prefix.strip(), text)
-            for prefix, _, text in (line.partition("=") for line in auto_replies)
-        ]
+        self.scripts = Scripts.of(rules, auto_replies, refresh)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SandboxTransport:
@@ -74,19 +49,27 @@ class SandboxTransport:
             receipt_delay=settings.sandbox_receipt_delay,
             rules=settings.sandbox_rules,
             auto_replies=settings.sandbox_auto_replies,
+            refresh=settings.sandbox_refresh_seconds,
         )
 
-    def _rule(self, recipient: str) -> Rule | None:
-        for rule in self.rules:  # a plain loop: this runs per message on the hot path
-            if recipient.startswith(rule.prefix):
+    async def start(self, pushed: Pushed | None = None) -> None:
+        """Given the worker's engine, read each account's stored scripts as well."""
+        if pushed is not None:
+            self.scripts.start(pushed.engine)
+
+    def _rule(self, job: Job) -> Rule | None:
+        # A plain loop: this runs per message on the hot path.
+        for rule in self.scripts.of_account(job.account_id).rules:
+            if job.recipient.startswith(rule.prefix):
                 return rule
         return None
 
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        await self.scripts.current()
         return [self._send_one(job) for job in jobs]
 
     def _send_one(self, job: Job) -> Outcome:
-        rule = self._rule(job.recipient)
+        rule = self._rule(job)
         ref = f"sandbox-{job.id}"
         if rule is not None and rule.action == "reject":
             return Outcome(
@@ -105,10 +88,11 @@ class SandboxTransport:
         return Outcome("sent", transport_ref=ref, follow_up_in=delay)
 
     async def settle(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        await self.scripts.current()
         return [self._settle_one(job) for job in jobs]
 
     def _settle_one(self, job: Job) -> Outcome:
-        rule = self._rule(job.recipient)
+        rule = self._rule(job)
         if rule is not None and rule.action == "failed":
             return Outcome(
                 "failed", error_code=int(rule.argument or 300), error_text="Failed (sandbox rule)"
@@ -117,8 +101,8 @@ class SandboxTransport:
             return Outcome("expired", error_code=301, error_text="Expired (sandbox rule)")
         replies = tuple(
             Reply(sender=job.recipient, recipient=job.sender, body=text)
-            for prefix, text in self.auto_replies
-            if job.recipient.startswith(prefix)
+            for prefix, text in self.scripts.of_account(job.account_id).replies
+            if self.auto_reply and job.recipient.startswith(prefix)
         )[:1]
         return Outcome("delivered", replies=replies)
 
@@ -129,12 +113,20 @@ class SandboxTransport:
 class RenderingSandboxTransport(SandboxTransport):
     """A sandbox that makes something of each message it "sends" — a call's WAV, a fax's
     pages, a letter's proof — and keeps it in the file store: `render` is called for each
-    message the rules let through, and may fail it (a document gone since acceptance)."""
+    message the rules let through, and may fail it (a document gone since acceptance).
+    Nobody answers a call, a fax or a letter with an SMS: no auto-replies."""
+
+    auto_reply = False
 
     def __init__(
-        self, files: FileStore, *, receipt_delay: float, rules: Sequence[str] = ()
+        self,
+        files: FileStore,
+        *,
+        receipt_delay: float,
+        rules: Sequence[str] = (),
+        refresh: float = 1.0,
     ) -> None:
-        super().__init__(receipt_delay=receipt_delay, rules=rules)
+        super().__init__(receipt_delay=receipt_delay, rules=rules, refresh=refresh)
         self.files = files
 
     @classmethod
@@ -143,9 +135,11 @@ class RenderingSandboxTransport(SandboxTransport):
             open_store(settings),
             receipt_delay=settings.sandbox_receipt_delay,
             rules=settings.sandbox_rules,
+            refresh=settings.sandbox_refresh_seconds,
         )
 
     async def send(self, jobs: Sequence[Job]) -> Sequence[Outcome]:
+        await self.scripts.current()
         outcomes = []
         for job in jobs:
             outcome = self._send_one(job)
