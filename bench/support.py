@@ -120,7 +120,7 @@ def smpp_env(smsc: Smsc) -> dict[str, str]:
     }
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -131,7 +131,7 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 90
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    process.kill()
+    stop(process)  # SIGTERM first: uvicorn's --workers children die with their parent
     raise RuntimeError(f"{url} did not answer")
 
 
@@ -207,3 +207,51 @@ def run_wrk(url: str, connections: int, duration: int, request_lua: str) -> dict
         "p99": int(p99) / 1000,
         "errors": int(errors.group(1)) if errors else 0,
     }
+
+
+# PostgreSQL on this host, trust auth (as tests/conftest.py uses it).
+PG_HOST, PG_USER = "127.0.0.1", "postgres"
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    result = subprocess.run(
+        ["psql", "-h", PG_HOST, "-U", PG_USER, "-d", database, "-AtXc", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def create_pg_database() -> tuple[str, str]:
+    """A throwaway database: (its name, its DOVECOTE_DATABASE_URL)."""
+    name = f"bench_{os.getpid()}_{int(time.time())}"
+    psql(f'CREATE DATABASE "{name}"')
+    return name, f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:5432/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_backends(name: str) -> list[int]:
+    """The server processes serving connections to database `name` (their CPU is the
+    database's share of a run)."""
+    found = psql(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()",
+        name,
+    )
+    return [int(pid) for pid in found.split()]
+
+
+def pg_waiting(name: str) -> tuple[int, int]:
+    """(backends waiting on a lock, backends active) for database `name`, right now."""
+    found = psql(
+        "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+        "count(*) FILTER (WHERE state = 'active') - 1 "  # less this query's own
+        "FROM pg_stat_activity WHERE datname = current_database()",
+        name,
+    )
+    waiting, active = found.split("|")
+    return int(waiting), int(active)

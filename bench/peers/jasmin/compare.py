@@ -105,6 +105,12 @@ end
 """.replace("AUTH", AUTH)
 
 
+def raw_request(n: int) -> bytes:
+    """The same request as JASMIN_LUA's, for bench/open_loop.py's own client."""
+    path = f"/send?username={USER}&password={PASSWORD}&to=1415555{n % 10000:04d}"
+    return f"GET {path}&content=Open+loop+{n} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+
+
 def install() -> Path:
     """Jasmin's own venv (its Twisted and Celery pins would clash with Dovecote's)."""
     python = VENV / "bin" / "python"
