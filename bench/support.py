@@ -179,12 +179,14 @@ end
 """
 
 
-def run_wrk(url: str, connections: int, duration: int, request_lua: str) -> dict[str, float]:
+def run_wrk(
+    url: str, connections: int, duration: int, request_lua: str, threads: int = 2
+) -> dict[str, float]:
     """Closed loop: `connections` keep-alive connections, each sending its next request
     as soon as the last is answered, for `duration` seconds."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_FRAME % request_lua)
-    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s"]
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s"]
     command += ["-s", script.name, "--timeout", "10s", url]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     os.unlink(script.name)
