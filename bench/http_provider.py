@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
+import support
 
 from dovecote import bootstrap, wiring
 from dovecote.accounts import store as account_store
@@ -47,12 +46,6 @@ OWNER = "bench"
 KEY = "BE7C4BE7-0000-4000-8000-000000000013"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_upstream(port: int, database: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -64,15 +57,8 @@ def start_upstream(port: int, database: Path) -> subprocess.Popen[bytes]:
     }
     command = [sys.executable, "-m", "dovecote.cli", "serve", "--port", str(port), "--no-worker"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the upstream Dovecote did not start")
+    support.wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+    return process
 
 
 async def bench(database_url: str, count: int, mode: str, upstream: str | None, batch: int) -> None:
@@ -187,7 +173,7 @@ def main() -> None:
     bench_match(100_000)
 
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
+        port = support.free_port()
         upstream = start_upstream(port, Path(tmp) / "upstream.db")
         try:
             for mode in ("sandbox", "routed", "http"):

@@ -3,41 +3,46 @@
 Starts a real `dovecote serve` (worker in-process unless --no-worker) on a fresh database
 (SQLite by default, or a throwaway PostgreSQL database named by --database-url), drives
 `POST /v3/sms/send` with one message per request from `wrk` (apt-get install wrk), each
-request a new body so the SMS throttle lets all through, and prints one line per round.
-Server CPU is read from /proc (the serve process and every child it spawned).
+request a new body, and prints one line per round. Server CPU is read from /proc (the
+serve process and every child it spawned, plus any `dovecote worker` processes).
+
+With --smsc the SMS leave through the smpp transport into the SMSC simulator (its own
+process) and each round also prints what reached it per second; --worker-processes M
+starts M `dovecote worker` processes beside the API (use with --no-worker, PostgreSQL).
+--api-processes N starts N separate `dovecote serve` processes on N ports, each driven by
+its own wrk with a share of the connections: what N processes behind a load balancer
+get. (`--workers N` is the same on one port, but uvicorn's supervisor kills a child that
+does not answer its ping within 5 s, so on a loaded machine it may never come up.)
 
     .venv/bin/python bench/single_send.py [--connections 32] [--duration 20] [--rounds 3]
         [--database-url postgresql+asyncpg://…/db] [--workers N] [--no-worker]
-        [--accounts K]
+        [--worker-processes M] [--api-processes N] [--accounts K] [--smsc] [--postgresql]
+
+--postgresql creates a throwaway database on the local PostgreSQL (dropped after) and
+adds its side: the CPU of the backends serving the run, and how many of them were
+waiting on a lock (the balance row, for one account) in samples taken once a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
-import os
-import re
-import socket
-import subprocess
-import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import support
 
-OWNER, KEY = "bench", "BE7C4BE7-0000-4000-8000-000000000001"
-TICKS = os.sysconf("SC_CLK_TCK")
+from dovecote import wiring
+from dovecote.accounts import service as accounts
+from dovecote.settings import Settings
 
-WRK_SCRIPT = """
-local counter = 0
-local headers = {}
-local thread_id = 0
+# Round-robin over the accounts' Authorization headers; a new body per request.
+REQUEST_LUA = """
 local auths = {%(auths)s}
-function setup(thread)
-  thread:set("thread_id", thread_id)
-  thread_id = thread_id + 1
-end
 function request()
   counter = counter + 1
   local auth = auths[(counter %% #auths) + 1]
@@ -46,109 +51,96 @@ function request()
   return wrk.format("POST", "/v3/sms/send",
     {["Content-Type"] = "application/json", ["Authorization"] = auth}, body)
 end
-function done(summary, latency, requests)
-  io.write(string.format("p50 %%d p99 %%d\\n", latency:percentile(50), latency:percentile(99)))
-end
 """
 
 
-def median(values: object) -> float:
-    ordered = sorted(values)  # type: ignore[call-overload]
-    middle = len(ordered) // 2
-    return float(
-        ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    )
+def create_accounts(database_url: str, count: int) -> list[tuple[str, str]]:
+    """The owner plus count - 1 accounts, made in one process (the CLI's `accounts create`
+    once each would take a second apiece)."""
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of `pid` and all its live descendants."""
-    total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / TICKS
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return total
-    return total + sum(cpu_seconds(int(child)) for child in children)
-
-
-def start_server(
-    database_url: str, port: int, *, workers: int, worker: bool
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DOVECOTE_DATABASE_URL": database_url,
-        "DOVECOTE_OWNER_USERNAME": OWNER,
-        "DOVECOTE_OWNER_API_KEY": KEY,
-        "DOVECOTE_OWNER_BALANCE": "100000000",
-        "DOVECOTE_RATE_LIMIT": "1000000/second",
-        "DOVECOTE_SANDBOX_RECEIPT_DELAY": "0",
-    }
-    command = [sys.executable, "-m", "dovecote.cli", "serve", "--port", str(port)]
-    command += ["--worker" if worker else "--no-worker"]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    async def work() -> list[tuple[str, str]]:
+        runtime = wiring.build_runtime(Settings(database_url=database_url))
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start")
+            made = [(support.OWNER, support.KEY)]
+            for n in range(1, count):
+                async with runtime.engine.begin() as conn:
+                    created = await accounts.create_account(
+                        conn,
+                        username=f"bench{n}",
+                        password=None,
+                        email="",
+                        country="US",
+                        currency="USD",
+                        balance_micros=accounts.parse_money("100000000"),
+                        currencies=runtime.prices.currencies,
+                    )
+                made.append((f"bench{n}", created.api_key))
+            return made
+        finally:
+            await runtime.close()
+
+    return asyncio.run(work())
 
 
-def run_wrk(url: str, connections: int, duration: int, auths: list[str]) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % {"auths": ", ".join(f'"{a}"' for a in auths)})
-    threads = 2
-    result = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(threads),
-            "-c",
-            str(connections),
-            "-d",
-            f"{duration}s",
-            "-s",
-            script.name,
-            "--timeout",
-            "10s",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    os.unlink(script.name)
-    out = result.stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
-    p50, p99 = re.search(r"p50 (\d+) p99 (\d+)", out).groups()  # type: ignore[union-attr]
-    if errors or socket_errors:
-        print(
-            "  wrk:",
-            errors.group(0) if errors else "",
-            socket_errors.group(0) if socket_errors else "",
-        )
+def spread(urls: list[str], connections: int, duration: int, script: str) -> dict[str, float]:
+    """One wrk per API process, the connections split evenly (what a load balancer in
+    front of them would do); rates and counts add up, p50 is the request-weighted mean
+    of theirs and p99 the worst."""
+    if len(urls) == 1:
+        return support.run_wrk(urls[0], connections, duration, script)
+    results: list[dict[str, float]] = []
+
+    def drive(url: str) -> None:
+        results.append(support.run_wrk(url, connections // len(urls), duration, script, 1))
+
+    threads = [threading.Thread(target=drive, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = sum(r["total"] for r in results)
     return {
-        "rate": rate,
+        "rate": sum(r["rate"] for r in results),
         "total": total,
-        "p50": int(p50) / 1000,
-        "p99": int(p99) / 1000,
-        "errors": int(errors.group(1)) if errors else 0,
+        "p50": sum(r["p50"] * r["total"] for r in results) / max(1, total),
+        "p99": max(r["p99"] for r in results),
+        "errors": sum(r["errors"] for r in results),
     }
+
+
+def wait_for_delivery(url: str, smsc: support.Smsc, timeout: float = 90) -> None:
+    response = httpx.post(
+        f"{url}/v3/sms/send",
+        json={"messages": [{"to": "+14155550000", "body": "probe"}]},
+        auth=(support.OWNER, support.KEY),
+        timeout=30,
+    )
+    response.raise_for_status()
+    deadline = time.monotonic() + timeout
+    while smsc.accepted() == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("no worker delivered the probe message")
+        time.sleep(0.2)
+
+
+class LockSampler(threading.Thread):
+    """Once a second: how many of the database's backends wait on a lock, of those active."""
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database, self.samples, self.done = database, [], threading.Event()
+        self.samples: list[tuple[int, int]]
+
+    def run(self) -> None:
+        while not self.done.wait(1):
+            self.samples.append(support.pg_waiting(self.database))
+
+    def summary(self) -> str:
+        if not self.samples:
+            return ""
+        waiting = sum(w for w, _ in self.samples) / len(self.samples)
+        active = sum(a for _, a in self.samples) / len(self.samples)
+        return f", {waiting:.1f} of {active:.1f} active backends waiting on a lock"
 
 
 def main() -> None:
@@ -158,66 +150,92 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--api-processes", type=int, default=1)
     parser.add_argument("--no-worker", action="store_true")
+    parser.add_argument("--worker-processes", type=int, default=0)
     parser.add_argument("--accounts", type=int, default=1)
+    parser.add_argument("--smsc", action="store_true")
+    parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
+    database = None
+    if args.postgresql:
+        database, args.database_url = support.create_pg_database()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        port = free_port()
-        server = start_server(database_url, port, workers=args.workers, worker=not args.no_worker)
-        url = f"http://127.0.0.1:{port}"
+        smsc = support.Smsc() if args.smsc else None
+        env = support.dovecote_env(database_url, **(support.smpp_env(smsc) if smsc else {}))
+        ports = [support.free_port() for _ in range(args.api_processes)]
+        servers = [
+            support.start_dovecote(env, port, workers=args.workers, worker=not args.no_worker)
+            for port in ports
+        ]
+        workers = [support.start_worker(env) for _ in range(args.worker_processes)]
+        pids = [s.pid for s in servers] + [w.pid for w in workers]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        url = urls[0]
         try:
-            credentials = [(OWNER, KEY)]
-            for n in range(1, args.accounts):
-                created = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "dovecote.cli",
-                        "accounts",
-                        "create",
-                        f"bench{n}",
-                        "--balance",
-                        "100000000",
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env=os.environ | {"DOVECOTE_DATABASE_URL": database_url},
-                )
-                key = re.search(r"api key:\s+(\S+)", created.stdout)
-                assert key is not None, created.stdout
-                credentials.append((f"bench{n}", key.group(1)))
             auths = [
                 "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
-                for user, secret in credentials
+                for user, secret in create_accounts(database_url, args.accounts)
             ]
-            run_wrk(url, args.connections, 3, auths)  # warm-up: caches, pools, JIT-free paths
+            script = REQUEST_LUA % {"auths": ", ".join(f'"{a}"' for a in auths)}
+            if smsc:
+                wait_for_delivery(url, smsc)  # a `dovecote worker` takes seconds to start
+            spread(urls, args.connections, 3, script)  # warm-up: caches, pools
             rounds = []
             for n in range(args.rounds):
-                cpu_before = cpu_seconds(server.pid)
-                figures = run_wrk(url, args.connections, args.duration, auths)
-                cpu = cpu_seconds(server.pid) - cpu_before
+                time.sleep(2)  # let the worker drain the last round before counting
+                backends = support.pg_backends(database) if database else []
+                sampler = LockSampler(database) if database else None
+                db_before = sum(support.cpu_seconds(pid) for pid in backends)
+                load = support.load_average()
+                cpu_before = sum(support.cpu_seconds(pid) for pid in pids)
+                api_before = sum(support.cpu_seconds(s.pid) for s in servers)
+                sent_before = smsc.accepted() if smsc else 0
+                started = time.monotonic()
+                if sampler:
+                    sampler.start()
+                figures = spread(urls, args.connections, args.duration, script)
+                if sampler:
+                    sampler.done.set()
+                elapsed = time.monotonic() - started
+                delivered = (smsc.accepted() - sent_before) / elapsed if smsc else 0.0
+                cpu = sum(support.cpu_seconds(pid) for pid in pids) - cpu_before
+                api_cpu = sum(support.cpu_seconds(s.pid) for s in servers) - api_before
                 figures["cpu_ms"] = cpu * 1000 / max(1, figures["total"])
+                figures["api_cpu_ms"] = api_cpu * 1000 / max(1, figures["total"])
+                figures["delivered"] = delivered
+                db_cpu = sum(support.cpu_seconds(pid) for pid in backends) - db_before
+                db_note = (
+                    f", database {db_cpu * 1000 / max(1, figures['total']):.2f}" if database else ""
+                )
                 rounds.append(figures)
                 print(
                     f"round {n + 1}: {figures['rate']:,.0f} req/s, p50 {figures['p50']:.1f} ms, "
                     f"p99 {figures['p99']:.1f} ms, server CPU {figures['cpu_ms']:.2f} ms/request"
-                    f" ({figures['errors']:.0f} non-2xx)",
+                    f" (API processes {figures['api_cpu_ms']:.2f}{db_note}), "
+                    + (f"{delivered:,.0f} msg/s reached the SMSC, " if smsc else "")
+                    + f"{figures['errors']:.0f} non-2xx, load {load:.1f}"
+                    + (sampler.summary() if sampler else ""),
                     flush=True,
                 )
             print(
                 f"median of {args.rounds}: "
-                f"{median(r['rate'] for r in rounds):,.0f} req/s, "
-                f"p50 {median(r['p50'] for r in rounds):.1f} ms, "
-                f"p99 {median(r['p99'] for r in rounds):.1f} ms, "
-                f"CPU {median(r['cpu_ms'] for r in rounds):.2f} ms/request "
-                f"({args.connections} connections, {args.workers} process(es), "
+                f"{support.median(r['rate'] for r in rounds):,.0f} req/s, "
+                f"p50 {support.median(r['p50'] for r in rounds):.1f} ms, "
+                f"p99 {support.median(r['p99'] for r in rounds):.1f} ms, "
+                f"CPU {support.median(r['cpu_ms'] for r in rounds):.2f} ms/request "
+                f"({args.connections} connections, {args.workers * args.api_processes} API process(es), "
+                f"{args.worker_processes} worker process(es), "
                 f"{args.accounts} account(s), {database_url.split(':')[0]})"
             )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for process in [*servers, *workers]:
+                support.stop(process)
+            if smsc:
+                smsc.stop()
+            if database:
+                support.drop_pg_database(database)
 
 
 if __name__ == "__main__":

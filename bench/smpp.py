@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import support
 
 from dovecote import bootstrap, wiring
 from dovecote.accounts import store as account_store
@@ -36,22 +34,7 @@ from dovecote.pipeline.transports.smpp.transport import SmppTransport
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages
 
-SIMULATOR = Path(__file__).resolve().parent.parent / "tests" / "smsc_support.py"
 OWNER = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_smsc(port: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, str(SIMULATOR), str(port)], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
-    return process
 
 
 def transport(port: int, binds: int, window: int) -> SmppTransport:
@@ -178,16 +161,15 @@ def main() -> None:
         import uvloop  # what `dovecote worker` runs on (uvicorn[standard])
 
         runner = uvloop.run
-    port = free_port()
-    smsc = start_smsc(port)
+    smsc = support.Smsc()
+    port = smsc.port
     try:
         runner(bench_transport(port, args.count, args.binds, args.window))
         with tempfile.TemporaryDirectory() as tmp:
             url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
             runner(bench_dispatcher(url, port, args.count, args.binds, args.window))
     finally:
-        smsc.terminate()
-        smsc.wait(timeout=10)
+        smsc.stop()
 
 
 if __name__ == "__main__":

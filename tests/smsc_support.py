@@ -84,6 +84,7 @@ class Smsc:
     # The benchmark's mode: answer submit_sm from its header alone, record nothing, so
     # the simulator's own parsing does not cap what the sender can do.
     fast: bool = False
+    accepted: int = 0  # submit_sm answered in fast mode (the benchmark's delivered count)
     _throttle: int = 0
     _throttle_after: tuple[int, int] | None = None
     _refuse: dict[str, int] = field(default_factory=dict)
@@ -191,6 +192,7 @@ class Smsc:
                     self._writers.append(writer)
                 elif header.smpp_command == SmppCommand.SUBMIT_SM and self.fast:
                     writer.write(SubmitSmResp(sequence, message_id=f"f{sequence}").pdu())
+                    self.accepted += 1
                     continue
                 elif header.smpp_command == SmppCommand.SUBMIT_SM:
                     if not self._submit(pdu, header, writer, bind):
@@ -343,8 +345,16 @@ async def until(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """`python tests/smsc_support.py PORT`: serve until killed (the benchmark's SMSC)."""
+    """`python tests/smsc_support.py PORT`: serve until killed (the benchmark's SMSC).
+    Each line written to its standard input is answered with the number of submit_sm
+    accepted so far, so a benchmark can count what reached the SMSC end to end."""
     smsc = Smsc(port=int(argv[1]), fast=True)
+
+    def answer() -> None:
+        for _ in sys.stdin:
+            print(smsc.accepted, flush=True)
+
+    threading.Thread(target=answer, name="smsc-count", daemon=True).start()
 
     async def forever() -> None:
         await smsc.serve()
