@@ -82,6 +82,8 @@ _writes: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
 
 def local_writes(engine: Engine) -> int:
     return _writes.get(engine, 0)
+
+
 def sealer(settings: Settings) -> Sealer:
     """The sealer of connector secrets, from `DOVECOTE_SECRET_KEY` (and `_PREVIOUS`)."""
     try:
