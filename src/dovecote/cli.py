@@ -153,6 +153,10 @@ def serve(
         log_level="info",
         access_log=False,
         timeout_graceful_shutdown=5,
+        # uvicorn kills a worker process that does not answer its health ping in time
+        # (5 s by default): on a busy machine a child still importing the app missed it,
+        # and the children were restarted over and over without ever serving.
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -88,7 +88,6 @@ async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> Non
     }
     fresh.update(await store.accepted(conn, accepting - fresh.keys()))
     tracked = await store.inflight(conn, {e.message_id for e in relevant} - accepting)
-    stored = set(tracked)  # rows to replace; a message just accepted has none to delete
     deltas: dict[tuple[int, str, int, str], list[int]] = {}
     touched: set[str] = set()
 
@@ -132,4 +131,6 @@ async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> Non
         return
     await store.add(conn, deltas)
     keep = [tracked[m] for m in touched if tracked[m].status not in FINAL]
-    await store.save_inflight(conn, touched & stored, keep)
+    # Delete before insert for every touched message, even one just accepted: a replayed
+    # accepting event (email's `processed` again) finds its row there.
+    await store.save_inflight(conn, touched, keep)

@@ -29,6 +29,7 @@ permits.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -171,17 +172,25 @@ class OneHopConnection(aiosqlite.Connection):
     # transaction is open (sqlite3 begins one before the first write), so there is
     # nothing to hand over.
     async def commit(self) -> None:
-        if not self._conn.in_transaction:
-            return
-        await self.run(self._conn.commit)
-        if self.inline:
-            self._commits += 1
-            if self._commits % CHECKPOINT_EVERY == 0:
-                await self.in_thread(self._checkpoint)
+        if self._conn.in_transaction:
+            await self.run(self._conn.commit)
+            if self.inline:
+                self._commits += 1
+                if self._commits % CHECKPOINT_EVERY == 0:
+                    await self.in_thread(self._checkpoint)
+        await self._yield()
 
     async def rollback(self) -> None:
         if self._conn.in_transaction:
             await self.run(self._conn.rollback)
+        await self._yield()
+
+    async def _yield(self) -> None:
+        # Inline statements never give the event loop a turn; a task running transaction
+        # after transaction (a worker's batches, a job's clean-up) would starve every
+        # other task of the process. A transaction's end is where they get their turn.
+        if self.inline:
+            await asyncio.sleep(0)
 
 
 def connect(

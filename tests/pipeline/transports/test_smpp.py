@@ -490,6 +490,24 @@ async def test_enquire_link_keeps_the_bind_and_a_silent_smsc_is_reconnected(
     assert smsc.binds == 2
 
 
+async def test_a_bind_idle_after_traffic_is_probed_before_it_is_dropped(
+    app: FastAPI, fast: Settings, smsc: Smsc
+) -> None:
+    """Traffic between two keep-alive checks used to leave the next check past both limits
+    with no enquire_link sent: a healthy bind was dropped for silence."""
+    interval, timeout = 0.3, 0.12
+    transport = smpp(smsc, enquire_link_interval=interval, response_timeout=timeout)
+    async with connected(app, fast, transport):
+        bind = transport.binds[0]
+        # Traffic, then silence past both limits; each silence starts 0.12 s later in the
+        # checks' 0.3-s cycle than the last, so some start where the old checks missed.
+        for _ in range(5):
+            bind._last_heard = asyncio.get_running_loop().time()
+            await asyncio.sleep(2 * interval + timeout)
+        assert bind.binds == 1 and bind.ready.is_set()
+        assert smsc.enquiries >= 5
+
+
 async def test_a_message_with_no_receipt_in_time_expires(
     app: FastAPI, client: httpx.AsyncClient, fast: Settings, smsc: Smsc
 ) -> None:

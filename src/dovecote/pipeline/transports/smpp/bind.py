@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -300,10 +301,14 @@ class Bind:
             )
 
     async def _keep_alive(self) -> None:
+        # Every tick: a bind silent for `interval` is probed once (enquire_link), and one
+        # still silent `response_timeout` later is dropped. (Probing only every
+        # `interval` dropped healthy idle binds: traffic just after one check left the
+        # next check past both limits at once, with no probe ever sent.)
         loop = asyncio.get_running_loop()
         interval = self.config.enquire_link_interval
         tick = min(interval, self.config.response_timeout / 4)
-        next_enquiry = loop.time() + interval
+        probed_at = -math.inf
         while True:
             await asyncio.sleep(tick)
             now = loop.time()
@@ -311,16 +316,14 @@ class Bind:
                 future = self._pending.get(sequence)
                 if deadline <= now and future is not None and not future.done():
                     future.set_exception(TimeoutError("no submit_sm_resp in time"))
-            if now < next_enquiry:
-                continue
-            next_enquiry = now + interval
             silent = now - self._last_heard
             if silent >= interval + self.config.response_timeout:
                 log.warning("%s: no answer for %.0fs; dropping the bind", self.name, silent)
                 if self._writer is not None:
                     self._writer.close()
                 return
-            if silent >= interval:
+            if silent >= interval and probed_at < self._last_heard:
+                probed_at = now
                 with contextlib.suppress(ConnectionError):
                     self._send(EnquireLink(sequence_num=self._next_sequence()))
 
