@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
@@ -43,6 +43,13 @@ async def sign_in(page: Page, base_url: str | None, username: str, password: str
     await page.get_by_label("Password").fill(password)
     async with page.expect_navigation():
         await page.get_by_role("button", name="Sign in").click()
+
+
+async def connected(page: Page) -> None:
+    """Wait until the live list has opened its stream and taken its current state (it
+    replaces its rows once then): a click during that swap presses one row and releases
+    on its replacement, which is no click at all."""
+    await expect(page.locator("#rows")).to_have_attribute("data-connected", "true")
 
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:

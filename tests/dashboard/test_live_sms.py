@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from conftest import OWNER, OWNER_PASSWORD, LiveServer
-from dashboard_support import sign_in
+from dashboard_support import connected, sign_in
 from dovecote.settings import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -57,6 +57,8 @@ async def test_an_sms_sent_by_the_api_appears_live_in_messages(
     await expect(row.locator(".badge")).to_have_text("delivered")
     assert await page.locator("#rows tr").count() == 1
     assert reloads == []
+
+    await connected(page)
 
     await row.get_by_role("link").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"SMS to {HANDSET}")

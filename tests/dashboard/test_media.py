@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from conftest import OWNER, OWNER_KEY, OWNER_PASSWORD, LiveServer
-from dashboard_support import sign_in
+from dashboard_support import connected, sign_in
 from fetch_support import file_server
 from post_support import pdf_of, recipient
 
@@ -30,6 +30,8 @@ async def test_a_voice_calls_recording_is_an_audio_player_on_its_page(
     await page.goto(server.url + "/messages")
     row = page.locator(f"#m-{message_id}")
     await expect(row.locator(".badge")).to_have_text("delivered", timeout=30_000)
+
+    await connected(page)
 
     await row.get_by_role("link").click()
 
@@ -64,6 +66,7 @@ async def test_a_letters_proof_shows_as_images_on_its_page(page: Page, server: L
         "response",
         lambda response: loaded.append(response) if "/proof/" in response.url else None,
     )
+    await connected(page)
     await row.get_by_role("link").click()
 
     proof = page.get_by_role("img", name="Letter page 1 as printed")
@@ -101,6 +104,8 @@ async def test_a_postcards_proof_shows_its_front_and_addressed_back(
     await page.goto(server.url + "/messages?channel=postcards")
     row = page.locator(f"#m-{message_id}")
     await expect(row.locator(".badge")).to_have_text("delivered", timeout=30_000)
+
+    await connected(page)
 
     await row.get_by_role("link").click()
 
