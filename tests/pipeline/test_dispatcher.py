@@ -33,8 +33,10 @@ def us(n: int) -> str:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """The dispatcher's clock: `time.time()` inside it answers `clock.now`. It starts a
-    little ahead, so messages the test sends first are already due."""
-    state = SimpleNamespace(now=time.time() + 5)
+    minute ahead, so messages the test sends first are already due: the API stamps them
+    with the real time, and a loaded machine once took over 5 s between this fixture and
+    a test's second send (the message was then not yet due on the first pass)."""
+    state = SimpleNamespace(now=time.time() + 60)
     monkeypatch.setattr(dispatcher_module, "time", SimpleNamespace(time=lambda: state.now))
     return state
 
