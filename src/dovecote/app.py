@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from dovecote import bootstrap, wiring
-from dovecote.apis import errors
+from dovecote.apis import errors, route_index
 from dovecote.apis.email_sms_listener import EmailSmsListener
 from dovecote.apis.limits import BodySizeLimit
 from dovecote.apis.metrics import RequestTimer
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
     )
     errors.install(app)
     wiring.mount(app)
+    route_index.install(app.router)
     if settings.metrics_token:
         # Innermost: it sees the route the router matched, and costs nothing unless asked.
         app.add_middleware(RequestTimer, metrics=metrics)
