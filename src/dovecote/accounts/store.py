@@ -207,16 +207,24 @@ def _split(row: Mapping[Any, Any]) -> tuple[User, Account]:
     return user_from_row(part("users_")), account_from_row(part("accounts_"))
 
 
+# Built once: every authenticated request runs one of these, and building a statement
+# (and its cache key) per call cost more CPU than SQLite spends running it.
+_BY_USER = _with_accounts().where(users.c.id == sa.bindparam("user_id"))
+_BY_USER_AND_KEY = _BY_USER.join(api_keys, api_keys.c.user_id == users.c.id).where(
+    api_keys.c.id == sa.bindparam("key_id"), api_keys.c.key_hash == sa.bindparam("key_hash")
+)
+
+
 async def user_and_account(
     conn: AsyncConnection, user_id: int, api_key: tuple[int, str] | None
 ) -> tuple[User, Account] | None:
     """Both rows in one query; with `api_key` (id, hash), only while the user still has
     that very key: an id alone could be a newer key that inherited it."""
-    query = _with_accounts().where(users.c.id == user_id)
-    if api_key is not None:
+    if api_key is None:
+        result = await conn.execute(_BY_USER, {"user_id": user_id})
+    else:
         key_id, key_hash = api_key
-        query = query.join(api_keys, api_keys.c.user_id == users.c.id).where(
-            api_keys.c.id == key_id, api_keys.c.key_hash == key_hash
-        )
-    row = (await conn.execute(query)).mappings().one_or_none()
+        parameters = {"user_id": user_id, "key_id": key_id, "key_hash": key_hash}
+        result = await conn.execute(_BY_USER_AND_KEY, parameters)
+    row = result.mappings().one_or_none()
     return None if row is None else _split(row)

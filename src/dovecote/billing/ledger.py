@@ -55,6 +55,35 @@ def _check(amount_micros: int, kind: str) -> None:
         raise ValueError(f"unknown ledger kind: {kind!r}")
 
 
+def _update(*, covered: bool) -> sa.Update:
+    """Add `p_delta` to the balance (only if the balance stays ≥ 0 when `covered`),
+    handing back the new balance and the currency."""
+    update = accounts.update().where(accounts.c.id == sa.bindparam("p_account"))
+    if covered:
+        update = update.where(accounts.c.balance_micros >= sa.bindparam("p_floor"))
+    return update.values(
+        balance_micros=accounts.c.balance_micros + sa.bindparam("p_delta")
+    ).returning(accounts.c.balance_micros, accounts.c.currency)
+
+
+def _recorded(update: sa.Update) -> sa.Insert:
+    """PostgreSQL: one statement, one round trip — the UPDATE in a CTE feeds the INSERT,
+    which writes nothing when the UPDATE matched nothing (a short balance)."""
+    changed = update.cte("changed")
+    return ledger_entries.insert().from_select(
+        _COLUMNS,
+        sa.select(
+            sa.bindparam("p_account", type_=sa.BigInteger),
+            sa.bindparam("p_delta", type_=sa.BigInteger),
+            changed.c.balance_micros,
+            changed.c.currency,
+            sa.bindparam("p_kind", type_=sa.String),
+            sa.bindparam("p_reference", type_=sa.String),
+            sa.bindparam("p_created", type_=sa.BigInteger),
+        ),
+    )
+
+
 async def _apply(
     conn: AsyncConnection,
     account_id: int,
@@ -66,36 +95,30 @@ async def _apply(
 ) -> bool:
     """Add `delta` to the balance (only if the balance stays ≥ 0 when `covered`) and record
     it; False, with nothing written, when no row matched."""
-    update = accounts.update().where(accounts.c.id == account_id)
-    if covered:
-        update = update.where(accounts.c.balance_micros >= -delta)
-    update = update.values(balance_micros=accounts.c.balance_micros + delta).returning(
-        accounts.c.balance_micros, accounts.c.currency
-    )
-    reference = reference[:_REFERENCE_MAX]
-    created = int(time.time())
+    parameters = {
+        "p_account": account_id,
+        "p_delta": delta,
+        "p_floor": -delta,
+        "p_kind": kind,
+        "p_reference": reference[:_REFERENCE_MAX],
+        "p_created": int(time.time()),
+    }
     if conn.dialect.name == "postgresql":
-        # One statement, one round trip: the UPDATE in a CTE feeds the INSERT, which
-        # writes nothing when the UPDATE matched nothing (a short balance).
-        changed = update.cte("changed")
-        insert = ledger_entries.insert().from_select(
-            _COLUMNS,
-            sa.select(
-                sa.literal(account_id),
-                sa.literal(delta, sa.BigInteger),
-                changed.c.balance_micros,
-                changed.c.currency,
-                sa.literal(kind),
-                sa.literal(reference),
-                sa.literal(created, sa.BigInteger),
-            ),
-        )
-        return (await conn.execute(insert)).rowcount == 1
-    row = (await conn.execute(update)).one_or_none()
+        inserted = await conn.execute(_RECORDED[covered], parameters)
+        return inserted.rowcount == 1
+    row = (await conn.execute(_UPDATE[covered], parameters)).one_or_none()
     if row is None:
         return False
-    values = (account_id, delta, int(row[0]), str(row[1]), kind, reference, created)
-    await conn.execute(ledger_entries.insert().values(dict(zip(_COLUMNS, values, strict=True))))
+    entry = {
+        "account_id": account_id,
+        "amount_micros": delta,
+        "balance_after_micros": int(row[0]),
+        "currency": str(row[1]),
+        "kind": kind,
+        "reference": parameters["p_reference"],
+        "created_at": parameters["p_created"],
+    }
+    await conn.execute(ledger_entries.insert(), entry)
     return True
 
 
@@ -108,6 +131,11 @@ _COLUMNS = (
     "reference",
     "created_at",
 )
+
+# Built once per kind (covered or not): a debit runs on every send, and building the
+# statements and their cache keys per call cost more CPU than running them.
+_UPDATE = {covered: _update(covered=covered) for covered in (False, True)}
+_RECORDED = {covered: _recorded(_UPDATE[covered]) for covered in (False, True)}
 
 
 async def debit(
