@@ -245,6 +245,8 @@ _later = sa.case(
 
 async def set_activity_status(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """`{"_id", "status", "t"}` rows; `status` None only moves `last_event_time`."""
+    if not rows:
+        return  # every batch of events comes through here, email or not
     with_status = [row for row in rows if row["status"] is not None]
     without = [row for row in rows if row["status"] is None]
     where = email_activity.c.message_id == sa.bindparam("_id")
