@@ -13,20 +13,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import DomainError, NotFound
+from dovecote.dashboard import guard, web
 from dovecote.dashboard import settings_forms as forms
-from dovecote.dashboard import web
 from dovecote.pipeline import sandbox_scripts as scripts
 from dovecote.pipeline.transports.scripts import ACTIONS, REPLY, RULE
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 PATH = "/sandbox-rules"
 FLAG = scripts.PERMISSION
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 ScriptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -77,10 +78,7 @@ async def _change(
 
 
 @router.get(PATH)
-async def sandbox_page(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def sandbox_page(request: Request, who: Allowed) -> Response:
     return await _page(request, who)
 
 
