@@ -28,19 +28,18 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dovecote.app import create_app
-from dovecote.core import security
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.migrate import upgrade
 
 # Argon2 at its production cost (~170 ms a hash on this machine) would be paid by every
 # test whose app creates the owner at start-up: ~2,000 of them. Tests hash with the same
-# algorithm at its lowest cost instead, through the settings (`settings` below) and, for
-# tests that hash without building a runtime, set here once; the hashes are real argon2id
-# and verification reads the cost from each hash. Processes the tests start (`dovecote
-# serve`, workers) keep the production cost unless their environment says otherwise.
+# algorithm at its lowest cost instead, through the settings (`settings` below): every
+# runtime built from them applies it (`wiring.build_runtime`), for the whole process. The
+# hashes are real argon2id and verification reads the cost from each hash. Processes the
+# tests start (`dovecote serve`, workers) keep the production cost unless their
+# environment says otherwise.
 CHEAP_HASH_TIME, CHEAP_HASH_KIB = 1, 32
-security.configure_password_hashing(time_cost=CHEAP_HASH_TIME, memory_kib=CHEAP_HASH_KIB)
 
 # Generated tests are reproducible: the same examples on every run and machine, so a red
 # run can always be replayed. A failure they find becomes a plain example test.

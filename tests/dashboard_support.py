@@ -8,12 +8,16 @@ gets a fresh context (cookies, storage) on it, and a Dovecote of its own on loop
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+from fastapi import FastAPI
 from playwright.async_api import Page, expect
 
+from conftest import OWNER, OWNER_PASSWORD
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 
@@ -70,3 +74,17 @@ async def with_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -
         return await work(engine)
     finally:
         await engine.dispose()
+
+
+async def signed_in_client(app: FastAPI) -> httpx.AsyncClient:
+    """An HTTP client of `app` signed in as the owner through the sign-in form."""
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    page = await client.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    signed = await client.post(
+        "/login",
+        data={"username": OWNER, "password": OWNER_PASSWORD, "csrf_token": found.group(1)},
+    )
+    assert signed.status_code == 303, signed.text
+    return client

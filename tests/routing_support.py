@@ -1,6 +1,8 @@
 """Peers for the routing tests: a second Dovecote on a loopback port (the upstream of the
 `http` transport), a bare HTTP server that answers one status (an upstream in trouble),
-and a worker of the Dovecote under test driven pass by pass.
+and a worker of the Dovecote under test driven pass by pass. Also what the tests of the
+`http` transport against that upstream share: Dovecote A (the app under test) and its
+owner's client, and reads and writes of either side's API.
 
 Importable as `routing_support` (pyproject's `pythonpath` puts `tests/` on sys.path).
 """
@@ -17,6 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -24,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from conftest import OWNER, _pg_url, _run, free_port, pg_admin
+from conftest import OWNER, OWNER_KEY, _pg_url, _run, free_port, pg_admin
 from dovecote import wiring
 from dovecote.app import create_app
 from dovecote.pipeline.transports import registry
@@ -91,10 +94,10 @@ def peer_database(
     _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def peer_settings(database_url: str, tmp_path: Path) -> Settings:
+def peer_settings(database_url: str, tmp_path: Path, **tuning: Any) -> Settings:
     """The upstream Dovecote: its own owner and key, its worker running, sandbox receipts
-    at once."""
-    return Settings(
+    at once; `tuning` changes any of its settings."""
+    settings = Settings(
         database_url=database_url,
         files_dir=str(tmp_path / "peer-files"),
         owner_username=OWNER,
@@ -105,12 +108,61 @@ def peer_settings(database_url: str, tmp_path: Path) -> Settings:
         sandbox_receipt_delay=0,
         rate_limit="10000/second",
     )
+    return settings.model_copy(update=tuning)
 
 
 @contextmanager
 def peer(settings: Settings) -> Iterator[Served]:
     with Served(create_app(settings)) as served:
         yield served
+
+
+def upstream_peer(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path, **tuning: Any
+) -> Iterator[Served]:
+    """The body of an `upstream` fixture: the peer on a database of its own, served."""
+    for url in peer_database(request, database_url, tmp_path):
+        with peer(peer_settings(url, tmp_path, **tuning)) as served:
+            yield served
+
+
+@asynccontextmanager
+async def app_under_test(settings: Settings, **tuning: Any) -> AsyncIterator[FastAPI]:
+    """Dovecote A, started: quick retries and routing changes seen at once (`tuning`
+    changes any other setting)."""
+    tuned = settings.model_copy(
+        update={"worker_backoff_base": 0.05, "routing_refresh_seconds": 0.0, **tuning}
+    )
+    application = create_app(tuned)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@asynccontextmanager
+async def owner_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A's API in-process, as its owner."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
+    ) as http:
+        yield http
+
+
+async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST `body`; its answer's `data` (any other status than 200 fails the test)."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def upstream_history(upstream: Served, channel: str = "sms") -> list[dict[str, Any]]:
+    """The upstream's history of `channel`, as its owner reads it."""
+    async with httpx.AsyncClient(base_url=upstream.url, auth=(OWNER, PEER_KEY)) as http:
+        response = await http.get(f"/v3/{channel}/history", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]["data"]
+    return data
 
 
 @asynccontextmanager

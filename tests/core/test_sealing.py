@@ -30,3 +30,27 @@ def test_after_a_key_change_the_previous_key_opens_and_reseal_moves_to_the_new()
 def test_an_empty_key_is_refused() -> None:
     with pytest.raises(SealError, match="DOVECOTE_SECRET_KEY"):
         Sealer("")
+
+
+def test_a_secret_typed_with_the_prefix_is_sealed_and_round_trips() -> None:
+    sealer = Sealer("k1")
+    sealed = sealer.seal("enc:whatever")
+    assert sealed != "enc:whatever" and "whatever" not in sealed
+    assert sealer.current(sealed) and sealer.open(sealed) == "enc:whatever"
+    assert sealer.seal(sealed) == sealed  # a value a key opens is kept, not wrapped
+
+
+def test_a_prefixed_clear_value_stored_unsealed_opens_as_itself_and_reseals() -> None:
+    # What the old `seal` kept in clear: read as typed, sealed at the next start-up.
+    sealer = Sealer("k1")
+    assert sealer.open("enc:whatever") == "enc:whatever" and not sealer.current("enc:whatever")
+    moved = sealer.reseal("enc:whatever")
+    assert sealer.current(moved) and sealer.open(moved) == "enc:whatever"
+
+
+def test_a_value_sealed_under_a_lost_key_is_refused_not_taken_for_clear_text() -> None:
+    lost = Sealer("a key nobody has any more").seal("s3cret")
+    with pytest.raises(SealError):
+        Sealer("k2").open(lost)
+    with pytest.raises(SealError):
+        Sealer("k2").reseal(lost)

@@ -5,31 +5,16 @@ re-reads its list."""
 from __future__ import annotations
 
 import asyncio
-import re
 
-import httpx
 from fastapi import FastAPI
 
-from conftest import OWNER, OWNER_PASSWORD
+from dashboard_support import signed_in_client
 from dovecote.runtime import Runtime
-
-
-async def _signed_in(app: FastAPI) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-    page = await client.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found is not None
-    signed = await client.post(
-        "/login",
-        data={"username": OWNER, "password": OWNER_PASSWORD, "csrf_token": found.group(1)},
-    )
-    assert signed.status_code == 303, signed.text
-    return client
 
 
 async def test_a_live_stream_ends_on_a_resync_so_the_page_re_reads(app: FastAPI) -> None:
     runtime: Runtime = app.state.runtime
-    client = await _signed_in(app)
+    client = await signed_in_client(app)
     try:
         stream = asyncio.create_task(client.get("/messages/live"))
         while not runtime.changes._listeners:  # the stream has started listening

@@ -38,6 +38,26 @@ async def test_rows_counts_and_ids_come_back_as_from_plain_aiosqlite(tmp_path: P
         await engine.dispose()
 
 
+async def test_a_cursor_hands_out_each_row_once_in_order_however_fetched(tmp_path: Path) -> None:
+    connection = sqlite_driver.connect(str(tmp_path / "one.db"))
+    await connection  # opens it (aiosqlite's thread)
+    try:
+        async with connection.cursor() as cursor:
+            await cursor.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                "FROM n WHERE i < 7) SELECT i FROM n"
+            )
+            assert await cursor.fetchone() == (1,)
+            assert await cursor.fetchmany(2) == [(2,), (3,)]
+            assert await cursor.fetchone() == (4,)
+            assert await cursor.fetchall() == [(5,), (6,), (7,)]
+            assert await cursor.fetchone() is None and await cursor.fetchall() == []
+            await cursor.execute("SELECT 8")  # a new statement starts from its first row
+            assert await cursor.fetchmany(5) == [(8,)] and await cursor.fetchone() is None
+    finally:
+        await connection.close()
+
+
 def count_hand_offs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The name of each function aiosqlite runs in a connection's thread, from now on."""
     hand_offs: list[str] = []

@@ -8,7 +8,10 @@ key change, values sealed with the old key still open, and start-up re-seals the
 the new one (`reseal`), after which the previous key can be dropped.
 
 A value without the prefix is clear text written before sealing existed; it opens as
-itself and is sealed at the next start-up. Cost: a 38-character webhook secret becomes
+itself and is sealed at the next start-up. The prefix alone does not make a value sealed:
+a password may be typed as `enc:whatever`. A value is sealed when a configured key opens
+it; a prefixed value no key opens is a secret sealed under a lost key when it has a
+Fernet token's shape (`SealError`), else clear text like any other. Cost: a 38-character webhook secret becomes
 144 characters, and a seal or an open takes about 45 µs (measured on the shared 2-core
 development machine), paid when a connector is saved or its transport built and once
 per account per webhook sender pass, never per message.
@@ -25,6 +28,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "enc:"
 _INFO = b"dovecote connector secrets v1"
+_TOKEN_OVERHEAD = 1 + 8 + 16 + 32  # version, timestamp, IV, HMAC
+_BLOCK = 16
 
 
 class SealError(ValueError):
@@ -52,33 +57,36 @@ class Sealer:
 
     @staticmethod
     def sealed(value: str) -> bool:
+        """Does `value` claim to be sealed (the prefix; see the module doc)?"""
         return value.startswith(PREFIX)
 
     def seal(self, value: str) -> str:
-        if self.sealed(value):
-            return value  # already sealed (kept from the stored settings)
+        """`value` sealed with the current key, unless a configured key already opens it:
+        a stored secret merged back into a connector's settings (`set_connector`) is
+        kept, a typed one, `enc:`-prefixed or not, is sealed. Costs one failed decrypt
+        (about 45 µs) for a new prefixed value."""
+        if self._opened(value) is not None:
+            return value
         return PREFIX + self._current.encrypt(value.encode()).decode()
 
     def open(self, value: str) -> str:
-        if not self.sealed(value):
-            return value  # clear text from before sealing: see the module doc
-        try:
-            return self._all.decrypt(value[len(PREFIX) :].encode()).decode()
-        except InvalidToken:
+        opened = self._opened(value)
+        if opened is not None:
+            return opened
+        if self._token_shaped(value):
             raise SealError(
                 "a stored secret opens with neither DOVECOTE_SECRET_KEY nor "
                 "DOVECOTE_SECRET_KEY_PREVIOUS"
-            ) from None
+            )
+        return value  # clear text, from before sealing or typed with the prefix
 
     def reseal(self, value: str) -> str:
         """The value sealed with the current key (clear or old-key values included)."""
-        if not self.sealed(value):
-            return self.seal(value)
-        try:
-            token = self._all.rotate(value[len(PREFIX) :].encode())
-        except InvalidToken:
-            raise SealError("a stored secret opens with no configured key") from None
-        return PREFIX + token.decode()
+        if self._opened(value) is None:
+            if self._token_shaped(value):
+                raise SealError("a stored secret opens with no configured key")
+            return PREFIX + self._current.encrypt(value.encode()).decode()
+        return PREFIX + self._all.rotate(value[len(PREFIX) :].encode()).decode()
 
     def current(self, value: str) -> bool:
         """Is `value` sealed with the current key (nothing to re-seal)?"""
@@ -89,3 +97,25 @@ class Sealer:
         except InvalidToken:
             return False
         return True
+
+    def _opened(self, value: str) -> str | None:
+        """`value` in clear if a configured key opens it, else None."""
+        if not self.sealed(value):
+            return None
+        try:
+            return self._all.decrypt(value[len(PREFIX) :].encode()).decode()
+        except InvalidToken:
+            return None
+
+    @staticmethod
+    def _token_shaped(value: str) -> bool:
+        """Prefix + a Fernet token's layout: version byte 0x80, 8-byte time, 16-byte IV,
+        whole AES blocks (at least one), 32-byte HMAC. Typed text rarely has it."""
+        if not Sealer.sealed(value):
+            return False
+        try:
+            data = base64.b64decode(value[len(PREFIX) :], altchars=b"-_", validate=True)
+        except ValueError:
+            return False
+        body = len(data) - _TOKEN_OVERHEAD
+        return data[:1] == b"\x80" and body >= _BLOCK and body % _BLOCK == 0

@@ -18,9 +18,9 @@ from dovecote.activity import search as activity
 from dovecote.activity.query.fields import FIELDS
 from dovecote.core.csvfile import csv_cell
 from dovecote.core.errors import InvalidInput
-from dovecote.dashboard import web
+from dovecote.dashboard import guard, web
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 LIMIT = 100
 CSV_LIMIT = activity.MAX_LIMIT
@@ -43,10 +43,7 @@ async def _search(
 
 
 @router.get("/activity")
-async def activity_page(request: Request, query: QueryText = None) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def activity_page(request: Request, who: guard.SignedIn, query: QueryText = None) -> Response:
     found, error = await _search(request, who, query, LIMIT)
     context = {
         "query": query or "",
@@ -63,10 +60,7 @@ async def activity_page(request: Request, query: QueryText = None) -> Response:
 
 
 @router.get("/activity.csv")
-async def activity_csv(request: Request, query: QueryText = None) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def activity_csv(request: Request, who: guard.SignedIn, query: QueryText = None) -> Response:
     found, error = await _search(request, who, query, CSV_LIMIT)
     if error:
         return Response(error, status_code=400, media_type="text/plain")

@@ -10,7 +10,9 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-router = APIRouter(include_in_schema=False)
+from dovecote.dashboard import guard
+
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 ROOT = Path(__file__).parent / "static"
 # The vendored files carry their version in their name, so they may be cached for good.

@@ -17,9 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from dovecote.accounts import login_throttle, sessions
 from dovecote.core.errors import Forbidden, Unauthorized
-from dovecote.dashboard import web
+from dovecote.dashboard import guard, web
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 
 def _safe_next(target: str | None) -> str:
@@ -99,10 +99,7 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def logout(request: Request, who: guard.SignedIn) -> Response:
     if not web.csrf_ok(request, who, await web.form(request)):
         return web.refused(request, who)
     async with web.runtime_of(request).engine.begin() as conn:

@@ -17,22 +17,19 @@ from fastapi.responses import Response
 
 from dovecote.channels.email import captured
 from dovecote.core.errors import NotFound
-from dovecote.dashboard import mail, store, web
+from dovecote.dashboard import guard, mail, store, web
 from dovecote.pipeline.scope import scope_for
 from dovecote.storage.listing import ListQuery
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 INBOX_SIZE = 100
 
 
 @router.get("/inbox")
 async def inbox(
-    request: Request, to: Annotated[str | None, Query(max_length=320)] = None
+    request: Request, who: guard.SignedIn, to: Annotated[str | None, Query(max_length=320)] = None
 ) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
     runtime = web.runtime_of(request)
     try:
         async with runtime.engine.connect() as conn:
@@ -79,11 +76,11 @@ def _missing(request: Request, who: web.Viewer) -> Response:
 
 @router.get("/inbox/{message_id}")
 async def email_page(
-    request: Request, message_id: str, images: Annotated[int, Query(ge=0, le=1)] = 0
+    request: Request,
+    who: guard.SignedIn,
+    message_id: str,
+    images: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
     source = await _source(request, who, message_id)
     if source is None:
         return _missing(request, who)
@@ -107,12 +104,12 @@ async def email_page(
 
 @router.get("/inbox/{message_id}/preview")
 async def email_preview(
-    request: Request, message_id: str, images: Annotated[int, Query(ge=0, le=1)] = 0
+    request: Request,
+    who: guard.SignedIn,
+    message_id: str,
+    images: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> Response:
     """The HTML part alone, the document of the sandboxed frame."""
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
     source = await _source(request, who, message_id)
     if source is None:
         return _missing(request, who)
@@ -129,11 +126,11 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 @router.get("/inbox/{message_id}/attachments/{number}")
 async def email_attachment(
-    request: Request, message_id: str, number: Annotated[int, Path(ge=1, le=1000)]
+    request: Request,
+    who: guard.SignedIn,
+    message_id: str,
+    number: Annotated[int, Path(ge=1, le=1000)],
 ) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
     source = await _source(request, who, message_id)
     found = mail.attachment(source, number) if source is not None else None
     if found is None:
@@ -145,10 +142,7 @@ async def email_attachment(
 
 
 @router.get("/inbox/{message_id}/raw")
-async def email_raw(request: Request, message_id: str) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def email_raw(request: Request, who: guard.SignedIn, message_id: str) -> Response:
     source = await _source(request, who, message_id)
     if source is None:
         return _missing(request, who)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from dovecote.channels.fax import history as fax
@@ -18,11 +18,12 @@ from dovecote.channels.post import history as post
 from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.voice import history as voice
 from dovecote.core.errors import NotFound
-from dovecote.dashboard import web
+from dovecote.dashboard import guard, web
 from dovecote.dashboard.messages import FLAG
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 MessageId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -31,10 +32,7 @@ def _missing(exc: NotFound) -> Response:
 
 
 @router.get("/messages/{message_id}/voice.wav")
-async def voice_recording(request: Request, message_id: MessageId) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def voice_recording(request: Request, who: Allowed, message_id: MessageId) -> Response:
     runtime = web.runtime_of(request)
     try:
         async with runtime.engine.connect() as conn:
@@ -46,11 +44,8 @@ async def voice_recording(request: Request, message_id: MessageId) -> Response:
 
 @router.get("/messages/{message_id}/fax/{page}.png")
 async def fax_page(
-    request: Request, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
+    request: Request, who: Allowed, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
 ) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
     runtime = web.runtime_of(request)
     try:
         async with runtime.engine.connect() as conn:
@@ -62,22 +57,21 @@ async def fax_page(
 
 @router.get("/messages/{message_id}/proof/{page}.png")
 async def letter_proof(
-    request: Request, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
+    request: Request, who: Allowed, message_id: MessageId, page: Annotated[int, Path(ge=1, le=1000)]
 ) -> Response:
-    return await _proof(request, LETTER.name, message_id, page)
+    return await _proof(request, who, LETTER.name, message_id, page)
 
 
 @router.get("/messages/{message_id}/postcard/{side}.png")
 async def postcard_proof(
-    request: Request, message_id: MessageId, side: Annotated[int, Path(ge=1, le=2)]
+    request: Request, who: Allowed, message_id: MessageId, side: Annotated[int, Path(ge=1, le=2)]
 ) -> Response:
-    return await _proof(request, POSTCARD.name, message_id, side)
+    return await _proof(request, who, POSTCARD.name, message_id, side)
 
 
-async def _proof(request: Request, channel: str, message_id: str, page: int) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def _proof(
+    request: Request, who: web.Viewer, channel: str, message_id: str, page: int
+) -> Response:
     runtime = web.runtime_of(request)
     try:
         async with runtime.engine.connect() as conn:

@@ -10,7 +10,7 @@ import json
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,13 +21,14 @@ from dovecote.channels.post import history as post_history
 from dovecote.channels.post.channel import LETTER, POSTCARD
 from dovecote.channels.sms.channel import SMS
 from dovecote.channels.voice.channel import VOICE
-from dovecote.dashboard import store, web
+from dovecote.dashboard import guard, store, web
 from dovecote.pipeline import status
 from dovecote.pipeline.scope import Scope
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 FLAG = "access_reporting"
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 CHANNELS = tuple(channel.name for channel in (SMS, EMAIL, MMS, VOICE, FAX, LETTER, POSTCARD))
 STATUSES = (
     status.QUEUED,
@@ -63,15 +64,13 @@ def _scope(who: web.Viewer) -> Scope:
 @router.get("/messages")
 async def messages_page(
     request: Request,
+    who: Allowed,
     channel: Text = None,
     status: Text = None,
     direction: Text = None,
     q: Text = None,
     after: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
     found = _filter(channel, status, direction, q)
     async with web.runtime_of(request).engine.connect() as conn:
         rows, next_cursor = await store.list_messages(conn, _scope(who), found, after)
@@ -98,15 +97,13 @@ async def messages_page(
 @router.get("/messages/live")
 async def messages_live(
     request: Request,
+    who: Allowed,
     channel: Text = None,
     status: Text = None,
     direction: Text = None,
     q: Text = None,
 ) -> Response:
     """Server-sent events: the row of each message that is new or changed, rendered."""
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
     found = _filter(channel, status, direction, q)
     row_template = web.templates.get_template("_message_row.html")
 
@@ -136,10 +133,7 @@ async def _proof_pages(conn: AsyncConnection, who: web.Viewer, row: sa.RowMappin
 
 
 @router.get("/messages/{message_id}")
-async def message_page(request: Request, message_id: str) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def message_page(request: Request, who: Allowed, message_id: str) -> Response:
     async with web.runtime_of(request).engine.connect() as conn:
         page = await store.get_message(conn, _scope(who), message_id.upper()[:64])
         proof_pages = await _proof_pages(conn, who, page.row) if page is not None else 0

@@ -17,13 +17,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from dovecote.core.money import from_micros
-from dovecote.dashboard import store, web
+from dovecote.dashboard import guard, store, web
 from dovecote.dashboard.messages import CHANNELS, FLAG
 from dovecote.pipeline import status
 from dovecote.pipeline.scope import Scope
 from dovecote.statistics import report
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 PERIODS = (7, 30, 90)
 FAILURES = 10
@@ -31,10 +31,9 @@ _UNDELIVERED = frozenset({status.FAILED, status.EXPIRED})
 
 
 @router.get("/")
-async def overview(request: Request, days: Annotated[int, Query(ge=1, le=366)] = 30) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def overview(
+    request: Request, who: guard.SignedIn, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> Response:
     if not who.can(FLAG):
         return RedirectResponse("/phone", status_code=303)
     days = days if days in PERIODS else 30

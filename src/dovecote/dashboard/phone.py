@@ -15,20 +15,17 @@ from fastapi.responses import RedirectResponse, Response
 
 from dovecote.channels.sms import inbound
 from dovecote.core.errors import DomainError
-from dovecote.dashboard import store, web
+from dovecote.dashboard import guard, store, web
 from dovecote.pipeline.scope import scope_for
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 # Where a reply goes when nothing was sent to the handset yet (`to` may not be empty).
 DEFAULT_TO = "Dovecote"
 
 
 @router.get("/phone")
-async def phones(request: Request) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def phones(request: Request, who: guard.SignedIn) -> Response:
     async with web.runtime_of(request).engine.connect() as conn:
         found = await store.threads(conn, scope_for(who.principal))
     return web.render(request, who, "phones.html", {"threads": found}, title="Sandbox phone")
@@ -51,18 +48,12 @@ async def _thread_page(
 
 
 @router.get("/phone/{number}")
-async def phone(request: Request, number: str) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def phone(request: Request, who: guard.SignedIn, number: str) -> Response:
     return await _thread_page(request, who, number[:64])
 
 
 @router.get("/phone/{number}/live")
-async def phone_live(request: Request, number: str) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def phone_live(request: Request, who: guard.SignedIn, number: str) -> Response:
     bubble = web.templates.get_template("_bubble.html")
     scope = scope_for(who.principal)
 
@@ -75,10 +66,7 @@ async def phone_live(request: Request, number: str) -> Response:
 
 
 @router.post("/phone/{number}/reply")
-async def reply(request: Request, number: str) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def reply(request: Request, who: guard.SignedIn, number: str) -> Response:
     fields = await web.form(request)
     if not web.csrf_ok(request, who, fields):
         return web.refused(request, who)

@@ -33,6 +33,8 @@ SETTINGS = (
     settings_webhooks,
 )
 
+PAGES = (auth, overview, media, messages, phone, inbox, activity, sandbox, *SETTINGS, assets)
+
 router = APIRouter(include_in_schema=False)
-for module in (auth, overview, media, messages, phone, inbox, activity, sandbox, *SETTINGS, assets):
+for module in PAGES:
     router.include_router(module.router)

@@ -13,19 +13,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import DomainError, NotFound
-from dovecote.dashboard import web
+from dovecote.dashboard import guard, web
+from dovecote.dashboard import settings_forms as forms
 from dovecote.pipeline import sandbox_scripts as scripts
 from dovecote.pipeline.transports.scripts import ACTIONS, REPLY, RULE
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 PATH = "/sandbox-rules"
 FLAG = scripts.PERMISSION
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 ScriptId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
@@ -76,21 +78,16 @@ async def _change(
 
 
 @router.get(PATH)
-async def sandbox_page(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def sandbox_page(request: Request, who: Allowed) -> Response:
     return await _page(request, who)
 
 
 @router.post(PATH)
 async def add(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
-    fields = await web.form(request)
-    if not web.csrf_ok(request, who, fields):
-        return web.refused(request, who)
+    guarded = await forms.posted(request, FLAG)
+    if not isinstance(guarded, tuple):
+        return guarded
+    who, fields = guarded
     kind = fields.get("kind", "")
     return await _change(
         request,
@@ -104,12 +101,10 @@ async def add(request: Request) -> Response:
 
 @router.post(PATH + "/{script_id}")
 async def update(request: Request, script_id: ScriptId) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
-    fields = await web.form(request)
-    if not web.csrf_ok(request, who, fields):
-        return web.refused(request, who)
+    guarded = await forms.posted(request, FLAG)
+    if not isinstance(guarded, tuple):
+        return guarded
+    who, fields = guarded
     return await _change(
         request,
         {**fields, "id": str(script_id)},
@@ -122,12 +117,10 @@ async def update(request: Request, script_id: ScriptId) -> Response:
 
 @router.post(PATH + "/{script_id}/delete")
 async def delete(request: Request, script_id: ScriptId) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
-    fields = await web.form(request)
-    if not web.csrf_ok(request, who, fields):
-        return web.refused(request, who)
+    guarded = await forms.posted(request, FLAG)
+    if not isinstance(guarded, tuple):
+        return guarded
+    who, _ = guarded
     return await _change(
         request, {}, who, lambda conn: scripts.delete_script(conn, who.principal, script_id)
     )

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.channels.email import addresses
 from dovecote.core.errors import DomainError
 from dovecote.core.models import Principal
+from dovecote.dashboard import guard, web
 from dovecote.dashboard import settings_forms as forms
-from dovecote.dashboard import web
 from dovecote.storage.listing import ListQuery
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 FLAG = addresses.PERMISSION
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 TITLE = "Sender addresses"
 AddressId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -60,10 +61,7 @@ async def _send(
 
 
 @router.get("/settings/addresses")
-async def addresses_page(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def addresses_page(request: Request, who: Allowed) -> Response:
     return await _page(request, who)
 
 

@@ -14,11 +14,11 @@ from fastapi.responses import Response
 from dovecote.accounts import service as accounts
 from dovecote.core.errors import DomainError
 from dovecote.core.models import User
-from dovecote.dashboard import web
+from dovecote.dashboard import guard, web
 from dovecote.storage.listing import ListQuery
 from dovecote.storage.tables import ACCESS_FLAGS
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 USERS_SHOWN = 100
 
@@ -48,18 +48,12 @@ async def _page(
 
 
 @router.get("/settings")
-async def settings_page(request: Request) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def settings_page(request: Request, who: guard.SignedIn) -> Response:
     return await _page(request, who)
 
 
 @router.post("/settings/users/{user_id}/api-key")
-async def rotate_key(request: Request, user_id: int) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def rotate_key(request: Request, who: guard.SignedIn, user_id: int) -> Response:
     if not web.csrf_ok(request, who, await web.form(request)):
         return web.refused(request, who)
     try:

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from dovecote.accounts import service as accounts
 from dovecote.core.errors import DomainError, InvalidInput
 from dovecote.core.models import User
+from dovecote.dashboard import guard, web
 from dovecote.dashboard import settings_forms as forms
-from dovecote.dashboard import web
 from dovecote.storage.listing import ListQuery
 from dovecote.storage.tables import ACCESS_FLAGS
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 FLAG = "access_users"
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 TITLE = "Subaccounts"
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PROFILE = ("email", "phone_number", "first_name", "last_name")
@@ -55,10 +56,7 @@ async def _list(
 
 
 @router.get("/settings/subaccounts")
-async def subaccounts_page(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def subaccounts_page(request: Request, who: Allowed) -> Response:
     return await _list(request, who)
 
 
@@ -106,10 +104,7 @@ async def _edit(
 
 
 @router.get("/settings/subaccounts/{user_id}")
-async def edit_page(request: Request, user_id: UserId) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def edit_page(request: Request, who: Allowed, user_id: UserId) -> Response:
     try:
         async with web.runtime_of(request).engine.connect() as conn:
             user = await accounts.get_subaccount(conn, who.principal, user_id)

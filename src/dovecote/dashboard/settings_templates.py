@@ -19,11 +19,11 @@ from dovecote.channels.email import templates as email_templates
 from dovecote.channels.sms import templates as sms_templates
 from dovecote.core.errors import DomainError
 from dovecote.core.models import Principal
+from dovecote.dashboard import guard, web
 from dovecote.dashboard import settings_forms as forms
-from dovecote.dashboard import web
 from dovecote.storage.listing import ListQuery
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 TITLE = "Templates"
 SMS = "sms"
@@ -87,10 +87,7 @@ async def _delete(
 
 
 @router.get("/settings/templates")
-async def templates_page(request: Request) -> Response:
-    who = await web.viewer(request)
-    if not isinstance(who, web.Viewer):
-        return who
+async def templates_page(request: Request, who: guard.SignedIn) -> Response:
     return await _page(request, who)
 
 

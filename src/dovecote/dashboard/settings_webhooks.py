@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from dovecote.automations import deliveries, kinds, rules
 from dovecote.core.errors import DomainError, NotFound
+from dovecote.dashboard import guard, web
 from dovecote.dashboard import settings_forms as forms
-from dovecote.dashboard import web
 from dovecote.storage.listing import ListQuery
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=guard.PageRoute)
 
 FLAG = rules.PERMISSION
+Allowed = Annotated[web.Viewer, Depends(guard.viewer_with(FLAG))]
 TITLE = "Webhooks and automations"
 DELIVERIES_SHOWN = 50
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -56,10 +57,7 @@ async def _page(
 
 
 @router.get("/settings/webhooks")
-async def webhooks_page(request: Request) -> Response:
-    who = await web.viewer(request, FLAG)
-    if not isinstance(who, web.Viewer):
-        return who
+async def webhooks_page(request: Request, who: Allowed) -> Response:
     return await _page(request, who)
 
 

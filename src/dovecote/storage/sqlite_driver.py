@@ -53,6 +53,7 @@ class OneHopCursor:
         self._connection = connection
         self._cursor = cursor
         self._rows: list[Any] = []
+        self._next = 0  # the next row to hand out: fetchone is O(1), no list shifting
 
     def _run(self, sql: str, parameters: Any) -> list[Any]:  # in the connection's thread
         self._cursor.execute(sql, parameters)
@@ -61,23 +62,29 @@ class OneHopCursor:
     async def execute(self, sql: str, parameters: Any = None) -> OneHopCursor:
         read = sql.lstrip()[:6].upper() == "SELECT"
         self._rows = await self._connection.run(self._run, sql, parameters or (), read=read)
+        self._next = 0
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> OneHopCursor:
         await self._connection.run(self._cursor.executemany, sql, parameters)
-        self._rows = []
+        self._rows, self._next = [], 0
         return self
 
     async def fetchall(self) -> list[Any]:
-        rows, self._rows = self._rows, []
+        rows = self._rows[self._next :] if self._next else self._rows
+        self._rows, self._next = [], 0
         return rows
 
     async def fetchone(self) -> Any:
-        return self._rows.pop(0) if self._rows else None
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
         count = self._cursor.arraysize if size is None else size
-        rows, self._rows = self._rows[:count], self._rows[count:]
+        rows = self._rows[self._next : self._next + count]
+        self._next += len(rows)
         return rows
 
     async def close(self) -> None:
@@ -115,9 +122,6 @@ class _OpenCursor:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
-
-    def __await__(self) -> Any:
-        return self.__aenter__().__await__()
 
 
 class OneHopConnection(aiosqlite.Connection):

@@ -960,36 +960,14 @@ def test_sdk6_reads_every_implemented_operation_into_its_models(
         per_page=int,
         data=list,
     )
-    # SMS campaigns (the tracked one above is scheduled): price, list, read, change, cancel.
-    sms_campaigns = clicksend.SmsCampaignsApi(client)
-    sms_campaign_body = clicksend.CalculateSmsCampaignPriceRequest(
-        list_id=str(mms_list.data.list_id), name="Tracked", var_from="Dovecote", body="Hello"
-    )
-    check(
-        clicksend.CalculateSmsCampaignPrice,
-        sms_campaigns.calculate_sms_campaign_price(
-            calculate_sms_campaign_price_request=sms_campaign_body
-        ),
-        data__total_count=int,
-    )
-    check(clicksend.ViewSmsCampaigns, sms_campaigns.view_sms_campaigns(), data__total=int)
-    sms_campaign_id = str(tracked.data.sms_campaign_id)
+    # The tracked campaign reads back with its link (the SMS campaign operations are
+    # checked once, below, on a campaign of their own).
     check(
         clicksend.ViewSpecificSmsCampaign,
-        sms_campaigns.view_specific_sms_campaign(sms_campaign_id),
-        data__url_to_shorten=str,
-    )
-    check(
-        clicksend.UpdateSmsCampaign,
-        sms_campaigns.update_sms_campaign(
-            sms_campaign_id, calculate_sms_campaign_price_request=sms_campaign_body
+        clicksend.SmsCampaignsApi(client).view_specific_sms_campaign(
+            str(tracked.data.sms_campaign_id)
         ),
-        data__name=str,
-    )
-    check(
-        clicksend.CancelSmsCampaign,
-        sms_campaigns.cancel_sms_campaign(sms_campaign_id),
-        data__status=str,
+        data__url_to_shorten=str,
     )
     # Post: return addresses (SDK 6 has no letter or postcard operations).
     post_addresses = clicksend.AddressesApi(client)

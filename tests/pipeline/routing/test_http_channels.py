@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from conftest import OWNER, OWNER_KEY
+from conftest import OWNER
 from dovecote.accounts import store as account_store
 from dovecote.app import create_app
 from dovecote.pipeline import status as st
@@ -33,11 +33,15 @@ from media_support import image
 from routing_support import (
     PEER_KEY,
     Served,
+    app_under_test,
     driven_worker,
+    ok,
+    owner_client,
     peer,
     peer_database,
     peer_settings,
     until,
+    upstream_history,
 )
 
 TOKEN = "rcpt-0F4C2B9A7E6D5310"
@@ -50,10 +54,10 @@ def upstream_db(request: pytest.FixtureRequest, database_url: str, tmp_path: Pat
 
 @pytest.fixture
 def upstream(upstream_db: str, tmp_path: Path) -> Iterator[Served]:
-    tuned = peer_settings(upstream_db, tmp_path).model_copy(
-        # It fetches our links and POSTs its receipts to us on loopback; its own secret,
-        # so our links are not its own.
-        update={"fetch_allow_private": True, "secret_key": "the-upstream's-own-secret"}
+    # It fetches our links and POSTs its receipts to us on loopback; its own secret, so
+    # our links are not its own.
+    tuned = peer_settings(
+        upstream_db, tmp_path, fetch_allow_private=True, secret_key="the-upstream's-own-secret"
     )
     with peer(tuned) as served:
         yield served
@@ -74,41 +78,18 @@ def api_a(settings: Settings) -> Iterator[Served]:
 
 @pytest.fixture
 async def app_a(settings: Settings, api_a: Served) -> AsyncIterator[FastAPI]:
-    tuned = settings.model_copy(
-        update={
-            "worker_backoff_base": 0.05,
-            "routing_refresh_seconds": 0.0,
-            "fetch_allow_private": True,  # the test's file server is on loopback
-            "public_url": api_a.url,  # the base of the links the upstream fetches
-        }
-    )
-    application = create_app(tuned)
-    async with application.router.lifespan_context(application):
+    async with app_under_test(
+        settings,
+        fetch_allow_private=True,  # the test's file server is on loopback
+        public_url=api_a.url,  # the base of the links the upstream fetches
+    ) as application:
         yield application
 
 
 @pytest.fixture
 async def client_a(app_a: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_a)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
-    ) as http:
+    async with owner_client(app_a) as http:
         yield http
-
-
-async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-async def upstream_history(upstream: Served, channel: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=upstream.url, auth=(OWNER, PEER_KEY)) as http:
-        response = await http.get(f"/v3/{channel}/history", params={"limit": 100})
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]["data"]
-    return data
 
 
 async def stored(app: FastAPI, message_id: str) -> dict[str, Any]:

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import generate_latest
 
-from conftest import OWNER, OWNER_KEY, free_port
-from dovecote.app import create_app
+from conftest import OWNER, free_port
 from dovecote.pipeline import status as st
 from dovecote.settings import Settings
 from dovecote.storage.tables import message_connectors, messages
@@ -27,37 +26,30 @@ from routing_support import (
     PEER_KEY,
     Failing,
     Served,
+    app_under_test,
     driven_worker,
-    peer,
-    peer_database,
-    peer_settings,
+    ok,
+    owner_client,
     until,
+    upstream_history,
+    upstream_peer,
 )
 
 
 @pytest.fixture
 def upstream(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Served]:
-    for url in peer_database(request, database_url, tmp_path):
-        with peer(peer_settings(url, tmp_path)) as served:
-            yield served
+    yield from upstream_peer(request, database_url, tmp_path)
 
 
 @pytest.fixture
 async def app_a(settings: Settings) -> AsyncIterator[FastAPI]:
-    tuned = settings.model_copy(
-        update={"worker_backoff_base": 0.05, "routing_refresh_seconds": 0.0}
-    )
-    application = create_app(tuned)
-    async with application.router.lifespan_context(application):
+    async with app_under_test(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def client_a(app_a: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_a)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
-    ) as http:
+    async with owner_client(app_a) as http:
         yield http
 
 
@@ -69,26 +61,11 @@ def http_connector(name: str, url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def add(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
 async def send(client: httpx.AsyncClient, *recipients: str) -> list[str]:
     body = {"messages": [{"to": to, "body": f"hello {to}", "source": "test"} for to in recipients]}
     response = await client.post("/v3/sms/send", json=body)
     assert response.status_code == 200, response.text
     return [m["message_id"] for m in response.json()["data"]["messages"]]
-
-
-async def upstream_history(upstream: Served) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=upstream.url, auth=(OWNER, PEER_KEY)) as http:
-        response = await http.get("/v3/sms/history", params={"limit": 100})
-    assert response.status_code == 200, response.text
-    data: list[dict[str, Any]] = response.json()["data"]["data"]
-    return data
 
 
 async def row(app: FastAPI, message_id: str) -> dict[str, Any]:
@@ -111,8 +88,8 @@ async def row(app: FastAPI, message_id: str) -> dict[str, Any]:
 async def test_an_sms_routed_to_a_second_dovecote_is_delivered_there_and_its_receipt_comes_back(
     app_a: FastAPI, client_a: httpx.AsyncClient, upstream: Served
 ) -> None:
-    await add(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
-    await add(client_a, "/dovecote/routes", {"channel": "sms", "connectors": ["peer"]})
+    await ok(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
+    await ok(client_a, "/dovecote/routes", {"channel": "sms", "connectors": ["peer"]})
     [message_id] = await send(client_a, "+61411222333")
 
     async with driven_worker(app_a) as worker:
@@ -135,9 +112,9 @@ async def test_a_dead_port_fails_over_to_the_next_connector_and_each_message_goe
     app_a: FastAPI, client_a: httpx.AsyncClient, upstream: Served
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    await add(client_a, "/dovecote/connectors", http_connector("dead", dead, timeout=2))
-    await add(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
-    await add(client_a, "/dovecote/routes", {"connectors": ["dead", "peer"]})
+    await ok(client_a, "/dovecote/connectors", http_connector("dead", dead, timeout=2))
+    await ok(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
+    await ok(client_a, "/dovecote/routes", {"connectors": ["dead", "peer"]})
     recipients = [f"+6141100{n:04d}" for n in range(12)]
     ids = await send(client_a, *recipients)
 
@@ -155,9 +132,9 @@ async def test_an_upstream_answering_503_goes_down_and_is_skipped_for_its_cool_d
 ) -> None:
     failing = Failing(503)
     with Served(failing.app) as broken:
-        await add(client_a, "/dovecote/connectors", http_connector("broken", broken.url))
-        await add(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
-        await add(client_a, "/dovecote/routes", {"connectors": ["broken", "peer"]})
+        await ok(client_a, "/dovecote/connectors", http_connector("broken", broken.url))
+        await ok(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
+        await ok(client_a, "/dovecote/routes", {"connectors": ["broken", "peer"]})
         async with driven_worker(app_a) as worker:
             sent: list[str] = []
             for batch in range(5):  # threshold 3: batches 4 and 5 skip `broken` at once
@@ -180,10 +157,10 @@ async def test_an_upstream_answering_503_goes_down_and_is_skipped_for_its_cool_d
 async def test_routes_by_prefix_pick_their_connector_and_unrouted_messages_keep_the_default(
     app_a: FastAPI, client_a: httpx.AsyncClient, upstream: Served
 ) -> None:
-    await add(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
-    await add(client_a, "/dovecote/connectors", {"name": "local", "transport": "sandbox"})
-    await add(client_a, "/dovecote/routes", {"prefix": "+61", "connectors": ["peer"]})
-    await add(client_a, "/dovecote/routes", {"prefix": "+44", "connectors": ["local"]})
+    await ok(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
+    await ok(client_a, "/dovecote/connectors", {"name": "local", "transport": "sandbox"})
+    await ok(client_a, "/dovecote/routes", {"prefix": "+61", "connectors": ["peer"]})
+    await ok(client_a, "/dovecote/routes", {"prefix": "+44", "connectors": ["local"]})
     au, uk, us = await send(client_a, "+61411555666", "+447911123456", "+12025550143")
 
     async with driven_worker(app_a) as worker:
@@ -198,8 +175,8 @@ async def test_routes_by_prefix_pick_their_connector_and_unrouted_messages_keep_
 async def test_a_message_a_connector_took_before_a_crash_is_not_sent_again(
     app_a: FastAPI, client_a: httpx.AsyncClient, upstream: Served
 ) -> None:
-    await add(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
-    await add(client_a, "/dovecote/routes", {"connectors": ["peer"]})
+    await ok(client_a, "/dovecote/connectors", http_connector("peer", upstream.url))
+    await ok(client_a, "/dovecote/routes", {"connectors": ["peer"]})
     [message_id] = await send(client_a, "+61411777888")
     async with driven_worker(app_a) as worker:
         await worker.dispatcher.run_once()
@@ -233,7 +210,7 @@ async def test_the_upstream_password_is_never_logged_nor_answered(
         for name, url in (("broken", broken.url), ("peer", upstream.url)):
             response = await client_a.post("/dovecote/connectors", json=http_connector(name, url))
             answers.append(response.text)
-        await add(client_a, "/dovecote/routes", {"connectors": ["broken", "peer"]})
+        await ok(client_a, "/dovecote/routes", {"connectors": ["broken", "peer"]})
         [message_id] = await send(client_a, "+61411000999")
         async with driven_worker(app_a) as worker:
             for _ in range(3):

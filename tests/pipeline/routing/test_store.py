@@ -69,6 +69,29 @@ async def test_connector_secrets_are_stored_sealed_and_echoed_only_as_ciphertext
         await transport.close()
 
 
+async def test_a_password_typed_with_the_seal_prefix_is_sealed_and_reaches_the_upstream(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    typed = "enc:" + CLEAR
+    settings = {"url": "http://127.0.0.1:9", "username": "u", "password": typed}
+    response = await client.post(
+        "/dovecote/connectors", json={"name": "odd", "transport": "http", "settings": settings}
+    )
+    assert response.status_code == 200, response.text
+    changed = await client.patch("/dovecote/connectors/odd", json={"settings": {"batch": 10}})
+    assert changed.status_code == 200
+    at_rest = await stored_settings(app, "odd")
+    assert at_rest["password"] != typed and CLEAR not in json.dumps(at_rest)
+    async with app.state.runtime.engine.connect() as conn:
+        connector = await store.get_connector(conn, "odd")
+    transport = build(connector, app.state.runtime.settings, TRANSPORTS)
+    try:
+        header = transport._client.auth._auth_header  # type: ignore[attr-defined]
+        assert base64.b64decode(header.split()[1]).decode() == f"u:{typed}"
+    finally:
+        await transport.close()
+
+
 async def test_start_up_seals_clear_secrets_and_moves_old_key_ones_to_the_new_key(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:

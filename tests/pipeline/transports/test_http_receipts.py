@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from conftest import OWNER, OWNER_KEY
+from conftest import OWNER
 from dovecote.app import create_app
 from dovecote.core.sealing import Sealer
 from dovecote.pipeline import status as st
@@ -29,11 +29,12 @@ from dovecote.storage.tables import connectors, events, messages, provider_recei
 from routing_support import (
     PEER_KEY,
     Served,
+    app_under_test,
     driven_worker,
-    peer,
-    peer_database,
-    peer_settings,
+    ok,
+    owner_client,
     until,
+    upstream_peer,
 )
 
 TOKEN = "rcpt-5D1E0A7C9B3F42E8"  # the connector's receipt token
@@ -41,20 +42,13 @@ TOKEN = "rcpt-5D1E0A7C9B3F42E8"  # the connector's receipt token
 
 @pytest.fixture
 def upstream(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[Served]:
-    for url in peer_database(request, database_url, tmp_path):
-        # It POSTs its receipt webhooks to us on loopback.
-        tuned = peer_settings(url, tmp_path).model_copy(update={"fetch_allow_private": True})
-        with peer(tuned) as served:
-            yield served
+    # It POSTs its receipt webhooks to us on loopback.
+    yield from upstream_peer(request, database_url, tmp_path, fetch_allow_private=True)
 
 
 @pytest.fixture
 async def app_a(settings: Settings) -> AsyncIterator[FastAPI]:
-    tuned = settings.model_copy(
-        update={"worker_backoff_base": 0.05, "routing_refresh_seconds": 0.0}
-    )
-    application = create_app(tuned)
-    async with application.router.lifespan_context(application):
+    async with app_under_test(settings) as application:
         yield application
 
 
@@ -67,10 +61,7 @@ def api_a(app_a: FastAPI, settings: Settings) -> Iterator[Served]:
 
 @pytest.fixture
 async def client_a(app_a: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_a)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", auth=(OWNER, OWNER_KEY)
-    ) as http:
+    async with owner_client(app_a) as http:
         yield http
 
 
@@ -81,13 +72,6 @@ def pushed_connector(url: str, **extra: Any) -> dict[str, Any]:
         "transport": "http",
         "settings": {**settings, "receipt_token": TOKEN, **extra},
     }
-
-
-async def ok(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
 
 
 async def receipt_rule(upstream: Served, url: str, webhook_type: str | None = None) -> None:
