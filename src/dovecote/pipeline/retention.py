@@ -168,11 +168,12 @@ async def _run(ctx: JobContext) -> int:
     count = await purge_renders(ctx.engine, open_store(settings), days)
     if count:
         log.info("retention: deleted the renders of %d messages older than %d days", count, days)
+    removed += count
     days = settings.smpp_delivery_retention_days
     count = await purge_smpp_deliveries(ctx.engine, days)
     if count:
         log.info("retention: deleted %d SMPP deliveries older than %d days", count, days)
-    return removed + count
+    return removed + count  # events, messages whose renders went, SMPP deliveries
 
 
 def job(settings: Settings) -> PeriodicJob:
