@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     retention_days: dict[str, PositiveInt] = Field(
         default_factory=lambda: {"sms": 400, "mms": 400, "verify": 90}
     )
+    # Days the sandbox's renders (voice WAVs, fax TIFFs and pages, letter and postcard
+    # proofs) are kept after their message was accepted; the message itself stays.
+    render_retention_days: PositiveInt = 30
+    # Days an SMPP delivery no message or account took (`smpp_deliveries` rows left
+    # unmatched or unrouted for the operator) is kept; pending ones are never purged.
+    smpp_delivery_retention_days: PositiveInt = 30
 
     # SMS composition.
     # Email-to-SMS: an SMTP listener in `serve` (off unless a port is set) accepting mail to
