@@ -266,6 +266,7 @@ _LONG_FIRST = (
     "tests/campaigns/test_fanout_processes.py",
     "tests/test_serve_processes.py",
     "tests/pipeline/test_worker_processes.py",
+    "tests/apis/clicksend/test_sms_crash.py",
 )
 
 
