@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -46,3 +47,22 @@ async def test_a_secret_stored_clear_before_sealing_keeps_working_and_is_sealed_
     [row] = await stored(app)
     assert row["secret"].startswith("enc:")
     assert (await client.get("/dovecote/webhooks/secret")).json()["data"]["secret"] == clear
+
+
+async def test_a_secret_no_configured_key_opens_is_left_as_stored_and_start_up_goes_on(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    await client.get("/dovecote/webhooks/secret")
+    [before] = await stored(app)
+    runtime = app.state.runtime
+    settings = runtime.settings
+    runtime.settings = settings.model_copy(
+        update={"secret_key": "another-key", "secret_key_previous": ""}
+    )
+    try:
+        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
+    finally:
+        runtime.settings = settings
+
+    assert await stored(app) == [before]
+    assert any("webhook secret of account" in r.getMessage() for r in caplog.records)

@@ -10,6 +10,7 @@ sealing are clear, read as such, and sealed at start-up (`reseal`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,11 +18,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.core.sealing import Sealer
+from dovecote.core.sealing import Sealer, SealError
 from dovecote.pipeline.webhook_signing import new_secret
 from dovecote.storage.tables import webhook_secrets as table
 
 OVERLAP = 24 * 3600.0
+
+log = logging.getLogger("dovecote.webhooks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,12 @@ async def reseal(conn: AsyncConnection, seal: Sealer) -> int:
         for column in ("secret", "previous_secret"):
             value = row[column]
             if value is not None and not seal.current(value):
-                values[column] = seal.reseal(value)
+                try:
+                    values[column] = seal.reseal(value)
+                except SealError as exc:
+                    # The key changed without DOVECOTE_SECRET_KEY_PREVIOUS: this secret stays
+                    # unreadable until that key is configured again; the server still starts.
+                    log.warning("webhook secret of account %s: %s", row["account_id"], exc)
         if values:
             await conn.execute(
                 table.update().where(table.c.account_id == row["account_id"]).values(**values)

@@ -132,3 +132,22 @@ async def test_an_empty_secret_key_refuses_to_store_a_connector_secret(
     empty = settings.model_copy(update={"secret_key": ""})
     with pytest.raises(Exception, match="DOVECOTE_SECRET_KEY"):
         store.sealer(empty)
+
+
+async def test_a_secret_no_configured_key_opens_stops_its_connector_not_the_start_up(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The key changed without DOVECOTE_SECRET_KEY_PREVIOUS: start-up logs the connector
+    and goes on (docs/delivery.md), leaving what it cannot open as it was stored."""
+    await add(client, "old")
+    before = await stored_settings(app, "old")
+    lost = settings.model_copy(update={"secret_key": "another-key", "secret_key_previous": ""})
+    runtime = app.state.runtime
+    runtime.settings = lost
+    try:
+        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
+    finally:
+        runtime.settings = settings
+
+    assert await stored_settings(app, "old") == before
+    assert any("connector 'old'" in record.getMessage() for record in caplog.records)

@@ -10,6 +10,7 @@ backups and SQLAlchemy's echo of the statement parameters only ever hold ciphert
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import weakref
@@ -42,6 +43,8 @@ TRANSPORTS = ("http", "smpp", "sandbox", "smtp")
 # the upstream pushing them to `/dovecote/providers/{name}/receipts/{receipt_token}`.
 RECEIPT_MODES = ("poll", "push")
 MIN_TOKEN = 16
+
+log = logging.getLogger("dovecote.routing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +118,14 @@ async def reseal_all(conn: AsyncConnection, seal: Sealer) -> int:
         stale = [k for k, v in values.items() if _secret(k, v) and not seal.current(v)]
         if not stale:
             continue
-        for key in stale:
-            values[key] = seal.reseal(values[key])
+        try:
+            for key in stale:
+                values[key] = seal.reseal(values[key])
+        except SealError as exc:
+            # The key changed without DOVECOTE_SECRET_KEY_PREVIOUS: this connector cannot
+            # start (its messages fail over), every other one — and the server — can.
+            log.warning("connector %r: %s; its secrets are left as stored", connector.name, exc)
+            continue
         await conn.execute(
             connectors.update().where(connectors.c.id == connector.id).values(settings=values)
         )
