@@ -15,7 +15,7 @@ import typer
 from dovecote import account_options, bootstrap, wiring
 from dovecote.accounts import service as accounts
 from dovecote.accounts.store import get_user_by_username, list_all_users
-from dovecote.app import create_app
+from dovecote.app import create_app, tune_gc
 from dovecote.billing import ledger
 from dovecote.core.errors import DomainError
 from dovecote.core.money import from_micros, to_micros
@@ -120,6 +120,7 @@ def serve(
         settings = settings.model_copy(update={"public_url": f"http://{shown}:{port}"})
     if workers == 1:
         application = create_app(settings, run_worker=worker)
+        tune_gc()
         # A bounded graceful shutdown: the dashboard's live pages hold server-sent event
         # streams open, which would otherwise keep a stopping server waiting on them.
         uvicorn.run(
@@ -145,7 +146,7 @@ def serve(
     if worker is not None:
         os.environ["DOVECOTE_WORKER_ENABLED"] = "true" if worker else "false"
     uvicorn.run(
-        "dovecote.app:create_app",
+        "dovecote.app:create_served_app",
         factory=True,
         host=host,
         port=port,
@@ -165,6 +166,7 @@ def run_worker() -> None:
     """Run only the delivery worker (scale out with several of these)."""
 
     async def work(runtime: Runtime) -> None:
+        tune_gc()
         await wiring.build_worker(runtime).run_until_signalled()
 
     _with_runtime(work)

@@ -1,0 +1,34 @@
+"""`app.tune_gc`, which `dovecote serve` and `dovecote worker` run once loaded: checked in a
+fresh interpreter, since freezing the test process would keep every test's garbage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+PROBE = """
+import gc
+from dovecote.app import create_served_app
+before = gc.get_freeze_count()
+create_served_app()
+print(before, gc.get_freeze_count(), *gc.get_threshold())
+"""
+
+
+def test_a_served_app_freezes_its_start_up_objects_and_collects_young_ones_less_often() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    before, frozen, young, middle, old = map(int, done.stdout.split()[-5:])
+
+    assert before == 0
+    assert frozen > 100_000  # the modules, routes and schemas loaded at start-up
+    assert (young, middle, old) == (20_000, 20, 20)
