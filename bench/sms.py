@@ -5,12 +5,19 @@ Starts a real `dovecote serve` process on a fresh database (SQLite by default, o
 prints one line per measurement. Numbers go to bench/README.md, not into assertions.
 
     .venv/bin/python bench/sms.py [--batches 20] [--singles 3000] [--concurrency 16]
+                                  [--batched-only | --in-process]
+
+Every message goes to a number no earlier message of the run used: a new recipient costs
+a full phone-number validation, a repeated one a cache hit (`core/phone.py`), and a bulk
+send to a list is mostly new recipients. (Until 2026-11-30 the numbers repeated every
+10,000 messages, so half of the 20 batches hit the cache.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -19,8 +26,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import support
 
 OWNER, KEY = "bench", "BE7C4BE7-0000-4000-8000-000000000001"
 
@@ -54,26 +63,105 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
+# Recipients +1 415 2xx xxxx: valid US numbers, one per message offset. The batches use
+# offsets from 0, the single sends from SINGLES_FROM, the warm-up from WARM_UP_FROM.
+SINGLES_FROM, WARM_UP_FROM, NUMBERS = 500_000, 900_000, 1_000_000
+
+
 def batch(size: int, offset: int) -> dict[str, object]:
+    assert offset + size <= NUMBERS
     return {
         "messages": [
-            {"to": f"+1415555{(offset + i) % 10000:04d}", "body": f"Bench message {offset + i}"}
+            {"to": f"+1415{2_000_000 + offset + i:07d}", "body": f"Bench message {offset + i}"}
             for i in range(size)
         ]
     }
 
 
-async def batched_ingest(url: str, batches: int) -> None:
+async def batched_ingest(url: str, batches: int, server_pid: int) -> None:
+    assert batches * 1000 <= SINGLES_FROM
     async with httpx.AsyncClient(base_url=url, auth=(OWNER, KEY), timeout=60) as client:
-        await client.post("/v3/sms/send", json=batch(10, 0))  # warm-up
+        await client.post("/v3/sms/send", json=batch(10, WARM_UP_FROM))
         payloads = [batch(1000, i * 1000) for i in range(batches)]
+        load = support.load_average()
+        cpu_before = support.cpu_seconds(server_pid)
         started = time.perf_counter()
         for payload in payloads:
             response = await client.post("/v3/sms/send", json=payload)
             assert response.json()["data"]["queued_count"] == 1000, response.text[:300]
         elapsed = time.perf_counter() - started
+        cpu = support.cpu_seconds(server_pid) - cpu_before
     rate = batches * 1000 / elapsed
-    print(f"batched ingest: {rate:,.0f} messages/s ({batches} requests of 1000 in {elapsed:.2f} s)")
+    print(
+        f"batched ingest: {rate:,.0f} messages/s ({batches} requests of 1000 in {elapsed:.2f} s), "
+        f"server CPU {cpu / batches * 1000:.1f} ms per 1000, load {load:.1f}"
+    )
+
+
+async def batched_in_process(database_url: str, batches: int) -> None:
+    """The batched ingest with the app in this process (httpx.ASGITransport): the CPU
+    spent inside the app per 1000 messages — the client's JSON building and parsing happen
+    outside it — and the garbage collector's share of that. Steadier than the server
+    process's CPU from /proc on a shared machine (no scheduling between two processes)."""
+    from dovecote.app import create_app
+    from dovecote.settings import Settings
+
+    settings = Settings(
+        database_url=database_url,
+        owner_username=OWNER,
+        owner_api_key=KEY,
+        owner_balance="100000000",
+        sms_throttle_window=0,
+        rate_limit="1000000/second",
+    )
+    app = create_app(settings, run_worker=False)
+    meter = {"app": 0.0, "gc": 0.0, "gc_started": 0.0}
+    measuring = False
+
+    inside = False  # in the app, where a collection counts (not in the client's code)
+
+    async def metered(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal inside
+        started, inside = time.process_time(), measuring
+        try:
+            await app(scope, receive, send)
+        finally:
+            inside = False
+            if measuring:
+                meter["app"] += time.process_time() - started
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if inside and phase == "start":
+            meter["gc_started"] = time.process_time()
+        elif inside and meter["gc_started"]:
+            meter["gc"] += time.process_time() - meter["gc_started"]
+            meter["gc_started"] = 0.0
+
+    gc.callbacks.append(collected)
+    transport = httpx.ASGITransport(app=metered)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=transport, base_url="http://bench", auth=(OWNER, KEY), timeout=60
+        ) as client,
+    ):
+        await client.post("/v3/sms/send", json=batch(10, WARM_UP_FROM))
+        payloads = [batch(1000, i * 1000) for i in range(batches)]
+        load = support.load_average()
+        measuring = True
+        started = time.perf_counter()
+        for payload in payloads:
+            response = await client.post("/v3/sms/send", json=payload)
+            assert response.json()["data"]["queued_count"] == 1000, response.text[:300]
+        elapsed = time.perf_counter() - started
+        measuring = False
+    gc.callbacks.remove(collected)
+    per_1000 = {name: value / batches * 1000 for name, value in meter.items()}  # ms
+    print(
+        f"batched ingest in-process: {batches * 1000 / elapsed:,.0f} messages/s (client "
+        f"included), CPU inside the app {per_1000['app']:.1f} ms per 1000 (garbage "
+        f"collection {per_1000['gc']:.1f}), load {load:.1f}"
+    )
 
 
 async def single_ingest(url: str, count: int, concurrency: int) -> None:
@@ -86,7 +174,7 @@ async def single_ingest(url: str, count: int, concurrency: int) -> None:
         while not queue.empty():
             i = queue.get_nowait()
             started = time.perf_counter()
-            response = await client.post("/v3/sms/send", json=batch(1, 10_000_000 + i))
+            response = await client.post("/v3/sms/send", json=batch(1, SINGLES_FROM + i))
             latencies.append(time.perf_counter() - started)
             assert response.status_code == 200, response.text[:300]
 
@@ -195,14 +283,27 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--account-rules", type=int, default=20)
+    parser.add_argument(
+        "--batched-only", action="store_true", help="measure the batched ingest alone"
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="the batched ingest alone, app in this process: CPU inside the app per 1000",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        if args.in_process:
+            asyncio.run(batched_in_process(database_url, args.batches))
+            return
         port = free_port()
         server = start_server(database_url, port)
         try:
             url = f"http://127.0.0.1:{port}"
-            asyncio.run(batched_ingest(url, args.batches))
+            asyncio.run(batched_ingest(url, args.batches, server.pid))
+            if args.batched_only:
+                return
             asyncio.run(single_ingest(url, args.singles, args.concurrency))
         finally:
             server.terminate()

@@ -48,6 +48,10 @@ def test_it_parses_recipients(raw: str, default_country: str | None, expected: R
         pytest.param("+61 2 1234", None, "not a valid phone number", id="invalid AU"),
         pytest.param("+1 212 555 01001", None, "not a valid phone number", id="too long US"),
         pytest.param("+61" + "4" * 100, None, "too long", id="huge input"),
+        # Valid as written, but phonenumbers reads Belarus's national prefix 8 off it and
+        # the rest is not: found by the written-every-way comparison below with the fast
+        # path's national-prefix check taken out.
+        pytest.param("+3758107246532", None, "not a valid phone number", id="BY prefix"),
     ],
 )
 def test_it_rejects_invalid_numbers(raw: str, default_country: str | None, message: str) -> None:
@@ -91,7 +95,7 @@ def test_test_numbers_are_accepted_even_if_phonenumbers_calls_them_invalid(
     # then comes from the calling code, not from the default.
     phone._parse_cached.cache_clear()
     try:
-        with mock.patch.object(phone, "region_and_validity", return_value=(None, False)):
+        with mock.patch.object(phone, "national_region_and_validity", return_value=(None, False)):
             assert parse_recipient(number, "NZ") == Recipient(number, country)
             with pytest.raises(InvalidRecipient):
                 parse_recipient("+61412345678", None)
@@ -176,3 +180,82 @@ def test_the_e164_fast_path_answers_exactly_as_the_full_parse(default_country: s
 )
 def test_what_the_fast_path_cannot_be_sure_of_takes_the_full_path(raw: str) -> None:
     assert phone._canonical(raw, "US") is None
+
+
+def _reference(raw: str, default_country: str | None) -> Recipient | None:
+    """`parse_recipient` written with phonenumbers' own calls alone: no fast path, no
+    precompiled validation. None where it refuses the number."""
+    try:
+        number = phonenumbers.parse(raw, default_country)
+    except phonenumbers.NumberParseException:
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not (phonenumbers.is_valid_number(number) or is_test_number(e164)):
+        return None
+    country = phonenumbers.region_code_for_number(number)
+    if country is None or country in ("001", "ZZ"):
+        country = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    if country in ("001", "ZZ"):
+        country = default_country or ""
+    return Recipient(e164, country)
+
+
+def _written_variants(rng: random.Random) -> list[tuple[str, str | None]]:
+    """Every region's example numbers of every type, each also with one digit changed,
+    one dropped and one added (near misses: valid or invalid by a hair), written as
+    clients write them: E.164 and national (read with the number's region as the default
+    country), and one of: E.164 read with another default, international with spaces or
+    with dashes, national with no default."""
+    numbers: list[tuple[phonenumbers.PhoneNumber, str]] = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            numbers.append((example, region))
+            nsn = phonenumbers.national_significant_number(example)
+            at = rng.randrange(len(nsn))
+            for digits in (
+                nsn[:at] + rng.choice("0123456789") + nsn[at + 1 :],
+                nsn[:at] + nsn[at + 1 :],
+                nsn[:at] + rng.choice("0123456789") + nsn[at:],
+            ):
+                try:
+                    near = phonenumbers.parse(f"+{example.country_code}{digits}", None)
+                except phonenumbers.NumberParseException:
+                    continue
+                numbers.append((near, region))
+    written: list[tuple[str, str | None]] = []
+    formats = phonenumbers.PhoneNumberFormat
+    for number, region in numbers:
+        e164 = phonenumbers.format_number(number, formats.E164)
+        international = phonenumbers.format_number(number, formats.INTERNATIONAL)
+        national = phonenumbers.format_number(number, formats.NATIONAL)
+        other = rng.choice(
+            [
+                (e164, rng.choice(("US", "GB", "AU", "IN"))),
+                (international, None),
+                (international.replace(" ", "-"), region),
+                (national, None),
+            ]
+        )
+        written += [(e164, None), (national, region), other]
+    return written
+
+
+def test_parse_recipient_answers_as_phonenumbers_on_numbers_written_every_way() -> None:
+    """Fast path and precompiled validation together, against phonenumbers alone: the
+    same E.164 form, the same country, the same refusals."""
+    rng = random.Random(20261130)  # fixed: the same corpus on every run
+    corpus = _written_variants(rng)
+    assert len(corpus) > 15_000
+    fast = valid = 0
+    for raw, default_country in corpus:
+        outcome = phone._parse_cached.__wrapped__(raw, default_country)  # uncached
+        got = outcome if isinstance(outcome, Recipient) else None
+        assert got == _reference(raw, default_country), (raw, default_country)
+        fast += phone._canonical(raw, default_country) is not None
+        valid += got is not None
+    assert fast > 2_000  # the fast path answered for many of them,
+    assert valid - fast > 2_000  # the full path for many others,
+    assert len(corpus) - valid > 2_000  # and many were refused

@@ -8,6 +8,7 @@ import pytest
 
 from dovecote.core.money import to_micros
 from dovecote.pipeline.pricing import (
+    BatchPrices,
     PriceBook,
     PriceBookError,
     UnknownChannel,
@@ -199,3 +200,27 @@ def test_it_rejects_an_override_file_that_is_not_json(tmp_path: Path) -> None:
 def test_fax_is_priced_per_page(book: PriceBook) -> None:
     assert book.unit_price("fax", "USD", "US") == Decimal("0.0800")
     assert book.unit_price("fax", "AUD", "AU") == Decimal("0.1530")
+
+
+def test_batch_prices_are_the_unit_price_times_the_units_in_micros(book: PriceBook) -> None:
+    prices = BatchPrices(book, "sms", "USD")
+    assert prices.micros("US", 3) == 87_000  # 3 × 0.0290
+    assert prices.micros("AU", 1) == 53_000
+    assert prices.micros("us", 3) == 87_000
+    assert prices.micros("", 2) == to_micros(book.unit_price("sms", "USD", "") * 2)
+
+
+def test_batch_prices_round_to_the_micro_unit_as_composition_always_did() -> None:
+    info = {"name_long": "US Dollar", "prefix_d": "$", "prefix_c": "c"}
+    # Not loadable from a file (more than six places): a book built directly.
+    book = PriceBook({"USD": info}, {"sms": {"USD": {"default": Decimal("0.0000015")}}})
+    prices = BatchPrices(book, "sms", "USD")
+    assert prices.micros("US", 1) == 2  # half to even, the default context
+    assert prices.micros("US", 3) == 4  # 0.0000045 → 0.000004
+
+
+def test_batch_prices_raise_what_unit_price_raises(book: PriceBook) -> None:
+    with pytest.raises(UnknownCurrency):
+        BatchPrices(book, "sms", "XYZ").micros("US", 1)
+    with pytest.raises(UnknownChannel):
+        BatchPrices(book, "pigeon", "USD").micros("US", 1)

@@ -105,6 +105,32 @@ class PriceBook:
         }
 
 
+class BatchPrices:
+    """What `units` units of one channel cost in one currency to a country, in micros:
+    the unit price times `units`, quantized to the micro-unit (the context's rounding,
+    a no-op for prices from `PriceBook.load`), each (country, units) worked out once.
+
+    Made per request: the Decimal multiplication, quantize and `to_micros` took 6 of the
+    14 µs composing an SMS cost (measured on a loaded machine), while a batch of 1,000
+    messages holds a handful of (country, parts) pairs. Errors (an unknown currency or channel) are raised on the
+    first lookup, as `unit_price` raises them.
+    """
+
+    __slots__ = ("_book", "_channel", "_currency", "_memo")
+
+    def __init__(self, book: PriceBook, channel: str, currency: str) -> None:
+        self._book, self._channel, self._currency = book, channel, currency
+        self._memo: dict[tuple[str, int], int] = {}
+
+    def micros(self, country: str, units: int) -> int:
+        key = (country, units)
+        price = self._memo.get(key)
+        if price is None:
+            unit = self._book.unit_price(self._channel, self._currency, country)
+            price = self._memo[key] = to_micros((unit * Decimal(units)).quantize(MICRO))
+        return price
+
+
 def _merge(currencies: _Currencies, prices: _Prices, text: str, source: str, rates: _Rates) -> None:
     """Parse one price file into the accumulators, overwriting entries."""
     try:

@@ -39,6 +39,8 @@ EMOJI = "😀"  # U+1F600: one code point, two UTF-16 code units
         pytest.param(EMOJI * 35, "UCS2", 70, 1, id="35 emoji"),
         pytest.param("é" * 160, "GSM", 160, 1, id="160 non-ascii gsm"),
         pytest.param("\u00a0" + "a" * 69, "UCS2", 70, 1, id="nbsp forces ucs2"),
+        pytest.param("`" + "a" * 69, "UCS2", 70, 1, id="ascii backtick forces ucs2"),
+        pytest.param("a\r\n" * 53 + "a", "GSM", 160, 1, id="160 with line breaks"),
     ],
 )
 def test_it_counts_encoding_units_and_parts(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from dovecote.channels.sms.parts import count_parts
 from dovecote.core.models import Account
-from dovecote.core.money import to_micros
 from dovecote.core.phone import InvalidRecipient, is_test_number, parse_recipient
 from dovecote.pipeline.compose import (  # re-exported: SMS's names for them
     MAX_LIST_ID,
@@ -19,7 +17,7 @@ from dovecote.pipeline.compose import (  # re-exported: SMS's names for them
     valid_sender,
 )
 from dovecote.pipeline.outbound import Outbound
-from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.pricing import BatchPrices, PriceBook
 
 CHANNEL = "sms"
 
@@ -44,10 +42,13 @@ def compose(
     requests: Sequence[SmsRequest], account: Account, prices: PriceBook, *, now: float
 ) -> list[Outbound]:
     check_count(requests)
-    return [_compose_one(request, account, prices, now) for request in requests]
+    batch_prices = BatchPrices(prices, CHANNEL, account.currency)
+    return [_compose_one(request, account, batch_prices, now) for request in requests]
 
 
-def _compose_one(request: SmsRequest, account: Account, prices: PriceBook, now: float) -> Outbound:
+def _compose_one(
+    request: SmsRequest, account: Account, prices: BatchPrices, now: float
+) -> Outbound:
     list_id = parse_list_id(request.list_id)
     item = Outbound(
         channel=CHANNEL,
@@ -91,8 +92,7 @@ def _compose_one(request: SmsRequest, account: Account, prices: PriceBook, now: 
     if is_test_number(item.recipient):
         item.is_test = True  # the spec's test numbers: success, nothing sent, nothing charged
         return item
-    unit = prices.unit_price(CHANNEL, account.currency, item.country)
-    item.price_micros = to_micros((unit * Decimal(item.parts)).quantize(Decimal("0.000001")))
+    item.price_micros = prices.micros(item.country, item.parts)
     return item
 
 

@@ -54,6 +54,16 @@ def count_parts(body: str, max_parts: int = 6) -> SmsParts:
         # this function total.
         return SmsParts("GSM", 0, 1, "")
 
+    if (
+        len(body) <= _GSM_SINGLE
+        and body.isascii()
+        and not body.encode("ascii").translate(None, _ASCII_BASIC)
+    ):
+        # Most bodies: one part of the basic alphabet alone, a septet a character. The
+        # general path below answers the same after three more calls (3.0 → 1.6 µs for
+        # a 19-character body, measured on a loaded machine).
+        return SmsParts("GSM", len(body), 1, body)
+
     # One character outside GSM 03.38 (a curly quote ’, a non-breaking space,
     # an emoji) switches the *whole* message to UCS-2: capacity per part drops
     # from 153 to 67, so the part count, and the bill, roughly doubles.
