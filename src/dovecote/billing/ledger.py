@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput
+from dovecote.storage import deferred
 from dovecote.storage.tables import accounts, ledger_entries
 
 # Kinds of entry. A debit's default is SEND and a credit's REFUND: the two callers that
@@ -103,8 +104,11 @@ async def _apply(
         "p_reference": reference[:_REFERENCE_MAX],
         "p_created": int(time.time()),
     }
+    batch = deferred.of(conn)
     if conn.dialect.name == "postgresql":
         inserted = await conn.execute(_RECORDED[covered], parameters)
+        if batch is not None:
+            batch.wrote = True
         return inserted.rowcount == 1
     row = (await conn.execute(_UPDATE[covered], parameters)).one_or_none()
     if row is None:
@@ -118,7 +122,13 @@ async def _apply(
         "reference": parameters["p_reference"],
         "created_at": parameters["p_created"],
     }
-    await conn.execute(ledger_entries.insert(), entry)
+    if batch is not None:
+        # In a group commit the entry is written with the batch's others, just before
+        # its commit (storage/deferred.py); entries keep the order of their debits.
+        batch.wrote = True
+        batch.insert(ledger_entries, [entry])
+    else:
+        await conn.execute(ledger_entries.insert(), entry)
     return True
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.storage import deferred
 from dovecote.storage.tables import events as events_table
 
 
@@ -53,6 +54,16 @@ class EventLog:
     async def record(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         if not events:
             return
+        batch = deferred.of(conn)
+        if batch is not None:
+            # In a group commit: recorded with the batch's other events, once, just
+            # before its commit (storage/deferred.py) — one INSERT and one pass of each
+            # sink for the whole batch.
+            batch.gather(self, self._write, events)
+            return
+        await self._write(conn, events)
+
+    async def _write(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         # One multi-row INSERT whatever the batch size; sinks batch their writes too.
         await conn.execute(events_table.insert(), [event.row() for event in events])
         for sink in self.sinks:

@@ -18,6 +18,7 @@ from dovecote.billing import ledger
 from dovecote.pipeline import leases
 from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.base import Job
+from dovecote.storage import deferred
 from dovecote.storage.tables import (
     accounts,
     message_content,
@@ -79,17 +80,35 @@ async def recent_pairs(
             messages.c.status != st.CANCELLED,
         )
         found.update((r, h) for r, h in await conn.execute(query))
+    batch = deferred.of(conn)
+    if batch is not None:
+        # Earlier sends of the same group commit are not in the table yet, only queued
+        # for its commit: they count as sent (just now, inside any window).
+        found.update(
+            (row["recipient"], row["body_hash"])
+            for row in batch.pending(messages)
+            if row["account_id"] == account_id and row["recipient"] in wanted
+        )
     return found
 
 
 async def insert_messages(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(messages.insert(), list(rows))
+    await _insert(conn, messages, rows)
 
 
 async def insert_payloads(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(message_payloads.insert(), list(rows))
+    await _insert(conn, message_payloads, rows)
+
+
+async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """At once, or with the group commit's batch (`storage.deferred`)."""
+    if not rows:
+        return
+    batch = deferred.of(conn)
+    if batch is not None:
+        batch.insert(table, rows)
+    else:
+        await conn.execute(table.insert(), list(rows))
 
 
 async def cancel(

@@ -26,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.core.errors import DomainError
+from dovecote.storage import deferred
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[T]]
@@ -49,6 +51,7 @@ class CommitFailed(DomainError):
 class _Pending:
     work: Work[Any]
     future: asyncio.Future[Any]
+    savepoint: bool = True
 
 
 class GroupCommit:
@@ -70,12 +73,18 @@ class GroupCommit:
         """Units waiting for the next transaction (not the one being committed)."""
         return len(self._queue)
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], *, savepoint: bool = True) -> T:
+        """Run `work` in the next batch's transaction and answer after its commit.
+
+        `savepoint=False` is for work whose only immediate write marks `Deferred.wrote`
+        (a debit) and defers the rest (`storage.deferred`): it runs without a SAVEPOINT and
+        RELEASE of its own, and should it fail after that write, its whole batch fails
+        instead of it alone (nothing of the batch is kept; every caller gets an error)."""
         if self._closed:
             raise CommitFailed("The server is shutting down; try again.")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.append(_Pending(work, future))
+        self._queue.append(_Pending(work, future, savepoint))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._write_forever(), name="group-commit")
@@ -116,7 +125,12 @@ class GroupCommit:
                         # commit that unit alone. An explicit BEGIN makes the batch one
                         # transaction; IMMEDIATE takes the write lock at once.
                         await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    await self._run_units(conn, batch, results)
+                    collected = deferred.attach(conn)
+                    try:
+                        await self._run_units(conn, batch, results, collected)
+                        await collected.flush(conn)
+                    finally:
+                        deferred.detach(conn)
                 except BaseException:
                     await transaction.rollback()
                     raise
@@ -145,7 +159,11 @@ class GroupCommit:
                 _fail(pending, CommitFailed("The request could not be saved; try again."))
 
     async def _run_units(
-        self, conn: AsyncConnection, batch: list[_Pending], results: list[tuple[_Pending, Any]]
+        self,
+        conn: AsyncConnection,
+        batch: list[_Pending],
+        results: list[tuple[_Pending, Any]],
+        collected: deferred.Deferred,
     ) -> None:
         if len(batch) == 1:
             # Alone in its transaction: an error rolls the whole of it back, so the
@@ -153,13 +171,39 @@ class GroupCommit:
             results.append((batch[0], await batch[0].work(conn)))
             return
         for pending in batch:
+            if not pending.savepoint:
+                await self._run_unguarded(conn, pending, results, collected)
+                continue
+            mark = collected.mark()
             try:
                 async with conn.begin_nested():
                     result = await pending.work(conn)
             except Exception as exc:
+                collected.rewind(mark)  # its statements were rolled back
                 _fail(pending, exc)
             else:
                 results.append((pending, result))
+
+    async def _run_unguarded(
+        self,
+        conn: AsyncConnection,
+        pending: _Pending,
+        results: list[tuple[_Pending, Any]],
+        collected: deferred.Deferred,
+    ) -> None:
+        collected.wrote = False
+        mark = collected.mark()
+        try:
+            result = await pending.work(conn)
+        except DBAPIError:
+            raise  # the transaction itself may be broken (PostgreSQL aborts it): all fail
+        except Exception as exc:
+            if collected.wrote:
+                raise  # its debit cannot be taken back alone: the batch fails
+            collected.rewind(mark)  # it wrote nothing yet
+            _fail(pending, exc)
+        else:
+            results.append((pending, result))
 
 
 async def _nothing(_conn: AsyncConnection) -> None:

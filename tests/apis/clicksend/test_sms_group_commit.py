@@ -22,7 +22,7 @@ from dovecote.core.errors import InvalidInput
 from dovecote.pipeline import queue as store
 from dovecote.settings import Settings
 from dovecote.storage.group_commit import GroupCommit
-from dovecote.storage.tables import accounts, messages, users
+from dovecote.storage.tables import accounts, events, ledger_entries, messages, users
 
 US_PRICE = 29_000  # micros, one US part (the packaged price list)
 
@@ -247,3 +247,124 @@ async def test_a_unit_alone_or_not_gets_its_own_error(app: FastAPI, count: int) 
 
     assert isinstance(results[0], InvalidInput)
     assert results[1:] == ["ok"] * (count - 1)
+
+
+# --- rows written once per batch (storage/deferred.py) -------------------------------------
+
+
+def count_inserts(app: FastAPI) -> dict[str, int]:
+    """INSERT statements executed per table from now on (an executemany counts once)."""
+    counts: dict[str, int] = {}
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"]:
+            counts[words[2]] = counts.get(words[2], 0) + 1
+
+    sa.event.listen(app.state.runtime.engine.sync_engine, "before_cursor_execute", seen)
+    return counts
+
+
+async def test_a_batch_writes_its_messages_events_and_ledger_entries_once_each(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    before = await balance(app, account_id)
+    inserts = count_inserts(app)
+
+    responses, _ = await sends_in_one_batch(app, client, 16)
+
+    assert [status(r) for r in responses] == ["SUCCESS"] * 16
+    assert inserts["messages"] == 1
+    assert inserts["events"] == 1
+    # SQLite: the entries' INSERT is deferred; PostgreSQL writes each with its debit.
+    assert inserts.get("ledger_entries", 0) == (1 if is_sqlite(app) else 0)
+    async with app.state.runtime.engine.connect() as conn:
+        entries = (
+            await conn.execute(
+                sa.select(ledger_entries.c.amount_micros, ledger_entries.c.balance_after_micros)
+                .where(ledger_entries.c.account_id == account_id)
+                .order_by(ledger_entries.c.id.desc())
+                .limit(16)
+            )
+        ).all()
+        queued = (
+            await conn.execute(
+                sa.select(sa.func.count())
+                .select_from(events)
+                .where(events.c.message_id.in_([message_id(r) for r in responses]))
+            )
+        ).scalar_one()
+    # Each send its own entry, in the order of the debits, the balances following on.
+    assert [amount for amount, _ in entries] == [-US_PRICE] * 16
+    assert [after for _, after in reversed(entries)] == [
+        before - n * US_PRICE for n in range(1, 17)
+    ]
+    assert queued == 16
+    assert await balance(app, account_id) == before - 16 * US_PRICE
+
+
+def is_sqlite(app: FastAPI) -> bool:
+    return bool(app.state.runtime.engine.dialect.name == "sqlite")
+
+
+async def test_the_same_message_twice_in_one_batch_is_throttled(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert settings.sms_throttle_window > 0
+    payload = {"messages": [{"to": us(7), "body": "Twice in one batch"}]}
+    group = writer(app)
+    async with held(app):
+        requests = [asyncio.create_task(client.post("/v3/sms/send", json=payload))] * 1
+        requests.append(asyncio.create_task(client.post("/v3/sms/send", json=payload)))
+        await until(lambda: group.pending == 2)
+    responses = await asyncio.gather(*requests)
+
+    assert sorted(status(r) for r in responses) == ["SUCCESS", "THROTTLED"]
+
+
+async def test_an_unguarded_unit_failing_after_its_debit_fails_its_whole_batch(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    account_id = await owner_account(app)
+    before = await balance(app, account_id)
+    ids_before = await stored_ids(app)
+    group = writer(app)
+
+    async def debit_then_fail(conn: AsyncConnection) -> None:
+        assert await store.debit(conn, account_id, 1_000_000)
+        raise InvalidInput("found bad input after writing")
+
+    async with held(app):
+        requests = [asyncio.create_task(send(client, n)) for n in range(4)]
+        await until(lambda: group.pending == 4)
+        failing = asyncio.create_task(group.run(debit_then_fail, savepoint=False))
+        await until(lambda: group.pending == 5)
+    responses = await asyncio.gather(*requests)
+
+    assert [r.status_code for r in responses] == [500] * 4
+    with pytest.raises(Exception, match="could not be saved"):
+        await failing
+    assert await stored_ids(app) == ids_before
+    assert await balance(app, account_id) == before
+
+
+async def test_an_unguarded_unit_failing_before_any_write_fails_alone(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    group = writer(app)
+
+    async def refuse(_conn: AsyncConnection) -> None:
+        raise InvalidInput("refused before writing")
+
+    async with held(app):
+        requests = [asyncio.create_task(send(client, n)) for n in range(3)]
+        await until(lambda: group.pending == 3)
+        failing = asyncio.create_task(group.run(refuse, savepoint=False))
+        await until(lambda: group.pending == 4)
+    responses = await asyncio.gather(*requests)
+
+    assert [status(r) for r in responses] == ["SUCCESS"] * 3
+    assert {message_id(r) for r in responses} <= await stored_ids(app)
+    with pytest.raises(InvalidInput):
+        await failing

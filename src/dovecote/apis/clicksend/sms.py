@@ -155,8 +155,11 @@ async def send_sms(body: SendSmsIn, sender: Sender, runtime: RuntimeDep) -> JSON
     else:
         # Concurrent sends share one transaction, and this answers only after the commit
         # that carries it (storage/group_commit.py).
+        # Without a savepoint of its own: its only immediate write is the debit, and the
+        # rest is written with the batch's (storage/deferred.py).
         accepted = await runtime.writer.run(
-            lambda conn: _accept(body, principal, conn, runtime, dry_run=False)
+            lambda conn: _accept(body, principal, conn, runtime, dry_run=False),
+            savepoint=False,
         )
     runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
