@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import bulk
 from dovecote.storage.tables import events as events_table
 
 
@@ -53,7 +54,7 @@ class EventLog:
     async def record(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         if not events:
             return
-        # One multi-row INSERT whatever the batch size; sinks batch their writes too.
-        await conn.execute(events_table.insert(), [event.row() for event in events])
+        # One statement whatever the batch size; sinks batch their writes too.
+        await bulk.insert_rows(conn, events_table, [event.row() for event in events])
         for sink in self.sinks:
             await sink(conn, events)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import bulk
 from dovecote.storage.tables import SYSTEM_SOURCE, messages, statistics_daily, statistics_inflight
 
 DAY = 86_400
@@ -68,23 +69,29 @@ async def accepted(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Map
 async def inflight(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Tracked]:
     if not ids:
         return {}
-    query = sa.select(statistics_inflight).where(statistics_inflight.c.message_id.in_(ids))
-    return {
-        row["message_id"]: Tracked(**dict(row)) for row in (await conn.execute(query)).mappings()
-    }
+    where = bulk.any_of(statistics_inflight.c.message_id, ids, conn.dialect.name)
+    query = sa.select(
+        statistics_inflight.c.message_id,
+        statistics_inflight.c.account_id,
+        statistics_inflight.c.channel,
+        statistics_inflight.c.day,
+        statistics_inflight.c.status,
+        statistics_inflight.c.price_micros,
+    ).where(where)
+    # Plain tuples in the dataclass's field order: a mapping per row cost ~15 µs a message.
+    return {row[0]: Tracked(*row) for row in await conn.execute(query)}
 
 
 async def save_inflight(
     conn: AsyncConnection, touched: Collection[str], keep: Iterable[Tracked]
 ) -> None:
-    """Delete the rows of `touched` messages, then insert `keep` (those not yet final)."""
+    """Delete the rows of `touched` messages, then insert `keep` (those not yet final).
+    Cheaper than an upsert on PostgreSQL: 1,000 rows took ~10 ms deleted and inserted,
+    ~25 ms through `ON CONFLICT DO UPDATE` and ~20 ms as an `UPDATE … FROM`."""
     if touched:
-        await conn.execute(
-            statistics_inflight.delete().where(statistics_inflight.c.message_id.in_(touched))
-        )
-    rows = [tracked.row() for tracked in keep]
-    if rows:
-        await conn.execute(statistics_inflight.insert(), rows)
+        where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
+        await conn.execute(statistics_inflight.delete().where(where))
+    await bulk.insert_rows(conn, statistics_inflight, [tracked.row() for tracked in keep])
 
 
 async def add(conn: AsyncConnection, deltas: Mapping[tuple[int, str, int, str], list[int]]) -> None:
