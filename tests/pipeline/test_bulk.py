@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from dovecote.pipeline import bulk
@@ -63,3 +65,25 @@ async def test_any_of_selects_the_given_keys_whatever_their_number(database_url:
         found = set((await conn.execute(sa.select(messages.c.id).where(where))).scalars())
     await engine.dispose()
     assert found == {rows[0]["id"], rows[3]["id"]}
+
+
+async def test_columns_of_one_value_for_every_row_are_written_to_every_row(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": ["A", "B", "C"],
+        "account_id": [1, 1, 1],
+        "user_id": [2, 2, 2],
+        "channel": ["sms"] * 3,
+        "type": ["sent"] * 3,
+        "occurred_at": [5.0, 5.0, 6.5],
+        "data": [{"attempt_num": 1}] * 3,
+        "read_at": [None] * 3,
+    }
+    async with engine.begin() as conn:
+        await bulk.insert_columns(conn, events, columns)
+        query = sa.select(*(events.c[name] for name in columns)).order_by(events.c.id)
+        stored = [tuple(row) for row in await conn.execute(query)]
+    await engine.dispose()
+    assert stored == list(zip(*columns.values(), strict=True))

@@ -36,41 +36,81 @@ def any_of(
 
 
 def _cast(column: sa.Column[Any]) -> tuple[str, str]:
-    """(array type to send, expression to read one element back as the column's type)."""
+    """(type to send, cast back to the column's type)."""
     if isinstance(column.type, sa.JSON):
-        return "text[]", "::json"  # sent as JSON text: asyncpg has no json[] codec
-    return f"{column.type.compile(dialect=_PG)}[]", ""
+        return "text", "::json"  # sent as JSON text: asyncpg has no json[] codec
+    return column.type.compile(dialect=_PG), ""
 
 
-def _array(column: sa.Column[Any], values: list[Any]) -> list[Any]:
-    if isinstance(column.type, sa.JSON):
-        # As SQLAlchemy's JSON type: None is JSON `null`, not SQL NULL.
-        return [json.dumps(value) for value in values]
-    return values
+def _same(values: Sequence[Any]) -> bool:
+    first = values[0]
+    kind = type(first)
+    return all(type(value) is kind and value == first for value in values)
+
+
+class _Params:
+    """The parameters of one batch statement: a column whose values are all the same
+    goes as one scalar, the others as one array each. Most of a batch's columns are
+    constant (the dispatcher's `sent` outcomes share status, codes, owner, attempts),
+    and every array costs asyncpg a type check per element and PostgreSQL an unnest."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.values: list[Any] = []
+        self.arrays: list[str] = []  # `$n::type[]`, the arguments of unnest
+        self.aliases: list[str] = []
+
+    def add(self, column: str, values: list[Any], *, array: bool = False) -> str:
+        """The SQL expression that reads `values` (for one row) as `column`'s type."""
+        kind, back = _cast(self.table.c[column])
+        number = len(self.values) + 1
+        if array or not _same(values):
+            # JSON goes as text; None is JSON null, as SQLAlchemy's JSON type writes it.
+            self.values.append([json.dumps(value) for value in values] if back else values)
+            self.arrays.append(f"${number}::{kind}[]")
+            self.aliases.append(f"v{number}")
+            return f"v.v{number}{back}"
+        self.values.append(json.dumps(values[0]) if back else values[0])
+        return f"${number}::{kind}{back}"
+
+    def source(self) -> str:
+        return f"unnest({', '.join(self.arrays)}) AS v({', '.join(self.aliases)})"
 
 
 async def insert_rows(
     conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """INSERT the rows (all with the same keys): one `INSERT … SELECT FROM unnest` on
-    PostgreSQL, one executemany elsewhere."""
-    if not rows:
+    """INSERT the rows (all with the same keys)."""
+    if rows:
+        await insert_columns(conn, table, {name: [row[name] for row in rows] for name in rows[0]})
+
+
+async def insert_columns(
+    conn: AsyncConnection, table: sa.Table, columns: Mapping[str, list[Any]]
+) -> None:
+    """INSERT rows given column by column (lists of the same length, the first column
+    varying or not): one `INSERT … SELECT FROM unnest` on PostgreSQL, one executemany
+    elsewhere."""
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
         return
     if conn.dialect.name != "postgresql":
-        await conn.execute(table.insert(), [dict(row) for row in rows])
+        rows = [
+            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
+        ]
+        await conn.execute(table.insert(), rows)
         return
-    names = list(rows[0])
-    casts = [_cast(table.c[name]) for name in names]
-    arrays = ", ".join(f"${i}::{kind}" for i, (kind, _) in enumerate(casts, start=1))
-    columns = ", ".join(f'"{name}"' for name in names)
-    select = ", ".join(f"v{i}{back}" for i, (_, back) in enumerate(casts))
-    aliases = ", ".join(f"v{i}" for i in range(len(names)))
+    params = _Params(table)
+    # The first column always goes as an array: unnest gives the row count.
+    select = [params.add(names[0], columns[names[0]], array=True)]
+    select += [params.add(name, columns[name]) for name in names[1:]]
+    quoted = ", ".join(f'"{name}"' for name in names)
     sql = (
-        f'INSERT INTO "{table.name}" ({columns}) SELECT {select} '  # noqa: S608 (names from the table)
-        f"FROM unnest({arrays}) AS v({aliases})"
+        f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608 (names from the table)
+        f"SELECT {', '.join(select)} FROM {params.source()}"
     )
-    arrays_in = tuple(_array(table.c[name], [row[name] for row in rows]) for name in names)
-    await conn.exec_driver_sql(sql, arrays_in)
+    await conn.exec_driver_sql(sql, tuple(params.values))
 
 
 async def update_rows(
@@ -95,16 +135,17 @@ async def update_rows(
         )
         await conn.execute(statement, [dict(row) for row in rows])
         return
-    columns = {name: match.get(name, name) for name in names}
-    casts = [_cast(table.c[columns[name]]) for name in names]
-    arrays = ", ".join(f"${i}::{kind}" for i, (kind, _) in enumerate(casts, start=1))
-    alias = {name: f"v{i}" for i, name in enumerate(names)}
-    back = {name: cast for name, (_, cast) in zip(names, casts, strict=True)}
-    sets = ", ".join(f'"{name}" = v.{alias[name]}{back[name]}' for name in values)
-    where = " AND ".join(f't."{column}" = v.{alias[key]}' for key, column in match.items())
+    params = _Params(table)
+    # The keys always go as arrays, joined to the table: a constant `lease_owner = $2`
+    # made PostgreSQL's generic plan (from the sixth execution on) scan the whole table
+    # for that owner — the finish took twice as long.
+    where = [
+        f't."{column}" = {params.add(column, [row[key] for row in rows], array=True)}'
+        for key, column in match.items()
+    ]
+    sets = [f'"{name}" = {params.add(name, [row[name] for row in rows])}' for name in values]
     sql = (
-        f'UPDATE "{table.name}" AS t SET {sets} '  # noqa: S608 (names from the table)
-        f"FROM unnest({arrays}) AS v({', '.join(alias.values())}) WHERE {where}"
+        f'UPDATE "{table.name}" AS t SET {", ".join(sets)} '  # noqa: S608 (names from the table)
+        f"FROM {params.source()} WHERE {' AND '.join(where)}"
     )
-    arrays_in = tuple(_array(table.c[columns[name]], [row[name] for row in rows]) for name in names)
-    await conn.exec_driver_sql(sql, arrays_in)
+    await conn.exec_driver_sql(sql, tuple(params.values))
