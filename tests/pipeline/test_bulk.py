@@ -30,7 +30,9 @@ async def test_rows_inserted_in_one_statement_keep_their_json_and_nulls(
         for i in range(3)
     ]
     async with engine.begin() as conn:
-        await bulk.insert_rows(conn, events, rows)
+        await bulk.insert_columns(
+            conn, events, {name: [row[name] for row in rows] for name in rows[0]}
+        )
         stored = (await conn.execute(sa.select(events).order_by(events.c.id))).mappings().all()
     await engine.dispose()
     assert [{k: v for k, v in row.items() if k != "id"} for row in stored] == rows

@@ -77,14 +77,6 @@ class _Params:
         return f"unnest({', '.join(self.arrays)}) AS v({', '.join(self.aliases)})"
 
 
-async def insert_rows(
-    conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """INSERT the rows (all with the same keys)."""
-    if rows:
-        await insert_columns(conn, table, {name: [row[name] for row in rows] for name in rows[0]})
-
-
 async def insert_columns(
     conn: AsyncConnection, table: sa.Table, columns: Mapping[str, list[Any]]
 ) -> None:

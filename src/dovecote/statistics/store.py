@@ -91,7 +91,18 @@ async def save_inflight(
     if touched:
         where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
         await conn.execute(statistics_inflight.delete().where(where))
-    await bulk.insert_rows(conn, statistics_inflight, [tracked.row() for tracked in keep])
+    keep = list(keep)
+    if keep:
+        # Column by column: a dict per message cost ~5 % of a dispatcher pass.
+        columns: dict[str, list[Any]] = {
+            "message_id": [tracked.message_id for tracked in keep],
+            "account_id": [tracked.account_id for tracked in keep],
+            "channel": [tracked.channel for tracked in keep],
+            "day": [tracked.day for tracked in keep],
+            "status": [tracked.status for tracked in keep],
+            "price_micros": [tracked.price_micros for tracked in keep],
+        }
+        await bulk.insert_columns(conn, statistics_inflight, columns)
 
 
 async def add(conn: AsyncConnection, deltas: Mapping[tuple[int, str, int, str], list[int]]) -> None:
