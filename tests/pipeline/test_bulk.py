@@ -89,3 +89,25 @@ async def test_columns_of_one_value_for_every_row_are_written_to_every_row(
         stored = [tuple(row) for row in await conn.execute(query)]
     await engine.dispose()
     assert stored == list(zip(*columns.values(), strict=True))
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(database_url: str) -> None:
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": ["A", "B"],
+        "account_id": [1, 1],
+        "user_id": [2, 2],
+        "channel": ["sms", "x" * 17],  # channel is VARCHAR(16)
+        "type": ["sent", "sent"],
+        "occurred_at": [5.0, 5.0],
+        "data": [{}, {}],
+    }
+    refused = False
+    try:
+        async with engine.begin() as conn:
+            await bulk.insert_columns(conn, events, columns)
+    except sa.exc.DBAPIError:
+        refused = True
+    await engine.dispose()
+    # SQLite does not enforce VARCHAR lengths; PostgreSQL must refuse, as a plain INSERT.
+    assert refused == database_url.startswith("postgresql")

@@ -39,6 +39,10 @@ def _cast(column: sa.Column[Any]) -> tuple[str, str]:
     """(type to send, cast back to the column's type)."""
     if isinstance(column.type, sa.JSON):
         return "text", "::json"  # sent as JSON text: asyncpg has no json[] codec
+    if isinstance(column.type, sa.String):
+        # No length: a cast to VARCHAR(n) would truncate a value too long for the column
+        # in silence, where the assignment to the column refuses it (as before).
+        return "varchar", ""
     return column.type.compile(dialect=_PG), ""
 
 
