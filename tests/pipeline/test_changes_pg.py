@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -90,6 +91,41 @@ async def test_a_notification_is_sent_at_commit_and_never_for_a_rollback(pg_app:
 
     assert [(c.message_id, c.type) for c in (first, second)] == [("A1", "queued"), ("A2", "sent")]
     assert queue.empty()  # the rolled-back GHOST was never told
+
+
+async def test_nobody_listening_nothing_is_sent_and_a_new_listener_waits_for_that_commit(
+    pg_app: FastAPI,
+) -> None:
+    runtime: Runtime = pg_app.state.runtime
+    dsn = runtime.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    spy = await asyncpg.connect(dsn)  # hears the channel, but is no Dovecote listener
+    heard: list[str] = []
+    await spy.add_listener(changes_pg.CHANNEL, lambda *args: heard.append(args[-1]))
+    page = PostgresChanges(runtime.engine.url)  # another process's hub
+    opened = asyncio.Event()
+
+    async def open_page() -> Change:
+        async with page.listen(1) as queue:
+            opened.set()
+            return await _next(queue, "sent", "S1")
+
+    try:
+        async with runtime.engine.begin() as conn:
+            await runtime.events.record(conn, [_event("Q1")])
+            opening = asyncio.create_task(open_page())
+            await asyncio.sleep(1.0)
+            # What it would read now misses Q1: it may not be ready before Q1 commits.
+            assert not opened.is_set()
+        await asyncio.wait_for(opened.wait(), 10)
+        async with runtime.engine.begin() as conn:
+            await runtime.events.record(conn, [_event("S1", kind="sent")])
+        change = await asyncio.wait_for(opening, 20)
+    finally:
+        await page.close()
+        await spy.close()
+
+    assert change.message_id == "S1"
+    assert not any("Q1" in payload for payload in heard)  # nobody listened: not sent
 
 
 async def test_a_process_holds_one_listening_connection_for_all_its_listeners(

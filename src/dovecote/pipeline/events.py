@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import bulk
 from dovecote.storage import deferred
 from dovecote.storage.tables import events as events_table
 
@@ -64,7 +65,17 @@ class EventLog:
         await self._write(conn, events)
 
     async def _write(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
-        # One multi-row INSERT whatever the batch size; sinks batch their writes too.
-        await conn.execute(events_table.insert(), [event.row() for event in events])
+        # One statement whatever the batch size; sinks batch their writes too.
+        # Column by column: a dict per event cost ~10 % of a dispatcher pass.
+        columns: dict[str, list[Any]] = {
+            "message_id": [event.message_id for event in events],
+            "account_id": [event.account_id for event in events],
+            "user_id": [event.user_id for event in events],
+            "channel": [event.channel for event in events],
+            "type": [event.type for event in events],
+            "occurred_at": [event.occurred_at for event in events],
+            "data": [event.data for event in events],
+        }
+        await bulk.insert_columns(conn, events_table, columns)
         for sink in self.sinks:
             await sink(conn, events)

@@ -38,9 +38,17 @@ async def claim(
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
+    # On PostgreSQL `id = ANY(ARRAY(…))`: a pk lookup of the claimed ids. `IN (…)` made
+    # a hash semi-join that read the whole table (every row when the backlog is large:
+    # 64 of the 129 ms of a 1,000-row claim over 30,000 queued messages).
+    chosen = (
+        table.c.id == sa.any_(sa.func.array(due))
+        if conn.dialect.name == "postgresql"
+        else table.c.id.in_(due)
+    )
     query = (
         table.update()
-        .where(table.c.id.in_(due), table.c.due_at <= now)
+        .where(chosen, table.c.due_at <= now)
         .values(due_at=now + lease, lease_owner=owner, **(values or {}))
         .returning(*returning)
     )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.billing import ledger
-from dovecote.pipeline import leases
+from dovecote.pipeline import bulk, leases
 from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.base import Job
 from dovecote.storage import deferred
@@ -197,33 +197,26 @@ async def hold_leases(conn: AsyncConnection, owner: str, ids: Sequence[str]) -> 
 
 
 async def finish(conn: AsyncConnection, updates: Sequence[dict[str, Any]]) -> None:
-    """Apply outcomes in one executemany. Each dict has `_id`, `_owner` and the new values;
+    """Apply outcomes in one statement per shape (`bulk.update_rows`). Each dict has `_id`, `_owner` and the new values;
     the owner check drops the write if the lease was lost and another worker took the row."""
     if not updates:
         return
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for update in updates:
         by_shape.setdefault(tuple(sorted(update)), []).append(update)
-    for shape, batch in by_shape.items():
-        columns = [name for name in shape if not name.startswith("_")]
-        statement = (
-            messages.update()
-            .where(
-                messages.c.id == sa.bindparam("_id"),
-                messages.c.lease_owner == sa.bindparam("_owner"),
-            )
-            .values({name: sa.bindparam(name) for name in columns})
-        )
-        await conn.execute(statement, batch)
+    for batch in by_shape.values():
+        await bulk.update_rows(conn, messages, batch, {"_id": "id", "_owner": "lease_owner"})
 
 
 async def payloads(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    query = sa.select(message_payloads).where(message_payloads.c.message_id.in_(ids))
+    where = bulk.any_of(message_payloads.c.message_id, ids, conn.dialect.name)
+    query = sa.select(message_payloads).where(where)
     return {row.message_id: dict(row.payload) for row in await conn.execute(query)}
 
 
 async def contents(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, bytes]:
-    query = sa.select(message_content).where(message_content.c.message_id.in_(ids))
+    where = bulk.any_of(message_content.c.message_id, ids, conn.dialect.name)
+    query = sa.select(message_content).where(where)
     return {row.message_id: bytes(row.content) for row in await conn.execute(query)}
 
 

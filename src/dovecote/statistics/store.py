@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.pipeline import bulk
 from dovecote.storage.tables import SYSTEM_SOURCE, messages, statistics_daily, statistics_inflight
 
 DAY = 86_400
@@ -68,24 +69,50 @@ async def accepted(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Map
 async def inflight(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Tracked]:
     if not ids:
         return {}
-    query = sa.select(statistics_inflight).where(statistics_inflight.c.message_id.in_(ids))
-    return {
-        row["message_id"]: Tracked(**dict(row)) for row in (await conn.execute(query)).mappings()
-    }
+    where = bulk.any_of(statistics_inflight.c.message_id, ids, conn.dialect.name)
+    query = sa.select(
+        statistics_inflight.c.message_id,
+        statistics_inflight.c.account_id,
+        statistics_inflight.c.channel,
+        statistics_inflight.c.day,
+        statistics_inflight.c.status,
+        statistics_inflight.c.price_micros,
+    ).where(where)
+    # Plain tuples in the dataclass's field order: a mapping per row cost ~15 µs a message.
+    return {row[0]: Tracked(*row) for row in await conn.execute(query)}
 
 
 async def save_inflight(
     conn: AsyncConnection, touched: Collection[str], keep: Iterable[Tracked]
 ) -> None:
-    """Make the rows of `touched` messages be exactly `keep` (those not yet final): an
-    upsert for each kept one, a delete for the rest. One statement for a message just
-    accepted, where a delete and an insert were two on every send."""
-    rows = sorted((tracked.row() for tracked in keep), key=lambda row: row["message_id"])
-    gone = set(touched) - {row["message_id"] for row in rows}
-    if gone:
-        await conn.execute(_DELETE_INFLIGHT, {"ids": sorted(gone)})
-    if rows:
+    """Make the rows of `touched` messages be exactly `keep` (those not yet final).
+
+    A few rows, all kept (a single send's just-accepted message): one upsert, where a
+    delete and an insert were two statements per send. Otherwise delete, then insert:
+    cheaper per row on PostgreSQL — 1,000 rows took ~10 ms deleted and inserted, ~25 ms
+    through `ON CONFLICT DO UPDATE` and ~20 ms as an `UPDATE … FROM`."""
+    keep = list(keep)
+    if keep and len(keep) <= _FEW and len(keep) == len(touched):
+        rows = sorted((tracked.row() for tracked in keep), key=lambda row: row["message_id"])
         await conn.execute(_UPSERT_INFLIGHT[conn.dialect.name], rows)
+        return
+    if touched:
+        where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
+        await conn.execute(statistics_inflight.delete().where(where))
+    if keep:
+        # Column by column: a dict per message cost ~5 % of a dispatcher pass.
+        columns: dict[str, list[Any]] = {
+            "message_id": [tracked.message_id for tracked in keep],
+            "account_id": [tracked.account_id for tracked in keep],
+            "channel": [tracked.channel for tracked in keep],
+            "day": [tracked.day for tracked in keep],
+            "status": [tracked.status for tracked in keep],
+            "price_micros": [tracked.price_micros for tracked in keep],
+        }
+        await bulk.insert_columns(conn, statistics_inflight, columns)
+
+
+_FEW = 16  # rows up to which one upsert beats a delete and an insert
 
 
 async def add(conn: AsyncConnection, deltas: Mapping[tuple[int, str, int, str], list[int]]) -> None:
@@ -144,9 +171,6 @@ _ADD_DAILY = {name: _add_daily(insert(statistics_daily)) for name, insert in _DI
 _UPSERT_INFLIGHT = {
     name: _upsert_inflight(insert(statistics_inflight)) for name, insert in _DIALECTS.items()
 }
-_DELETE_INFLIGHT = statistics_inflight.delete().where(
-    statistics_inflight.c.message_id.in_(sa.bindparam("ids", expanding=True))
-)
 
 
 async def daily(

@@ -259,7 +259,8 @@ def count_inserts(app: FastAPI) -> dict[str, int]:
     def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
         words = statement.split()
         if words[:2] == ["INSERT", "INTO"]:
-            counts[words[2]] = counts.get(words[2], 0) + 1
+            table = words[2].strip('"')
+            counts[table] = counts.get(table, 0) + 1
 
     sa.event.listen(app.state.runtime.engine.sync_engine, "before_cursor_execute", seen)
     return counts

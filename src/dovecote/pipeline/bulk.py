@@ -1,0 +1,147 @@
+"""Statements over a whole batch of rows that cost one round trip and one execution.
+
+On PostgreSQL an executemany is one round trip but N executions (a Bind/Execute per
+row), and a long `IN (…)` list is rendered afresh by SQLAlchemy on every call (~1,000
+bound parameters) and parsed afresh by PostgreSQL. Here a batch travels as one array
+per column instead: `= ANY($1)` for a set of keys, `unnest($1, $2, …)` for the rows to
+insert or update. With the other changes of bench/README.md, "Dispatcher on PostgreSQL",
+that halved the worker's CPU per dispatched message and cut PostgreSQL's by a third.
+SQLite keeps the plain statements: its executemany is a loop in C.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# The dialect that renders a column's type as PostgreSQL spells it (for the array casts).
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def any_of(
+    column: sa.ColumnElement[Any], values: Collection[Any], dialect: str
+) -> sa.ColumnElement[bool]:
+    """`column IN values`: one array parameter on PostgreSQL (one statement text
+    whatever the count, so it is compiled and prepared once)."""
+    if dialect == "postgresql":
+        return column == sa.any_(
+            sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        )
+    return column.in_(list(values))
+
+
+def _cast(column: sa.Column[Any]) -> tuple[str, str]:
+    """(type to send, cast back to the column's type)."""
+    if isinstance(column.type, sa.JSON):
+        return "text", "::json"  # sent as JSON text: asyncpg has no json[] codec
+    if isinstance(column.type, sa.String):
+        # No length: a cast to VARCHAR(n) would truncate a value too long for the column
+        # in silence, where the assignment to the column refuses it (as before).
+        return "varchar", ""
+    return column.type.compile(dialect=_PG), ""
+
+
+def _same(values: Sequence[Any]) -> bool:
+    first = values[0]
+    kind = type(first)
+    return all(type(value) is kind and value == first for value in values)
+
+
+class _Params:
+    """The parameters of one batch statement: a column whose values are all the same
+    goes as one scalar, the others as one array each. Most of a batch's columns are
+    constant (the dispatcher's `sent` outcomes share status, codes, owner, attempts),
+    and every array costs asyncpg a type check per element and PostgreSQL an unnest."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+        self.values: list[Any] = []
+        self.arrays: list[str] = []  # `$n::type[]`, the arguments of unnest
+        self.aliases: list[str] = []
+
+    def add(self, column: str, values: list[Any], *, array: bool = False) -> str:
+        """The SQL expression that reads `values` (for one row) as `column`'s type."""
+        kind, back = _cast(self.table.c[column])
+        number = len(self.values) + 1
+        if array or not _same(values):
+            # JSON goes as text; None is JSON null, as SQLAlchemy's JSON type writes it.
+            self.values.append([json.dumps(value) for value in values] if back else values)
+            self.arrays.append(f"${number}::{kind}[]")
+            self.aliases.append(f"v{number}")
+            return f"v.v{number}{back}"
+        self.values.append(json.dumps(values[0]) if back else values[0])
+        return f"${number}::{kind}{back}"
+
+    def source(self) -> str:
+        return f"unnest({', '.join(self.arrays)}) AS v({', '.join(self.aliases)})"
+
+
+async def insert_columns(
+    conn: AsyncConnection, table: sa.Table, columns: Mapping[str, list[Any]]
+) -> None:
+    """INSERT rows given column by column (lists of the same length, the first column
+    varying or not): one `INSERT … SELECT FROM unnest` on PostgreSQL, one executemany
+    elsewhere."""
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
+        return
+    if conn.dialect.name != "postgresql":
+        rows = [
+            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
+        ]
+        await conn.execute(table.insert(), rows)
+        return
+    params = _Params(table)
+    # The first column always goes as an array: unnest gives the row count.
+    select = [params.add(names[0], columns[names[0]], array=True)]
+    select += [params.add(name, columns[name]) for name in names[1:]]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    sql = (
+        f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608 (names from the table)
+        f"SELECT {', '.join(select)} FROM {params.source()}"
+    )
+    await conn.exec_driver_sql(sql, tuple(params.values))
+
+
+async def update_rows(
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    match: Mapping[str, str],
+) -> None:
+    """UPDATE one row per dict (all with the same keys). `match` maps each key that
+    selects the row (e.g. `_id`) to its column (`id`); every other key is a new value.
+    A dict whose row does not match writes nothing, as its own `UPDATE … WHERE` would.
+    PostgreSQL: one `UPDATE … FROM unnest(…)`; elsewhere one executemany."""
+    if not rows:
+        return
+    names = list(rows[0])
+    values = [name for name in names if name not in match]
+    if conn.dialect.name != "postgresql":
+        statement = (
+            table.update()
+            .where(*(table.c[column] == sa.bindparam(key) for key, column in match.items()))
+            .values({name: sa.bindparam(name) for name in values})
+        )
+        await conn.execute(statement, [dict(row) for row in rows])
+        return
+    params = _Params(table)
+    # The keys always go as arrays, joined to the table: a constant `lease_owner = $2`
+    # made PostgreSQL's generic plan (from the sixth execution on) scan the whole table
+    # for that owner — the finish took twice as long.
+    where = [
+        f't."{column}" = {params.add(column, [row[key] for row in rows], array=True)}'
+        for key, column in match.items()
+    ]
+    sets = [f'"{name}" = {params.add(name, [row[name] for row in rows])}' for name in values]
+    sql = (
+        f'UPDATE "{table.name}" AS t SET {", ".join(sets)} '  # noqa: S608 (names from the table)
+        f"FROM {params.source()} WHERE {' AND '.join(where)}"
+    )
+    await conn.exec_driver_sql(sql, tuple(params.values))

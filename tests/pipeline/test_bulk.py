@@ -1,0 +1,113 @@
+"""Batch statements: what one array statement writes is what the per-row ones wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from dovecote.pipeline import bulk
+from dovecote.storage.db import create_engine
+from dovecote.storage.tables import events, messages
+from sms_support import sms
+
+
+async def test_rows_inserted_in_one_statement_keep_their_json_and_nulls(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    rows = [
+        {
+            "message_id": f"M{i}",
+            "account_id": 1,
+            "user_id": 2,
+            "channel": "sms",
+            "type": "sent",
+            "occurred_at": 1000.5 + i,
+            "data": {"attempt_num": i, "reason": None, "text": 'é "quoted" ✓'},
+            "read_at": None if i else 7,
+        }
+        for i in range(3)
+    ]
+    async with engine.begin() as conn:
+        await bulk.insert_columns(
+            conn, events, {name: [row[name] for row in rows] for name in rows[0]}
+        )
+        stored = (await conn.execute(sa.select(events).order_by(events.c.id))).mappings().all()
+    await engine.dispose()
+    assert [{k: v for k, v in row.items() if k != "id"} for row in stored] == rows
+
+
+async def test_rows_updated_in_one_statement_skip_the_rows_that_do_not_match(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    mine = sms(1, 2, status="queued", lease_owner="me", attempts=0)
+    theirs = sms(1, 2, status="queued", lease_owner="other", attempts=0)
+    async with engine.begin() as conn:
+        await conn.execute(messages.insert(), [mine, theirs])
+        updates = [
+            {"_id": row["id"], "_owner": "me", "status": "sent", "attempts": 1, "due_at": None}
+            for row in (mine, theirs)
+        ]
+        await bulk.update_rows(conn, messages, updates, {"_id": "id", "_owner": "lease_owner"})
+        query = sa.select(messages.c.id, messages.c.status, messages.c.attempts)
+        found = {row.id: (row.status, row.attempts) for row in await conn.execute(query)}
+    await engine.dispose()
+    assert found == {mine["id"]: ("sent", 1), theirs["id"]: ("queued", 0)}
+
+
+async def test_any_of_selects_the_given_keys_whatever_their_number(database_url: str) -> None:
+    engine = create_engine(database_url)
+    rows = [sms(1, 2) for _ in range(5)]
+    async with engine.begin() as conn:
+        await conn.execute(messages.insert(), rows)
+        wanted = {rows[0]["id"], rows[3]["id"], "missing"}
+        where = bulk.any_of(messages.c.id, wanted, conn.dialect.name)
+        found = set((await conn.execute(sa.select(messages.c.id).where(where))).scalars())
+    await engine.dispose()
+    assert found == {rows[0]["id"], rows[3]["id"]}
+
+
+async def test_columns_of_one_value_for_every_row_are_written_to_every_row(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": ["A", "B", "C"],
+        "account_id": [1, 1, 1],
+        "user_id": [2, 2, 2],
+        "channel": ["sms"] * 3,
+        "type": ["sent"] * 3,
+        "occurred_at": [5.0, 5.0, 6.5],
+        "data": [{"attempt_num": 1}] * 3,
+        "read_at": [None] * 3,
+    }
+    async with engine.begin() as conn:
+        await bulk.insert_columns(conn, events, columns)
+        query = sa.select(*(events.c[name] for name in columns)).order_by(events.c.id)
+        stored = [tuple(row) for row in await conn.execute(query)]
+    await engine.dispose()
+    assert stored == list(zip(*columns.values(), strict=True))
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(database_url: str) -> None:
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": ["A", "B"],
+        "account_id": [1, 1],
+        "user_id": [2, 2],
+        "channel": ["sms", "x" * 17],  # channel is VARCHAR(16)
+        "type": ["sent", "sent"],
+        "occurred_at": [5.0, 5.0],
+        "data": [{}, {}],
+    }
+    refused = False
+    try:
+        async with engine.begin() as conn:
+            await bulk.insert_columns(conn, events, columns)
+    except sa.exc.DBAPIError:
+        refused = True
+    await engine.dispose()
+    # SQLite does not enforce VARCHAR lengths; PostgreSQL must refuse, as a plain INSERT.
+    assert refused == database_url.startswith("postgresql")
