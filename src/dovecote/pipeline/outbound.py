@@ -4,11 +4,6 @@ Each channel composes its requests into `Outbound` items (validated, priced, eac
 its own ClickSend application status); `accept` then applies what every channel shares.
 A request either queues and charges, or does neither: the caller's transaction holds
 both the debit and the inserted rows.
-
-On PostgreSQL the debit comes last (`_debit_last`): the conditional UPDATE of the
-account's balance row locks that row until the commit, so taking it before the inserts
-made one account's sends take turns for the whole of each transaction, whatever the
-number of processes. Taken last, the row is held for the commit alone.
 """
 
 from __future__ import annotations
@@ -118,90 +113,28 @@ async def accept(
     # A reseller's client pays its reseller's margin on top of every channel's price.
     for item in items:
         item.price_micros = client_price(item.price_micros, principal.account.settings)
-    if dry_run:
-        await _charge(conn, principal, items, dry_run=True)
-    elif not await _debit_last(conn, principal, items, now=now, events=events):
-        await _charge(conn, principal, items, dry_run=False)
-        await _record(conn, principal, items, now=now, events=events)
+    await _charge(conn, principal, items, dry_run=dry_run)
+    if not dry_run:
+        await _queue(conn, principal, items, now=now)
+        if events is not None:
+            await events.record(
+                conn,
+                [
+                    Event(
+                        item.id,
+                        principal.account.id,
+                        principal.user.id,
+                        item.channel,
+                        QUEUED_EVENT,
+                        now,
+                        # What a sink counts, so it need not read the message back.
+                        {"price_micros": item.price_micros, "source": item.source},
+                    )
+                    for item in items
+                    if item.ok and not item.is_test and item.id is not None
+                ],
+            )
     return Accepted(items=items, currency=principal.account.currency)
-
-
-async def _debit_last(
-    conn: AsyncConnection,
-    principal: Principal,
-    items: Sequence[Outbound],
-    *,
-    now: float,
-    events: EventLog | None,
-) -> bool:
-    """PostgreSQL: queue every message, then debit the total as the last statement before
-    the caller's commit, so the balance row is locked only for the commit. True when done;
-    False, with nothing written and the items as they came, when the caller must charge
-    first as before (`_charge`'s walk): on SQLite, for free sends, or when the total does
-    not fit.
-
-    Whether it fits is first guessed from the balance authentication read a moment ago
-    (unlocked, so free); the conditional debit decides. When it fails — a concurrent send
-    took the credit meanwhile — the inserts are rolled back to a savepoint taken before
-    them and the caller walks the messages as before, so every answer is what debiting
-    first would have given. Costs one statement (SAVEPOINT) per send, outside the lock; a
-    lost race costs the wasted inserts as well. SQLite's single writer serializes sends
-    whatever the order, so it keeps the cheaper order."""
-    if conn.dialect.name != "postgresql":
-        return False
-    payable = [item for item in items if item.ok and item.price_micros > 0]
-    total = sum(item.price_micros for item in payable)
-    if total == 0 or total > principal.account.balance_micros:
-        return False
-    ids = [item.id for item in items]
-    # A savepoint of our own rather than `begin_nested()`: that one ends with a RELEASE,
-    # one more round trip between the debit and the commit, i.e. while the row is locked
-    # (and the statistics rollup row before it). Never released: the commit ends it, and
-    # so does a caller's enclosing savepoint (the group commit's), released or rolled back.
-    await conn.exec_driver_sql(_SAVEPOINT)
-    await _record(conn, principal, items, now=now, events=events)
-    if await store.debit(
-        conn, principal.account.id, total, kind=ledger.SEND, reference=_batch(payable)
-    ):
-        return True
-    await conn.exec_driver_sql(_ROLLBACK)
-    for item, id_ in zip(items, ids, strict=True):
-        item.id = id_  # the rows are gone: the caller assigns ids to what it queues
-    return False
-
-
-_SAVEPOINT = "SAVEPOINT dovecote_debit_last"
-_ROLLBACK = "ROLLBACK TO SAVEPOINT dovecote_debit_last"
-
-
-async def _record(
-    conn: AsyncConnection,
-    principal: Principal,
-    items: Sequence[Outbound],
-    *,
-    now: float,
-    events: EventLog | None,
-) -> None:
-    """Insert the messages that are still SUCCESS, and their `queued` events."""
-    await _queue(conn, principal, items, now=now)
-    if events is not None:
-        await events.record(
-            conn,
-            [
-                Event(
-                    item.id,
-                    principal.account.id,
-                    principal.user.id,
-                    item.channel,
-                    QUEUED_EVENT,
-                    now,
-                    # What a sink counts, so it need not read the message back.
-                    {"price_micros": item.price_micros, "source": item.source},
-                )
-                for item in items
-                if item.ok and not item.is_test and item.id is not None
-            ],
-        )
 
 
 async def _throttle(
@@ -218,10 +151,8 @@ async def _throttle(
         return
     # Concurrent sends of the account wait here, so each sees what the others committed:
     # on PostgreSQL two identical requests would otherwise both find nothing and both
-    # queue. It holds the row from here to the commit, so with the window on one
-    # account's sends still take turns for their whole transaction (the debit taken last
-    # gains nothing); bulk API traffic is better sent with a window of 0 (docs/scaling.md).
-    # (SQLite's single writer already serializes.)
+    # queue. The debit that follows takes the same row lock anyway, so this costs only
+    # the throttle query's time inside it. (SQLite's single writer already serializes.)
     await store.lock_account(conn, principal.account.id)
     seen = await store.recent_pairs(
         conn, principal.account.id, (item.recipient for item in candidates), int(now) - window
