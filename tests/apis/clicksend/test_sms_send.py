@@ -25,9 +25,17 @@ from fastapi import FastAPI
 from dispatch_support import dispatcher as build_dispatcher
 from dovecote.accounts.service import TEST_API_KEY
 from dovecote.app import create_app
+from dovecote.billing import ledger
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
-from dovecote.storage.tables import accounts, messages, users
+from dovecote.storage.tables import (
+    accounts,
+    events,
+    ledger_entries,
+    messages,
+    statistics_daily,
+    users,
+)
 
 SDK5_PATH = Path(__file__).resolve().parents[3] / ".venv" / "sdk5"
 US_PRICE = 29_000  # micros per part, packaged USD price for US
@@ -642,6 +650,81 @@ async def test_concurrent_multi_message_sends_charge_exactly_what_they_queue(
     assert queued == 11
     assert await balance(app) == 0
     assert len(await stored(app)) == 11
+
+
+async def set_balance(app: FastAPI, micros: int) -> None:
+    """Bring the owner's balance to `micros` through the ledger (an adjustment), so the
+    books still balance afterwards."""
+    async with app.state.runtime.engine.begin() as conn:
+        account_id = await owner_account(conn)
+        current = int(
+            (
+                await conn.execute(
+                    sa.select(accounts.c.balance_micros).where(accounts.c.id == account_id)
+                )
+            ).scalar_one()
+        )
+        await ledger.adjust(conn, account_id, micros - current, "test")
+
+
+async def owner_account(conn: Any) -> int:
+    query = sa.select(users.c.account_id).where(users.c.username == "owner")
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def books(app: FastAPI) -> tuple[int, int, int, dict[int, tuple[int, int]]]:
+    """What one account's sends left behind besides the messages: Σ of the SEND ledger
+    entries, `queued` events, the statistics rollup's queued count, and any account whose
+    balance differs from its entries."""
+    async with app.state.runtime.engine.connect() as conn:
+        debited = (
+            await conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(ledger_entries.c.amount_micros), 0)).where(
+                    ledger_entries.c.kind == ledger.SEND
+                )
+            )
+        ).scalar_one()
+        queued_events = (
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(events).where(events.c.type == "queued")
+            )
+        ).scalar_one()
+        counted = (
+            await conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(statistics_daily.c.count), 0)).where(
+                    statistics_daily.c.status == "queued"
+                )
+            )
+        ).scalar_one()
+        return int(debited), int(queued_events), int(counted), await ledger.discrepancies(conn)
+
+
+@pytest.mark.parametrize("throttle_window", [0, 60])
+async def test_racing_single_sends_for_k_of_n_credits_charge_exactly_k(
+    settings: Settings, throttle_window: int
+) -> None:
+    # Forty single sends at once for an account that can pay seven: each SUCCESS must be
+    # charged and committed once, the rest answered INSUFFICIENT_CREDIT with nothing
+    # left behind (no message, event, statistics count or ledger entry). Window 60: the
+    # throttle's row lock serializes them from the start; window 0: only the debit does.
+    affordable, racing = 7, 40
+    async with client_for(settings, sms_throttle_window=throttle_window) as (application, http):
+        await set_balance(application, affordable * US_PRICE)
+        responses = await asyncio.gather(
+            *(send(http, msg(us(300 + n), f"race {n}")) for n in range(racing))
+        )
+
+        assert all(response.status_code == 200 for response in responses)
+        answers = [response.json()["data"]["messages"][0] for response in responses]
+        paid = [answer for answer in answers if answer["status"] == "SUCCESS"]
+        refused = [answer for answer in answers if answer["status"] != "SUCCESS"]
+        assert len(paid) == affordable
+        assert {answer["status"] for answer in refused} == {"INSUFFICIENT_CREDIT"}
+        assert all(answer["message_id"] is None for answer in refused)
+        rows = await stored(application)
+        assert sorted(row["id"] for row in rows) == sorted(answer["message_id"] for answer in paid)
+        assert await balance(application) == 0
+        assert await books(application) == (-affordable * US_PRICE, affordable, affordable, {})
 
 
 # --- the official SDKs ----------------------------------------------------------------------
