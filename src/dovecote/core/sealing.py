@@ -11,10 +11,12 @@ A value without the prefix is clear text written before sealing existed; it open
 itself and is sealed at the next start-up. The prefix alone does not make a value sealed:
 a password may be typed as `enc:whatever`. A value is sealed when a configured key opens
 it; a prefixed value no key opens is a secret sealed under a lost key when it has a
-Fernet token's shape (`SealError`), else clear text like any other. Cost: a 38-character webhook secret becomes
-144 characters, and a seal or an open takes about 45 µs (measured on the shared 2-core
-development machine), paid when a connector is saved or its transport built and once
-per account per webhook sender pass, never per message.
+Fernet token's shape (`SealError`), else clear text like any other.
+
+Cost: a 38-character webhook secret becomes 144 characters, and a seal or an open takes
+about 45 µs (measured on the shared 2-core development machine), paid when a connector
+is saved or its transport built and once per account per webhook sender pass, never per
+message.
 """
 
 from __future__ import annotations
