@@ -143,7 +143,9 @@ async def test_media_that_is_not_acceptable_is_a_400_invalid_media_file_and_cost
         ("file:///etc/passwd", "media_file"),
         (None, "required"),
     ]
-    application = create_app(settings.model_copy(update={"fetch_timeout": 0.3}))
+    # Long enough for a small file from loopback on a loaded machine (0.3 s once timed out
+    # fetching broken.jpg in a full parallel run), far under the dribbler's 20 s.
+    application = create_app(settings.model_copy(update={"fetch_timeout": 1.5}))
     try:
         async with (
             application.router.lifespan_context(application),

@@ -369,3 +369,12 @@ async def test_an_unguarded_unit_failing_before_any_write_fails_alone(
     assert {message_id(r) for r in responses} <= await stored_ids(app)
     with pytest.raises(InvalidInput):
         await failing
+
+
+def test_the_group_commit_is_on_by_default_for_sqlite_only() -> None:
+    sqlite_url, postgresql_url = "sqlite+aiosqlite:///x.db", "postgresql+asyncpg://h/db"
+    assert Settings(database_url=sqlite_url).sms_group_commit_on is True
+    # A batch debits its accounts in arrival order: it could deadlock with a transfer.
+    assert Settings(database_url=postgresql_url).sms_group_commit_on is False
+    assert Settings(database_url=postgresql_url, sms_group_commit=True).sms_group_commit_on
+    assert not Settings(database_url=sqlite_url, sms_group_commit=False).sms_group_commit_on

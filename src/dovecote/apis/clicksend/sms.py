@@ -137,7 +137,7 @@ async def _sender(
     """The caller, and the transaction its send runs in: none with the group commit (the
     writer brings its own, so authentication reads on the read pool and holds nothing);
     otherwise one transaction for both, committed before the answer is sent."""
-    if runtime.settings.sms_group_commit:
+    if runtime.settings.sms_group_commit_on:
         yield await read_principal(request, runtime), None
         return
     async with runtime.engine.begin() as conn:
