@@ -316,8 +316,9 @@ async def test_the_same_message_twice_in_one_batch_is_throttled(
     payload = {"messages": [{"to": us(7), "body": "Twice in one batch"}]}
     group = writer(app)
     async with held(app):
-        requests = [asyncio.create_task(client.post("/v3/sms/send", json=payload))] * 1
-        requests.append(asyncio.create_task(client.post("/v3/sms/send", json=payload)))
+        requests = [
+            asyncio.create_task(client.post("/v3/sms/send", json=payload)) for _ in range(2)
+        ]
         await until(lambda: group.pending == 2)
     responses = await asyncio.gather(*requests)
 
