@@ -19,6 +19,7 @@ from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
+from dovecote.pipeline.queue import lock_accounts
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 from dovecote.storage.group_commit import GroupCommit
@@ -44,7 +45,7 @@ class Runtime:
     writer: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = GroupCommit(self.engine)
+        self.writer = GroupCommit(self.engine, lock_first=lock_accounts)
 
     @property
     def reader(self) -> AsyncEngine:

@@ -92,10 +92,9 @@ class Settings(BaseSettings):
     alpha_tags_auto_approve: bool = True
     # Single sends through one writer task, one transaction per batch (storage/group_commit.py),
     # each batch's rows written once (storage/deferred.py): ~1.8x the req/s of sending alone on
-    # SQLite (bench/README.md, issue 17). Unset: on for SQLite, off for PostgreSQL, where a
-    # batch debits its accounts in arrival order and so can deadlock with a transfer or a
-    # cancellation locking the same accounts (found by tests/billing/test_ledger.py's storm).
-    sms_group_commit: bool | None = None
+    # SQLite, far fewer lock waits on PostgreSQL (bench/README.md, issue 17). Off: each send
+    # in a transaction of its own.
+    sms_group_commit: bool = True
     sms_throttle_window: int = 60  # seconds; same body to same recipient inside it → THROTTLED
     prices_file: str | None = None
 
@@ -267,8 +266,3 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def sms_group_commit_on(self) -> bool:
-        """`sms_group_commit`, or its default for the database (see there)."""
-        return self.is_sqlite if self.sms_group_commit is None else self.sms_group_commit

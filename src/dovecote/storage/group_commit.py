@@ -13,7 +13,13 @@ that one transaction, commits once, and only then answers each caller:
   commit fails, every caller in the batch gets `CommitFailed` and nothing of the batch
   is in the database — nothing answered a success is uncommitted;
 - units run one after another, so a check-then-debit inside a unit sees every earlier
-  unit's debit: the charge stays exact under concurrency.
+  unit's debit: the charge stays exact under concurrency;
+- a unit may name the row it will lock (`key`, an account): `lock_first` locks every key
+  of the batch in one statement, in key order, before any unit runs. Units arriving in any
+  order would otherwise lock their accounts in arrival order, and a batch holding account 6
+  while waiting for 5 deadlocks with a transfer holding 5 and waiting for 6 (PostgreSQL
+  aborts one of them; the ledger storm test met it). Everything else that locks two
+  accounts (`billing.ledger.transfer`) locks them in id order too.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from dovecote.storage import deferred
 
 T = TypeVar("T")
 Work = Callable[[AsyncConnection], Awaitable[T]]
+LockFirst = Callable[[AsyncConnection, list[int]], Awaitable[None]]
 
 log = logging.getLogger("dovecote.group_commit")
 
@@ -52,14 +59,18 @@ class _Pending:
     work: Work[Any]
     future: asyncio.Future[Any]
     savepoint: bool = True
+    key: int | None = None
 
 
 class GroupCommit:
     """One writer task per process; `run(work)` queues a unit and awaits its commit."""
 
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 256) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, max_batch: int = 256, lock_first: LockFirst | None = None
+    ) -> None:
         self._engine = engine
         self._max_batch = max_batch  # bounds one transaction's length (and its lock time)
+        self._lock_first = lock_first
         self._queue: deque[_Pending] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -73,8 +84,11 @@ class GroupCommit:
         """Units waiting for the next transaction (not the one being committed)."""
         return len(self._queue)
 
-    async def run(self, work: Work[T], *, savepoint: bool = True) -> T:
+    async def run(self, work: Work[T], *, savepoint: bool = True, key: int | None = None) -> T:
         """Run `work` in the next batch's transaction and answer after its commit.
+
+        `key` names the row `work` will lock (its account): with `lock_first`, the batch's
+        keys are locked in order before its first unit runs.
 
         `savepoint=False` is for work whose only immediate write marks `Deferred.wrote`
         (a debit) and defers the rest (`storage.deferred`): it runs without a SAVEPOINT and
@@ -84,7 +98,7 @@ class GroupCommit:
             raise CommitFailed("The server is shutting down; try again.")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.append(_Pending(work, future, savepoint))
+        self._queue.append(_Pending(work, future, savepoint, key))
         self._wakeup.set()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._write_forever(), name="group-commit")
@@ -127,6 +141,7 @@ class GroupCommit:
                         await conn.exec_driver_sql("BEGIN IMMEDIATE")
                     collected = deferred.attach(conn)
                     try:
+                        await self._lock_keys(conn, batch)
                         await self._run_units(conn, batch, results, collected)
                         await collected.flush(conn)
                     finally:
@@ -157,6 +172,11 @@ class GroupCommit:
             # Whatever has no answer yet (commit failed, writer cancelled) gets an error.
             for pending in batch:
                 _fail(pending, CommitFailed("The request could not be saved; try again."))
+
+    async def _lock_keys(self, conn: AsyncConnection, batch: list[_Pending]) -> None:
+        keys = sorted({pending.key for pending in batch if pending.key is not None})
+        if self._lock_first is not None and keys:
+            await self._lock_first(conn, keys)
 
     async def _run_units(
         self,

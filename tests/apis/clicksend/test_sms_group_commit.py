@@ -81,13 +81,14 @@ async def until(condition: Callable[[], bool]) -> None:
 async def held(app: FastAPI) -> AsyncIterator[asyncio.Event]:
     """The writer busy on a unit that waits for the gate: whatever is submitted meanwhile
     forms the next batch, all of it."""
-    gate = asyncio.Event()
+    gate, running = asyncio.Event(), asyncio.Event()
 
     async def wait(_conn: AsyncConnection) -> None:
+        running.set()
         await gate.wait()
 
     holder = asyncio.create_task(writer(app).run(wait))
-    await until(lambda: writer(app).pending == 0 and not holder.done())
+    await running.wait()  # in its own batch: what comes next waits for the one after
     try:
         yield gate
     finally:
@@ -372,10 +373,44 @@ async def test_an_unguarded_unit_failing_before_any_write_fails_alone(
         await failing
 
 
-def test_the_group_commit_is_on_by_default_for_sqlite_only() -> None:
-    sqlite_url, postgresql_url = "sqlite+aiosqlite:///x.db", "postgresql+asyncpg://h/db"
-    assert Settings(database_url=sqlite_url).sms_group_commit_on is True
-    # A batch debits its accounts in arrival order: it could deadlock with a transfer.
-    assert Settings(database_url=postgresql_url).sms_group_commit_on is False
-    assert Settings(database_url=postgresql_url, sms_group_commit=True).sms_group_commit_on
-    assert not Settings(database_url=sqlite_url, sms_group_commit=False).sms_group_commit_on
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_batch_locks_its_accounts_in_id_order_before_its_units_run(
+    app: FastAPI,
+) -> None:
+    # Units arrive holding the higher id first; a transfer-like transaction holds the
+    # lower and then wants the higher. Locked in arrival order, the batch would hold the
+    # higher while waiting for the lower: a deadlock, and PostgreSQL aborts one side.
+    engine = app.state.runtime.engine
+    async with engine.begin() as conn:
+        low, high = sorted(
+            (
+                await conn.execute(
+                    accounts.insert().returning(accounts.c.id), [{"created_at": 0}] * 2
+                )
+            ).scalars()
+        )
+    locked: list[int] = []
+
+    def locking(account_id: int) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def work(conn: AsyncConnection) -> None:
+            await store.lock_account(conn, account_id)
+            locked.append(account_id)
+
+        return work
+
+    group = writer(app)
+    async with engine.connect() as other:
+        transaction = await other.begin()
+        await store.lock_account(other, low)
+        async with held(app):
+            units = [
+                asyncio.create_task(group.run(locking(account), savepoint=False, key=account))
+                for account in (high, low)
+            ]
+            await until(lambda: group.pending == 2)
+        await asyncio.sleep(0.2)  # the batch is now waiting for `low`, holding nothing
+        assert locked == []
+        await store.lock_account(other, high)  # would deadlock had the batch taken `high`
+        await transaction.commit()
+    await asyncio.gather(*units)
+    assert locked == [high, low]  # the units themselves still ran in arrival order

@@ -137,7 +137,7 @@ async def _sender(
     """The caller, and the transaction its send runs in: none with the group commit (the
     writer brings its own, so authentication reads on the read pool and holds nothing);
     otherwise one transaction for both, committed before the answer is sent."""
-    if runtime.settings.sms_group_commit_on:
+    if runtime.settings.sms_group_commit:
         yield await read_principal(request, runtime), None
         return
     async with runtime.engine.begin() as conn:
@@ -160,6 +160,7 @@ async def send_sms(body: SendSmsIn, sender: Sender, runtime: RuntimeDep) -> JSON
         accepted = await runtime.writer.run(
             lambda conn: _accept(body, principal, conn, runtime, dry_run=False),
             savepoint=False,
+            key=principal.account.id,
         )
     runtime.metrics.accepted.labels("sms").inc(len(accepted.queued))
     now = int(time.time())
