@@ -28,7 +28,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.transports.smpp.receipts import UNMATCHED, UNROUTED
 from dovecote.settings import Settings
@@ -159,7 +159,7 @@ async def _run(ctx: JobContext) -> int:
             log.info("retention: deleted %d %s events older than %d days", count, channel, days)
         removed += count
     days = settings.render_retention_days
-    count = await purge_renders(ctx.engine, open_store(settings), days)
+    count = await purge_renders(ctx.engine, ctx.files, days)
     if count:
         log.info("retention: deleted the renders of %d messages older than %d days", count, days)
     removed += count
