@@ -21,6 +21,10 @@ def day_of(moment: float) -> int:
     return int(moment) // DAY * DAY
 
 
+# The `statistics_inflight` columns a Tracked fills, each from its attribute of the same name.
+_INFLIGHT_COLUMNS = ("message_id", "account_id", "channel", "day", "status", "price_micros")
+
+
 @dataclass(slots=True)
 class Tracked:
     """Where one in-flight message is counted."""
@@ -100,15 +104,7 @@ async def save_inflight(
         where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
         await conn.execute(statistics_inflight.delete().where(where))
     if keep:
-        # Column by column: a dict per message cost ~5 % of a dispatcher pass.
-        columns: dict[str, list[Any]] = {
-            "message_id": [tracked.message_id for tracked in keep],
-            "account_id": [tracked.account_id for tracked in keep],
-            "channel": [tracked.channel for tracked in keep],
-            "day": [tracked.day for tracked in keep],
-            "status": [tracked.status for tracked in keep],
-            "price_micros": [tracked.price_micros for tracked in keep],
-        }
+        columns = bulk.columns_of(keep, _INFLIGHT_COLUMNS)
         await bulk.insert_columns(conn, statistics_inflight, columns)
 
 
