@@ -25,7 +25,7 @@ SHORT = re.compile(r"https?://[^ ]+/s/([A-Za-z0-9]{8})")
 
 async def fan_out(app: FastAPI) -> int:
     runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices)
+    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.events, runtime.prices)
 
 
 async def balance(client: httpx.AsyncClient) -> float:

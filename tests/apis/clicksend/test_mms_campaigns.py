@@ -33,7 +33,9 @@ def files() -> Iterator[FileServer]:
 
 async def fan_out(app: FastAPI, now: float | None = None) -> int:
     runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, now=now)
+    return await run_due_campaigns(
+        runtime.engine, runtime.settings, runtime.events, runtime.prices, now=now
+    )
 
 
 async def balance(client: httpx.AsyncClient) -> float:
@@ -131,7 +133,7 @@ async def test_cancel_mid_campaign_refunds_what_is_still_queued(
     sent = (await client.post("/v3/mms-campaigns/send", json=body)).json()["data"]
     runtime = app.state.runtime
     claimed = await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.prices, batch=2, stop_after=1
+        runtime.engine, runtime.settings, runtime.events, runtime.prices, batch=2, stop_after=1
     )
     assert claimed == 1
     assert await balance(client) < before  # the first batch is charged and queued

@@ -25,7 +25,9 @@ SDK5_PATH = Path(__file__).resolve().parents[3] / ".venv" / "sdk5"
 
 async def fan_out(app: FastAPI, now: float | None = None) -> int:
     runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, now=now)
+    return await run_due_campaigns(
+        runtime.engine, runtime.settings, runtime.events, runtime.prices, now=now
+    )
 
 
 async def balance(client: httpx.AsyncClient) -> float:

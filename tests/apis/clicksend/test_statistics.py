@@ -193,7 +193,7 @@ async def test_mms_and_sms_campaign_messages_are_counted_like_any_send(
     )
     assert campaign.status_code == 200, campaign.text
     runtime = app.state.runtime
-    await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, events=runtime.events)
+    await run_due_campaigns(runtime.engine, runtime.settings, runtime.events, runtime.prices)
 
     counted = as_tuples(await statuses(client, "sms"))
     assert counted == await truth(app, "sms")
