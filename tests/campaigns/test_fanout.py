@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from contacts_support import new_list
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.contacts.fields import FIELDS
 from dovecote.storage.tables import contacts, messages
+from sms_support import fan_out
 
 
 async def fill(app: FastAPI, client: httpx.AsyncClient, count: int) -> int:
@@ -35,14 +34,6 @@ async def fill(app: FastAPI, client: httpx.AsyncClient, count: int) -> int:
     async with app.state.runtime.engine.begin() as conn:
         await conn.execute(contacts.insert(), rows)
     return list_id
-
-
-async def fan_out(app: FastAPI, **options: Any) -> int:
-    """One run of the SMS campaign job on the app's runtime; `options` as the job takes."""
-    runtime = app.state.runtime
-    return await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.events, runtime.prices, **options
-    )
 
 
 async def balance(client: httpx.AsyncClient) -> float:
