@@ -3,7 +3,7 @@
 Loads N contacts into a list (bulk insert), sends a personalised campaign to it (the
 request only inserts the campaign), then times `fanout.run_due_campaigns` — 1,000
 contacts per batch: personalise, compose, opt-out check, throttle, charge, insert,
-checkpoint — and prints messages/s. Figures go to bench/README.md.
+the `queued` events through the worker's sinks, checkpoint — and prints messages/s. Figures go to bench/README.md.
 
     PYTHONPATH=src .venv/bin/python bench/sms_campaign.py [--contacts 20000]
         [--database-url sqlite+aiosqlite:///...]
@@ -18,12 +18,14 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from dovecote import wiring
 from dovecote.accounts import service as accounts
 from dovecote.campaigns import fanout
 from dovecote.campaigns import sms as campaigns
 from dovecote.contacts import service
 from dovecote.contacts.fields import FIELDS
 from dovecote.core.money import to_micros
+from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
@@ -65,8 +67,9 @@ async def main(count: int, url: str | None, workdir: Path) -> None:
             {"list_id": target.id, "name": "Bench", "from": "Dovecote", "body": "Hi {first_name}"},
             ip=None,
         )
+    events = EventLog(wiring.SINKS)  # the worker's sinks: events, statistics, automations
     started, cpu = time.perf_counter(), time.process_time()
-    await fanout.run_due_campaigns(engine, settings, PriceBook.load(None))
+    await fanout.run_due_campaigns(engine, settings, events, PriceBook.load(None))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     async with engine.connect() as conn:
         done = await campaigns.get(conn, principal, int(campaign["id"]))

@@ -2,7 +2,8 @@
 `http` transport), a bare HTTP server that answers one status (an upstream in trouble),
 and a worker of the Dovecote under test driven pass by pass. Also what the tests of the
 `http` transport against that upstream share: Dovecote A (the app under test) and its
-owner's client, and reads and writes of either side's API.
+owner's client, and reads and writes of either side's API. And start-up run again under
+other secret keys, for the tests of secrets sealed at rest (connectors, webhook secrets).
 
 Importable as `routing_support` (pyproject's `pythonpath` puts `tests/` on sys.path).
 """
@@ -28,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from conftest import OWNER, OWNER_KEY, _pg_url, _run, free_port, pg_admin
-from dovecote import wiring
+from dovecote import bootstrap, wiring
 from dovecote.app import create_app
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
@@ -190,3 +191,22 @@ async def until(check: Callable[[], Any], worker: Worker | None = None, within: 
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def start_up_again(
+    app: FastAPI, *, secret_key: str | None = None, previous: str = ""
+) -> None:
+    """Start-up's preparation run again on the app's runtime (no migrations, no owner), as
+    a restart does it: with `secret_key` given, as if DOVECOTE_SECRET_KEY were that and
+    DOVECOTE_SECRET_KEY_PREVIOUS `previous` (a rotation, or a key lost). The runtime's own
+    settings are back afterwards."""
+    runtime = app.state.runtime
+    settings = runtime.settings
+    if secret_key is not None:
+        runtime.settings = settings.model_copy(
+            update={"secret_key": secret_key, "secret_key_previous": previous}
+        )
+    try:
+        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
+    finally:
+        runtime.settings = settings

@@ -1,4 +1,5 @@
-"""Helpers for the SMS read-side tests: rows as the queue writes them, callers, a webhook peer.
+"""Helpers for the SMS read-side tests: rows as the queue writes them, callers, a webhook peer;
+and a run of the SMS and MMS campaign job.
 
 Importable as `sms_support` because pyproject's `pythonpath` puts `tests/` on sys.path.
 """
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import http_peer
 from dovecote.accounts import service as accounts
+from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.core.ids import new_id
 from dovecote.pipeline import status as st
 from dovecote.settings import Settings
@@ -168,6 +170,15 @@ def as_caller(app: FastAPI, caller: Caller) -> httpx.AsyncClient:
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
         auth=(caller.username, caller.api_key),
+    )
+
+
+async def fan_out(app: FastAPI, **options: Any) -> int:
+    """One run of the SMS and MMS campaign job on the app's runtime; `options` (now,
+    batch, owner, stop_after, …) as `run_due_campaigns` takes them. How many it claimed."""
+    runtime = app.state.runtime
+    return await run_due_campaigns(
+        runtime.engine, runtime.settings, runtime.events, runtime.prices, **options
     )
 
 

@@ -299,5 +299,16 @@ def build_worker(
         runtime.events,
         runtime.metrics,
     )
-    context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
-    return Worker(dispatcher, [job(settings) for job in jobs], context)
+    return Worker(dispatcher, [job(settings) for job in jobs], job_context(runtime))
+
+
+def job_context(runtime: Runtime, settings: Settings | None = None) -> JobContext:
+    """What `runtime`'s periodic jobs are handed; tests pass other `settings` (a
+    retention window, say) to run one job under them."""
+    return JobContext(
+        runtime.engine,
+        runtime.settings if settings is None else settings,
+        runtime.events,
+        runtime.system_mail,
+        runtime.files,
+    )

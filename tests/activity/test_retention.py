@@ -17,9 +17,9 @@ from activity_rows import (
     make_world,
     set_extended,
 )
+from dovecote import wiring
 from dovecote.activity import retention
 from dovecote.activity import search as activity
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage import tables
 
@@ -107,9 +107,7 @@ async def test_the_worker_job_purges_with_the_real_clock(app: FastAPI, settings:
         await insert_message(conn, world, NOW, MESSAGES[0])
     job = retention.job(settings)
 
-    await job.run(
-        JobContext(engine, settings, app.state.runtime.events, app.state.runtime.system_mail)
-    )
+    await job.run(wiring.job_context(app.state.runtime, settings))
 
     assert job.interval == settings.activity_retention_interval
     assert await ids(engine, tables.email_activity) == set()

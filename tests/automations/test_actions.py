@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from contacts_support import add, new_list
 from dispatch_support import deliver
+from dovecote import wiring
 from dovecote.automations.actions import ActionRunner
 from dovecote.automations.webhook_sender import WebhookSender
-from dovecote.pipeline.jobs import JobContext
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.settings import Settings
 from dovecote.storage.tables import accounts, automation_actions, messages
@@ -27,8 +27,7 @@ CUSTOMER = "+61412345678"
 
 
 def runner(app: FastAPI, settings: Settings) -> ActionRunner:
-    runtime = app.state.runtime
-    context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
+    context = wiring.job_context(app.state.runtime, settings)
     return ActionRunner(context, PriceBook.load(settings.prices_file))
 
 

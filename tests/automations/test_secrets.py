@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote import bootstrap
 from dovecote.storage.tables import webhook_secrets
+from routing_support import start_up_again
 
 
 async def stored(app: FastAPI) -> list[dict[str, Any]]:
@@ -43,7 +43,7 @@ async def test_a_secret_stored_clear_before_sealing_keeps_working_and_is_sealed_
         await conn.execute(webhook_secrets.update().values(secret=clear))
     shown = (await client.get("/dovecote/webhooks/secret")).json()["data"]["secret"]
     assert shown == clear
-    await bootstrap.prepare(app.state.runtime, migrate=False, create_owner=False)
+    await start_up_again(app)
     [row] = await stored(app)
     assert row["secret"].startswith("enc:")
     assert (await client.get("/dovecote/webhooks/secret")).json()["data"]["secret"] == clear
@@ -54,15 +54,7 @@ async def test_a_secret_no_configured_key_opens_is_left_as_stored_and_start_up_g
 ) -> None:
     await client.get("/dovecote/webhooks/secret")
     [before] = await stored(app)
-    runtime = app.state.runtime
-    settings = runtime.settings
-    runtime.settings = settings.model_copy(
-        update={"secret_key": "another-key", "secret_key_previous": ""}
-    )
-    try:
-        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
-    finally:
-        runtime.settings = settings
+    await start_up_again(app, secret_key="another-key")  # DOVECOTE_SECRET_KEY_PREVIOUS empty
 
     assert await stored(app) == [before]
     assert any("webhook secret of account" in r.getMessage() for r in caplog.records)

@@ -20,7 +20,6 @@ from dovecote import wiring
 from dovecote.automations import webhook_sender
 from dovecote.automations.webhook_sender import WebhookSender
 from dovecote.pipeline import webhook_queue
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage.tables import automation_actions, messages, webhook_deliveries
 from email_support import add_address, engine_of, select, until
@@ -433,8 +432,7 @@ async def test_the_retention_job_purges_old_finished_work_only(
             .values(finished_at=old)
         )
         await conn.execute(automation_actions.update().values(status="done", created_at=old))
-    runtime = app.state.runtime
-    context = JobContext(engine, settings, runtime.events, runtime.system_mail)
+    context = wiring.job_context(app.state.runtime, settings)
     assert await webhook_sender.retention_job(settings).run(context) == 3
     assert len(await select(engine, sa.select(webhook_deliveries))) == 1
     assert await select(engine, sa.select(automation_actions)) == []

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from contacts_support import new_list
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.contacts.fields import FIELDS
 from dovecote.storage.tables import contacts, messages
+from sms_support import fan_out
 
 
 async def fill(app: FastAPI, client: httpx.AsyncClient, count: int) -> int:
@@ -51,15 +51,10 @@ async def test_a_worker_dying_mid_fan_out_leaves_every_contact_exactly_one_messa
     sent = await client.post("/v3/sms-campaigns/send", json=body)
     campaign_id = sent.json()["data"]["sms_campaign_id"]
 
-    await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.prices, owner="dead", batch=1000, stop_after=1
-    )
+    await fan_out(app, owner="dead", batch=1000, stop_after=1)
     halfway = (await client.get(f"/v3/sms-campaigns/{campaign_id}")).json()["data"]
     assert (halfway["status"], halfway["_queued"]) == ("Sending", 1000)
-    await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.prices, owner="alive", batch=1000,
-        now=time.time() + 121,
-    )  # fmt: skip
+    await fan_out(app, owner="alive", batch=1000, now=time.time() + 121)
 
     async with runtime.engine.connect() as conn:
         recipients = Counter(
@@ -80,7 +75,6 @@ async def test_a_worker_dying_mid_fan_out_leaves_every_contact_exactly_one_messa
 async def test_cancelling_mid_fan_out_stops_it_and_refunds_the_queued_messages(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    runtime = app.state.runtime
     list_id = await fill(app, client, 30)
     before = await balance(client)
     sent = await client.post(
@@ -88,19 +82,10 @@ async def test_cancelling_mid_fan_out_stops_it_and_refunds_the_queued_messages(
         json={"list_id": list_id, "name": "C", "from": "Dovecote", "body": "Hello"},
     )
     campaign_id = sent.json()["data"]["sms_campaign_id"]
-    await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.prices, owner="w", batch=10, stop_after=1
-    )
+    await fan_out(app, owner="w", batch=10, stop_after=1)
 
     cancelled = await client.put(f"/v3/sms-campaigns/{campaign_id}/cancel")
-    later = await run_due_campaigns(
-        runtime.engine,
-        runtime.settings,
-        runtime.prices,
-        owner="w2",
-        batch=10,
-        now=time.time() + 121,
-    )
+    later = await fan_out(app, owner="w2", batch=10, now=time.time() + 121)
 
     assert cancelled.json()["data"]["status"] == "Cancelled"
     assert later == 0
@@ -114,7 +99,6 @@ async def test_cancelling_mid_fan_out_stops_it_and_refunds_the_queued_messages(
 async def test_a_campaign_whose_sender_was_deleted_is_cancelled_not_retried(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    runtime = app.state.runtime
     list_id = await fill(app, client, 3)
     created = await client.post(
         "/v3/subaccounts",
@@ -139,7 +123,7 @@ async def test_a_campaign_whose_sender_was_deleted_is_cancelled_not_retried(
     assert sent.status_code == 200, sent.text
     assert (await client.delete(f"/v3/subaccounts/{sub['subaccount_id']}")).status_code == 200
 
-    await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices)
+    await fan_out(app)
 
     state = await client.get(f"/v3/sms-campaigns/{sent.json()['data']['sms_campaign_id']}")
     assert state.json()["data"]["status"] == "Cancelled"

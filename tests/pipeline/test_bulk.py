@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dovecote.pipeline import bulk
+from dovecote.pipeline.events import Event
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import events, messages
 from sms_support import sms
@@ -111,3 +112,15 @@ async def test_a_value_too_long_for_its_column_is_refused_not_cut(database_url: 
     await engine.dispose()
     # SQLite does not enforce VARCHAR lengths; PostgreSQL must refuse, as a plain INSERT.
     assert refused == database_url.startswith("postgresql")
+
+
+def test_columns_of_reads_each_named_attribute_of_every_item_in_order() -> None:
+    items = [Event(f"M{i}", i, 2, "sms", "sent", 1.5 * i, {"n": i}) for i in range(3)]
+
+    assert bulk.columns_of(items, ("message_id", "occurred_at", "data")) == {
+        "message_id": ["M0", "M1", "M2"],
+        "occurred_at": [0.0, 1.5, 3.0],
+        "data": [{"n": 0}, {"n": 1}, {"n": 2}],
+    }
+    assert bulk.columns_of(items, ("account_id",)) == {"account_id": [0, 1, 2]}
+    assert bulk.columns_of([], ("message_id", "type")) == {"message_id": [], "type": []}

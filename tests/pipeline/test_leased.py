@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote import wiring
 from dovecote.pipeline import leased
 from dovecote.pipeline.jobs import JobContext
 
@@ -72,8 +73,7 @@ async def test_the_task_runner_runs_one_task_at_a_time_and_close_cancels_it(app:
             raise
         return 0
 
-    runtime = app.state.runtime
-    ctx = JobContext(runtime.engine, runtime.settings, runtime.events, runtime.system_mail)
+    ctx = wiring.job_context(app.state.runtime)
     job = leased.TaskRunner("test-job", run).job(1.0)
     assert job.close is not None
 

@@ -4,6 +4,7 @@ go, recent ones stay, and neither grows forever."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -15,7 +16,6 @@ from dovecote.channels.post import proof
 from dovecote.channels.voice.sandbox import wav_key
 from dovecote.files.store import FileStore, open_store
 from dovecote.pipeline import retention
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage.tables import messages, smpp_deliveries, users
 
@@ -154,21 +154,28 @@ async def test_smpp_deliveries_left_for_the_operator_go_after_their_days_pending
     ]
 
 
-async def test_the_worker_job_applies_the_render_and_smpp_settings(
-    app: FastAPI, settings: Settings
+async def test_the_worker_job_applies_the_render_and_smpp_settings_on_the_runtimes_files(
+    app: FastAPI, settings: Settings, tmp_path: Path
 ) -> None:
+    # A store the job opened from its settings would be another, empty directory: the
+    # renders go only if it purges the runtime's own store.
+    elsewhere = str(tmp_path / "not-the-runtime-files")
     configured = settings.model_copy(
-        update={"render_retention_days": 1, "smpp_delivery_retention_days": 2}
+        update={
+            "render_retention_days": 1,
+            "smpp_delivery_retention_days": 2,
+            "files_dir": elsewhere,
+        }
     )
-    files = open_store(configured)
     runtime = app.state.runtime
+    files = runtime.files
     now = int(time.time())  # the job reads the real clock
     old_fax, new_fax = await rendered(app, files, ("fax", now - 2 * DAY), ("fax", now - 60))
     await deliveries(app, ("unmatched", now - 3 * DAY), ("unmatched", now - DAY))
     job = retention.job(configured)
     assert job.name in {factory(configured).name for factory in wiring.JOBS}
 
-    await job.run(JobContext(runtime.engine, configured, runtime.events, runtime.system_mail))
+    await job.run(wiring.job_context(runtime, configured))
 
     assert await kept(files, "fax", old_fax) == [False, False, False]
     assert await kept(files, "fax", new_fax) == [True, True, True]

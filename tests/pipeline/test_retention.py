@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dovecote import wiring
 from dovecote.pipeline import retention
 from dovecote.pipeline.events import Event
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage.tables import events
 
@@ -67,6 +66,6 @@ async def test_the_worker_job_applies_the_configured_policy(
     job = retention.job(configured)
     assert job.name in {factory(configured).name for factory in wiring.JOBS}
 
-    await job.run(JobContext(runtime.engine, configured, runtime.events, runtime.system_mail))
+    await job.run(wiring.job_context(runtime, configured))
 
     assert await remaining(runtime.engine) == [("verify", 1.0), ("email", 1.0)]

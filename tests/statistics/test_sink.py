@@ -109,3 +109,48 @@ async def test_a_queued_event_carrying_its_price_is_counted_without_reading_the_
         counted = await buckets(conn)
     await engine.dispose()
     assert counted == {"queued": (1, 30)}
+
+
+def inflight_writes(conn: AsyncConnection) -> list[str]:
+    """The first word of each write to `statistics_inflight` from now on."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        verb = statement.split()[0].upper()
+        if "statistics_inflight" in statement and verb != "SELECT":
+            seen.append(verb)
+
+    sa.event.listen(conn.sync_engine, "before_cursor_execute", note)
+    return seen
+
+
+async def test_a_send_writes_its_in_flight_rows_in_one_upsert_and_moves_replace_them(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        statements = inflight_writes(conn)
+        await statistics_sink(conn, [event("SENT-ONCE", "queued", price_micros=30, source=None)])
+        accepted = list(statements)
+        statements.clear()
+        await statistics_sink(conn, [event("SENT-ONCE", "sent")])
+        moved = list(statements)
+        status = (await conn.execute(sa.select(statistics_inflight.c.status))).scalars().all()
+    await engine.dispose()
+    assert accepted == ["INSERT"]  # INSERT … ON CONFLICT DO UPDATE: no DELETE first
+    assert moved == ["DELETE", "INSERT"]
+    assert status == ["sent"]
+
+
+async def test_a_replayed_accepting_event_overwrites_its_in_flight_row(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    queued = event("REPLAYED", "queued", price_micros=30, source=None)
+    async with engine.begin() as conn:
+        await statistics_sink(conn, [queued])
+        await statistics_sink(conn, [event("REPLAYED", "sent")])
+        await statistics_sink(conn, [queued])  # again: its row is there, in `sent`
+        rows = (await conn.execute(sa.select(statistics_inflight.c.status))).scalars().all()
+    await engine.dispose()
+    assert rows == ["queued"]

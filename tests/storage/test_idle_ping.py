@@ -5,6 +5,7 @@ per request was 3 % of a send's CPU)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -44,22 +45,38 @@ def count_pings(engine: AsyncEngine) -> list[int]:
     return pings
 
 
-@POSTGRESQL
-async def test_an_idle_connection_killed_meanwhile_is_replaced_before_use(
-    database_url: str,
-) -> None:
-    engine = create_async_engine(database_url, pool_size=1, max_overflow=0)
-    ping_when_idle(engine, after=0.05)
-    try:
+# An engine of one pooled connection, pinged after `after` idle seconds, whose backend was
+# terminated while it sat in the pool; and that backend's pid.
+KilledBackend = Callable[[float], Awaitable[tuple[AsyncEngine, int]]]
+
+
+@pytest.fixture
+async def killed_backend(database_url: str) -> AsyncIterator[KilledBackend]:
+    engines: list[AsyncEngine] = []
+
+    async def make(after: float) -> tuple[AsyncEngine, int]:
+        engine = create_async_engine(database_url, pool_size=1, max_overflow=0)
+        engines.append(engine)
+        ping_when_idle(engine, after=after)
         first = await backend_pid(engine)
         await terminate(database_url, first)
         await asyncio.sleep(0.1)
+        return engine, first
 
-        second = await backend_pid(engine)  # the ping failed: a new connection
-
-        assert second != first
-    finally:
+    yield make
+    for engine in engines:
         await engine.dispose()
+
+
+@POSTGRESQL
+async def test_an_idle_connection_killed_meanwhile_is_replaced_before_use(
+    killed_backend: KilledBackend,
+) -> None:
+    engine, first = await killed_backend(0.05)
+
+    second = await backend_pid(engine)  # the ping failed: a new connection
+
+    assert second != first
 
 
 @POSTGRESQL
@@ -76,17 +93,11 @@ async def test_a_connection_in_steady_use_is_not_pinged(database_url: str) -> No
 
 @POSTGRESQL
 async def test_without_the_ping_the_dead_connection_fails_its_statement(
-    database_url: str,
+    killed_backend: KilledBackend,
 ) -> None:
     """What the ping is for: the same kill, used again at once, reaches a dead backend."""
-    engine = create_async_engine(database_url, pool_size=1, max_overflow=0)
-    ping_when_idle(engine, after=3600)
-    try:
-        first = await backend_pid(engine)
-        await terminate(database_url, first)
-        await asyncio.sleep(0.1)
-        with pytest.raises(sa.exc.DBAPIError):
-            await backend_pid(engine)
-        assert await backend_pid(engine) != first  # and the pool recovers by itself
-    finally:
-        await engine.dispose()
+    engine, first = await killed_backend(3600)
+
+    with pytest.raises(sa.exc.DBAPIError):
+        await backend_pid(engine)
+    assert await backend_pid(engine) != first  # and the pool recovers by itself

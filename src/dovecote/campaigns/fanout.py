@@ -82,6 +82,7 @@ class Campaigns:
 async def run_due_campaigns(
     engine: AsyncEngine,
     settings: Settings,
+    events: EventLog,
     prices: PriceBook,
     *,
     owner: str = OWNER,
@@ -89,12 +90,11 @@ async def run_due_campaigns(
     batch: int = sms.BATCH,
     now: float | None = None,
     stop_after: int | None = None,
-    events: EventLog | None = None,
 ) -> int:
     """Claim and fan out due SMS and MMS campaigns until none is due; returns how many
     were claimed. `stop_after` batches per campaign: a worker that stops dead (what tests
-    crash). With `events` (the worker's event log), queued messages write their `queued`
-    events, so the statistics rollups count campaign traffic like any send."""
+    crash). Queued messages write their `queued` events to `events` (the worker's event
+    log), so the statistics rollups count campaign traffic like any send."""
     campaigns = Campaigns(
         table=sms_campaigns, label="SMS campaign", builder=_text_builder(settings, prices, events)
     )
@@ -200,7 +200,7 @@ async def _fan_out(
                 raise LeaseLost(campaign_id)  # rolls the batch back: charge and messages
 
 
-def _text_builder(settings: Settings, prices: PriceBook, events: EventLog | None) -> Builder:
+def _text_builder(settings: Settings, prices: PriceBook, events: EventLog) -> Builder:
     """SMS and MMS campaigns' batches: composed messages through `outbound.accept`."""
 
     async def build(engine: AsyncEngine, row: RowMapping) -> Batch:
@@ -315,11 +315,7 @@ def runner(
 
 async def _run_text(ctx: JobContext, prices: PriceBook) -> int:
     return await run_due_campaigns(
-        ctx.engine,
-        ctx.settings,
-        prices,
-        events=ctx.events,
-        lease=ctx.settings.campaign_lease_seconds,
+        ctx.engine, ctx.settings, ctx.events, prices, lease=ctx.settings.campaign_lease_seconds
     )
 
 

@@ -42,6 +42,9 @@ class Event:
         }
 
 
+# The `events` columns an Event fills, each from its attribute of the same name.
+_COLUMNS = ("message_id", "account_id", "user_id", "channel", "type", "occurred_at", "data")
+
 EventSink = Callable[[AsyncConnection, Sequence[Event]], Awaitable[None]]
 
 
@@ -66,16 +69,6 @@ class EventLog:
 
     async def _write(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         # One statement whatever the batch size; sinks batch their writes too.
-        # Column by column: a dict per event cost ~10 % of a dispatcher pass.
-        columns: dict[str, list[Any]] = {
-            "message_id": [event.message_id for event in events],
-            "account_id": [event.account_id for event in events],
-            "user_id": [event.user_id for event in events],
-            "channel": [event.channel for event in events],
-            "type": [event.type for event in events],
-            "occurred_at": [event.occurred_at for event in events],
-            "data": [event.data for event in events],
-        }
-        await bulk.insert_columns(conn, events_table, columns)
+        await bulk.insert_columns(conn, events_table, bulk.columns_of(events, _COLUMNS))
         for sink in self.sinks:
             await sink(conn, events)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
@@ -20,12 +21,15 @@ from dovecote.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class JobContext:
-    """What a periodic job may use: the database, settings, the event log, system mail."""
+    """What a periodic job may use: the database, settings, the event log, system mail,
+    the file store. The process's own (`Runtime.files`): an S3 store builds a client, so
+    a job that opened one per run paid for a client each run."""
 
     engine: AsyncEngine
     settings: Settings
     events: EventLog
     system_mail: SystemMail
+    files: FileStore
 
 
 JobFunction = Callable[[JobContext], Awaitable[object]]

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.transports.smpp.receipts import UNMATCHED, UNROUTED
 from dovecote.settings import Settings
@@ -45,16 +45,22 @@ async def purge_channel(
 ) -> int:
     """Delete `channel`'s events older than `days`; returns how many."""
     before = (time.time() if now is None else now) - days * DAY
+    where = sa.and_(events.c.channel == channel, events.c.occurred_at < before)
+    return await _delete_oldest(engine, events, where, batch)
+
+
+async def _delete_oldest(
+    engine: AsyncEngine, table: sa.Table, where: sa.ColumnElement[bool], batch: int
+) -> int:
+    """Delete `table`'s rows that match `where`, at most `batch` a transaction, until
+    none is left; returns how many. By id through a subquery: PostgreSQL's DELETE takes
+    no LIMIT."""
+    oldest = sa.select(table.c.id).where(where).limit(batch).scalar_subquery()
+    statement = table.delete().where(table.c.id.in_(oldest))
     removed = 0
     while True:
-        oldest = (
-            sa.select(events.c.id)
-            .where(events.c.channel == channel, events.c.occurred_at < before)
-            .limit(batch)
-            .scalar_subquery()
-        )
         async with engine.begin() as conn:
-            result = await conn.execute(events.delete().where(events.c.id.in_(oldest)))
+            result = await conn.execute(statement)
         removed += result.rowcount
         if result.rowcount < batch:
             return removed
@@ -139,20 +145,8 @@ async def purge_smpp_deliveries(
     before = (time.time() if now is None else now) - days * DAY
     removed = 0
     for state in (UNMATCHED, UNROUTED):  # one state at a time: ix_smpp_deliveries_state
-        while True:
-            oldest = (
-                sa.select(smpp_deliveries.c.id)
-                .where(smpp_deliveries.c.state == state, smpp_deliveries.c.received_at < before)
-                .limit(batch)
-                .scalar_subquery()
-            )
-            async with engine.begin() as conn:
-                result = await conn.execute(
-                    smpp_deliveries.delete().where(smpp_deliveries.c.id.in_(oldest))
-                )
-            removed += result.rowcount
-            if result.rowcount < batch:
-                break
+        where = sa.and_(smpp_deliveries.c.state == state, smpp_deliveries.c.received_at < before)
+        removed += await _delete_oldest(engine, smpp_deliveries, where, batch)
     return removed
 
 
@@ -165,7 +159,7 @@ async def _run(ctx: JobContext) -> int:
             log.info("retention: deleted %d %s events older than %d days", count, channel, days)
         removed += count
     days = settings.render_retention_days
-    count = await purge_renders(ctx.engine, open_store(settings), days)
+    count = await purge_renders(ctx.engine, ctx.files, days)
     if count:
         log.info("retention: deleted the renders of %d messages older than %d days", count, days)
     removed += count

@@ -18,8 +18,9 @@ Events for messages accepted before this sink existed, for the platform's own ma
 for test numbers are not counted; a duplicate receipt finds the message already final
 and changes nothing.
 
-Runs in the transaction that appends the events: two selects, a delete, an insert and
-one upsert per batch, whatever its size.
+Runs in the transaction that appends the events, whatever the batch's size: at most two
+selects and one upsert of the rollups; then, for a send's batch (every message just
+accepted), one upsert of the in-flight rows, for any other a delete and an insert.
 """
 
 from __future__ import annotations
@@ -131,6 +132,9 @@ async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> Non
         return
     await store.add(conn, deltas)
     keep = [tracked[m] for m in touched if tracked[m].status not in FINAL]
-    # Delete before insert for every touched message, even one just accepted: a replayed
-    # accepting event (email's `processed` again) finds its row there.
-    await store.save_inflight(conn, touched, keep)
+    if touched <= accepting:
+        # A send: every message was accepted in this transaction, none has a row to
+        # delete (one went final at once, as a dropped email, has none either).
+        await store.upsert_inflight(conn, keep)
+    else:
+        await store.replace_inflight(conn, touched, keep)

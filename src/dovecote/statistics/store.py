@@ -21,6 +21,10 @@ def day_of(moment: float) -> int:
     return int(moment) // DAY * DAY
 
 
+# The `statistics_inflight` columns a Tracked fills, each from its attribute of the same name.
+_INFLIGHT_COLUMNS = ("message_id", "account_id", "channel", "day", "status", "price_micros")
+
+
 @dataclass(slots=True)
 class Tracked:
     """Where one in-flight message is counted."""
@@ -82,37 +86,32 @@ async def inflight(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Tra
     return {row[0]: Tracked(*row) for row in await conn.execute(query)}
 
 
-async def save_inflight(
-    conn: AsyncConnection, touched: Collection[str], keep: Iterable[Tracked]
-) -> None:
-    """Make the rows of `touched` messages be exactly `keep` (those not yet final).
-
-    A few rows, all kept (a single send's just-accepted message): one upsert, where a
-    delete and an insert were two statements per send. Otherwise delete, then insert:
-    cheaper per row on PostgreSQL — 1,000 rows took ~10 ms deleted and inserted, ~25 ms
-    through `ON CONFLICT DO UPDATE` and ~20 ms as an `UPDATE … FROM`."""
-    keep = list(keep)
-    if keep and len(keep) <= _FEW and len(keep) == len(touched):
-        rows = sorted((tracked.row() for tracked in keep), key=lambda row: row["message_id"])
+async def upsert_inflight(conn: AsyncConnection, keep: Iterable[Tracked]) -> None:
+    """Write the rows of messages accepted in this transaction: one upsert, in message-id
+    order (two transactions lock the same rows in the same order). Nothing to delete:
+    such a message has no row yet, or one from a replayed accepting event (email's
+    `processed` again), which this overwrites. For a single send, one statement where a
+    delete and an insert were two; for a bulk send's 1,000 rows, measured against the
+    delete and insert: ~5 ms less CPU on SQLite, ~1.5 ms more on PostgreSQL (asyncpg
+    binds each row; the wall time was the same)."""
+    rows = sorted((tracked.row() for tracked in keep), key=lambda row: row["message_id"])
+    if rows:
         await conn.execute(_UPSERT_INFLIGHT[conn.dialect.name], rows)
-        return
+
+
+async def replace_inflight(
+    conn: AsyncConnection, touched: Collection[str], keep: Sequence[Tracked]
+) -> None:
+    """Make the rows of `touched` messages, which moved, be exactly `keep` (those not
+    yet final): delete, then insert. On PostgreSQL a dispatcher's batch of 1,000 took
+    ~10 ms deleted and inserted as arrays, ~25 ms through `ON CONFLICT DO UPDATE` and
+    ~20 ms as an `UPDATE … FROM`."""
     if touched:
         where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
         await conn.execute(statistics_inflight.delete().where(where))
     if keep:
-        # Column by column: a dict per message cost ~5 % of a dispatcher pass.
-        columns: dict[str, list[Any]] = {
-            "message_id": [tracked.message_id for tracked in keep],
-            "account_id": [tracked.account_id for tracked in keep],
-            "channel": [tracked.channel for tracked in keep],
-            "day": [tracked.day for tracked in keep],
-            "status": [tracked.status for tracked in keep],
-            "price_micros": [tracked.price_micros for tracked in keep],
-        }
+        columns = bulk.columns_of(keep, _INFLIGHT_COLUMNS)
         await bulk.insert_columns(conn, statistics_inflight, columns)
-
-
-_FEW = 16  # rows up to which one upsert beats a delete and an insert
 
 
 async def add(conn: AsyncConnection, deltas: Mapping[tuple[int, str, int, str], list[int]]) -> None:

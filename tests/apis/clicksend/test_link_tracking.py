@@ -15,17 +15,11 @@ import httpx
 from fastapi import FastAPI
 
 from contacts_support import add, new_list
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
-from sms_support import as_caller, other_account, sdk
+from sms_support import as_caller, fan_out, other_account, sdk
 
 LONG = "https://shop.example/spring?utm=sms"
 SHORT = re.compile(r"https?://[^ ]+/s/([A-Za-z0-9]{8})")
-
-
-async def fan_out(app: FastAPI) -> int:
-    runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices)
 
 
 async def balance(client: httpx.AsyncClient) -> float:

@@ -17,23 +17,17 @@ from fastapi import FastAPI
 
 from contacts_support import add, new_list
 from dispatch_support import deliver
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
 from dovecote.storage.tables import message_media, messages
 from fetch_support import FileServer, file_server
 from media_support import image
-from sms_support import as_caller, other_account, sdk
+from sms_support import as_caller, fan_out, other_account, sdk
 
 
 @pytest.fixture
 def files() -> Iterator[FileServer]:
     with file_server() as server:
         yield server
-
-
-async def fan_out(app: FastAPI, now: float | None = None) -> int:
-    runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, now=now)
 
 
 async def balance(client: httpx.AsyncClient) -> float:
@@ -129,10 +123,7 @@ async def test_cancel_mid_campaign_refunds_what_is_still_queued(
     body = {"list_id": list_id, "name": "N", "subject": "S", "body": "B", "media_file": url}
     before = await balance(client)
     sent = (await client.post("/v3/mms-campaigns/send", json=body)).json()["data"]
-    runtime = app.state.runtime
-    claimed = await run_due_campaigns(
-        runtime.engine, runtime.settings, runtime.prices, batch=2, stop_after=1
-    )
+    claimed = await fan_out(app, batch=2, stop_after=1)
     assert claimed == 1
     assert await balance(client) < before  # the first batch is charged and queued
 

@@ -16,16 +16,10 @@ import httpx
 from fastapi import FastAPI
 
 from contacts_support import add, new_list
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
-from sms_support import as_caller, other_account, sdk
+from sms_support import as_caller, fan_out, other_account, sdk
 
 SDK5_PATH = Path(__file__).resolve().parents[3] / ".venv" / "sdk5"
-
-
-async def fan_out(app: FastAPI, now: float | None = None) -> int:
-    runtime = app.state.runtime
-    return await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, now=now)
 
 
 async def balance(client: httpx.AsyncClient) -> float:

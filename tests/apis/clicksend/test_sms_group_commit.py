@@ -101,13 +101,20 @@ async def sends_in_one_batch(
     client: httpx.AsyncClient,
     count: int,
     extra: Callable[[AsyncConnection], Awaitable[Any]] | None = None,
+    *,
+    savepoint: bool = True,
 ) -> tuple[list[httpx.Response], BaseException | None]:
-    """`count` sends (and `extra`, last) committed together in one transaction."""
+    """`count` sends (and `extra`, last, run with `savepoint` or not) committed together
+    in one transaction; the answers, and the error `extra` raised if any."""
     group = writer(app)
     async with held(app):
         requests = [asyncio.create_task(send(client, n)) for n in range(count)]
         await until(lambda: group.pending == count)
-        extra_task = asyncio.create_task(group.run(extra)) if extra is not None else None
+        extra_task = (
+            asyncio.create_task(group.run(extra, savepoint=savepoint))
+            if extra is not None
+            else None
+        )
         await until(lambda: group.pending == count + (extra is not None))
         commits = group.commits
     responses = await asyncio.gather(*requests)
@@ -119,6 +126,16 @@ async def sends_in_one_batch(
             extra_error = exc
     assert group.commits <= commits + 2  # the holder's commit and this batch's, no more
     return responses, extra_error
+
+
+def debit_then_fail(account_id: int) -> Callable[[AsyncConnection], Awaitable[None]]:
+    """A unit that debits the account, then finds bad input: it fails after writing."""
+
+    async def unit(conn: AsyncConnection) -> None:
+        assert await store.debit(conn, account_id, 1_000_000)
+        raise InvalidInput("found bad input after writing")
+
+    return unit
 
 
 def status(response: httpx.Response) -> str:
@@ -184,11 +201,7 @@ async def test_a_unit_that_fails_midway_is_rolled_back_alone(
     account_id = await owner_account(app)
     before = await balance(app, account_id)
 
-    async def debit_then_fail(conn: AsyncConnection) -> None:
-        assert await store.debit(conn, account_id, 1_000_000)
-        raise InvalidInput("found bad input after writing")
-
-    responses, error = await sends_in_one_batch(app, client, 5, debit_then_fail)
+    responses, error = await sends_in_one_batch(app, client, 5, debit_then_fail(account_id))
 
     assert isinstance(error, InvalidInput)  # its own error, not the batch's
     assert [status(r) for r in responses] == ["SUCCESS"] * 5
@@ -332,22 +345,13 @@ async def test_an_unguarded_unit_failing_after_its_debit_fails_its_whole_batch(
     account_id = await owner_account(app)
     before = await balance(app, account_id)
     ids_before = await stored_ids(app)
-    group = writer(app)
 
-    async def debit_then_fail(conn: AsyncConnection) -> None:
-        assert await store.debit(conn, account_id, 1_000_000)
-        raise InvalidInput("found bad input after writing")
-
-    async with held(app):
-        requests = [asyncio.create_task(send(client, n)) for n in range(4)]
-        await until(lambda: group.pending == 4)
-        failing = asyncio.create_task(group.run(debit_then_fail, savepoint=False))
-        await until(lambda: group.pending == 5)
-    responses = await asyncio.gather(*requests)
+    responses, error = await sends_in_one_batch(
+        app, client, 4, debit_then_fail(account_id), savepoint=False
+    )
 
     assert [r.status_code for r in responses] == [500] * 4
-    with pytest.raises(Exception, match="could not be saved"):
-        await failing
+    assert "could not be saved" in str(error)  # the batch's error, not its own
     assert await stored_ids(app) == ids_before
     assert await balance(app, account_id) == before
 
@@ -355,22 +359,14 @@ async def test_an_unguarded_unit_failing_after_its_debit_fails_its_whole_batch(
 async def test_an_unguarded_unit_failing_before_any_write_fails_alone(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    group = writer(app)
-
     async def refuse(_conn: AsyncConnection) -> None:
         raise InvalidInput("refused before writing")
 
-    async with held(app):
-        requests = [asyncio.create_task(send(client, n)) for n in range(3)]
-        await until(lambda: group.pending == 3)
-        failing = asyncio.create_task(group.run(refuse, savepoint=False))
-        await until(lambda: group.pending == 4)
-    responses = await asyncio.gather(*requests)
+    responses, error = await sends_in_one_batch(app, client, 3, refuse, savepoint=False)
 
     assert [status(r) for r in responses] == ["SUCCESS"] * 3
     assert {message_id(r) for r in responses} <= await stored_ids(app)
-    with pytest.raises(InvalidInput):
-        await failing
+    assert isinstance(error, InvalidInput)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from dispatch_support import deliver
-from dovecote.campaigns.fanout import run_due_campaigns
 from dovecote.settings import Settings
 from dovecote.storage.tables import SYSTEM_SOURCE, messages
 from fetch_support import file_server
 from media_support import image
 from sendgrid_support import bearer, verified_sender
+from sms_support import fan_out
 
 DELIVERED, FAILS, REJECTED = "+12025550123", "+12025550003", "+12025550013"
 
@@ -192,8 +192,7 @@ async def test_mms_and_sms_campaign_messages_are_counted_like_any_send(
         json={"list_id": list_id, "name": "Stats", "body": "Hello", "from": "Dovecote"},
     )
     assert campaign.status_code == 200, campaign.text
-    runtime = app.state.runtime
-    await run_due_campaigns(runtime.engine, runtime.settings, runtime.prices, events=runtime.events)
+    await fan_out(app)
 
     counted = as_tuples(await statuses(client, "sms"))
     assert counted == await truth(app, "sms")

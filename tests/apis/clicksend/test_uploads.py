@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from PIL import Image
 
+from dovecote import wiring
 from dovecote.app import create_app
 from dovecote.files import links
 from dovecote.pipeline import uploads as upload_jobs
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage.tables import uploads
 from files_support import ACCESS_KEY, SECRET_KEY, S3Server, s3_server
@@ -170,7 +170,7 @@ async def test_expired_uploads_are_deleted_with_their_files(
         await client.post("/v3/uploads?convert=mms", json={"content": b64(image("GIF"))})
     ).json()["data"]
     runtime = app.state.runtime
-    context = JobContext(runtime.engine, settings, runtime.events, runtime.system_mail)
+    context = wiring.job_context(runtime, settings)
 
     assert await upload_jobs.purge_expired(context, now=kept["date_delete"] - 1) == 0
     assert await upload_jobs.purge_expired(context, now=kept["date_delete"] + 1) == 1

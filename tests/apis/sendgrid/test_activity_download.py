@@ -31,7 +31,6 @@ from dovecote.activity import export as activity_export
 from dovecote.activity import export_store as jobs
 from dovecote.app import create_app
 from dovecote.channels.email.system_mail import SystemMailer
-from dovecote.pipeline.jobs import JobContext
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
@@ -421,7 +420,7 @@ async def test_a_stopping_worker_hands_its_export_back_without_spending_an_attem
     assert job.close is not None
 
     runtime = app.state.runtime
-    context = JobContext(runtime.engine, runtime.settings, runtime.events, runtime.system_mail)
+    context = wiring.job_context(runtime)
     await job.run(context)  # returns at once
     await asyncio.wait_for(started.wait(), 10)
     assert (await export_row(app, download_uuid))["status"] == "running"

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from dovecote import bootstrap
 from dovecote.pipeline.routing import store
 from dovecote.pipeline.routing.transport import build
 from dovecote.settings import Settings
 from dovecote.storage.tables import connectors
 from dovecote.wiring import TRANSPORTS
+from routing_support import start_up_again
 
 CLEAR = "UPSTREAM-KEY-8E2D41C0B7"
 TOKEN = "receipt-token-0A9F33E1D2"
@@ -110,15 +110,7 @@ async def test_start_up_seals_clear_secrets_and_moves_old_key_ones_to_the_new_ke
                 updated_at=0,
             )
         )
-    rotated = settings.model_copy(
-        update={"secret_key": "the-new-key", "secret_key_previous": settings.secret_key}
-    )
-    runtime = app.state.runtime
-    runtime.settings = rotated
-    try:
-        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
-    finally:
-        runtime.settings = settings
+    await start_up_again(app, secret_key="the-new-key", previous=settings.secret_key)
     only_new = store.sealer(settings.model_copy(update={"secret_key": "the-new-key"}))
     for name in ("old", "legacy"):
         at_rest = await stored_settings(app, name)
@@ -135,19 +127,13 @@ async def test_an_empty_secret_key_refuses_to_store_a_connector_secret(
 
 
 async def test_a_secret_no_configured_key_opens_stops_its_connector_not_the_start_up(
-    app: FastAPI, client: httpx.AsyncClient, settings: Settings, caplog: pytest.LogCaptureFixture
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The key changed without DOVECOTE_SECRET_KEY_PREVIOUS: start-up logs the connector
     and goes on (docs/delivery.md), leaving what it cannot open as it was stored."""
     await add(client, "old")
     before = await stored_settings(app, "old")
-    lost = settings.model_copy(update={"secret_key": "another-key", "secret_key_previous": ""})
-    runtime = app.state.runtime
-    runtime.settings = lost
-    try:
-        await bootstrap.prepare(runtime, migrate=False, create_owner=False)
-    finally:
-        runtime.settings = settings
+    await start_up_again(app, secret_key="another-key")  # DOVECOTE_SECRET_KEY_PREVIOUS empty
 
     assert await stored_settings(app, "old") == before
     assert any("connector 'old'" in record.getMessage() for record in caplog.records)
