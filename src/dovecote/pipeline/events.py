@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.pipeline import bulk
-from dovecote.storage import deferred
+from dovecote.storage import bulk, deferred
 from dovecote.storage.tables import events as events_table
 
 

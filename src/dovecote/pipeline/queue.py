@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.billing import ledger
-from dovecote.pipeline import bulk, leases
+from dovecote.pipeline import leases
 from dovecote.pipeline import status as st
 from dovecote.pipeline.transports.base import Job
-from dovecote.storage import deferred
+from dovecote.storage import bulk, deferred
 from dovecote.storage.tables import (
     accounts,
     message_content,
@@ -122,7 +122,7 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[st
     if batch is not None:
         batch.insert(table, rows)
     else:
-        await conn.execute(table.insert(), list(rows))
+        await bulk.insert_rows(conn, table, rows)
 
 
 async def cancel(

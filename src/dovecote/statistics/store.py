@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dovecote.pipeline import bulk
+from dovecote.storage import bulk
 from dovecote.storage.tables import SYSTEM_SOURCE, messages, statistics_daily, statistics_inflight
 
 DAY = 86_400
@@ -96,7 +96,7 @@ async def upsert_inflight(conn: AsyncConnection, keep: Iterable[Tracked]) -> Non
     binds each row; the wall time was the same)."""
     rows = sorted((tracked.row() for tracked in keep), key=lambda row: row["message_id"])
     if rows:
-        await conn.execute(_UPSERT_INFLIGHT[conn.dialect.name], rows)
+        await bulk.execute_rows(conn, _UPSERT_INFLIGHT[conn.dialect.name], rows)
 
 
 async def replace_inflight(

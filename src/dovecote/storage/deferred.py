@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.storage import bulk
+
 _KEY = "dovecote.deferred"
 
 Flush = Callable[[AsyncConnection, list[Any]], Awaitable[None]]
@@ -66,7 +68,7 @@ class Deferred:
         self._inserts, self._groups = {}, {}
         for table, rows in inserts.items():
             if rows:
-                await conn.execute(table.insert(), rows)
+                await bulk.insert_rows(conn, table, rows)
         for flush, items in groups.values():
             if items:
                 await flush(conn, items)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from dovecote.pipeline import bulk
 from dovecote.pipeline.events import Event
+from dovecote.storage import bulk
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import events, messages
 from sms_support import sms
@@ -124,3 +126,58 @@ def test_columns_of_reads_each_named_attribute_of_every_item_in_order() -> None:
     }
     assert bulk.columns_of(items, ("account_id",)) == {"account_id": [0, 1, 2]}
     assert bulk.columns_of([], ("message_id", "type")) == {"message_id": [], "type": []}
+
+
+async def test_rows_with_different_keys_are_inserted_in_their_order(database_url: str) -> None:
+    # Runs of rows with the same keys go as one statement each; ids follow the rows' order.
+    engine = create_engine(database_url)
+    rows: list[dict[str, Any]] = [
+        {
+            "message_id": f"M{i}",
+            "account_id": 1,
+            "user_id": 2,
+            "channel": "sms",
+            "type": "sent",
+            "occurred_at": float(i),
+            "data": {"n": i, "nested": [None, "✓"]},
+        }
+        for i in range(6)
+    ]
+    for row in rows[2:4]:
+        row["read_at"] = 9
+    async with engine.begin() as conn:
+        await bulk.insert_rows(conn, events, rows)
+        stored = (await conn.execute(sa.select(events).order_by(events.c.id))).mappings().all()
+    await engine.dispose()
+    assert [row["message_id"] for row in stored] == [f"M{i}" for i in range(6)]
+    assert [row["data"] for row in stored] == [row["data"] for row in rows]
+    assert [row["read_at"] for row in stored] == [None, None, 9, 9, None, None]
+
+
+async def test_execute_rows_runs_a_prebuilt_upsert_for_every_row(database_url: str) -> None:
+    engine = create_engine(database_url)
+    insert = (sqlite_insert if database_url.startswith("sqlite") else postgresql_insert)(events)
+    statement = insert.on_conflict_do_update(
+        index_elements=[events.c.id], set_={"data": insert.excluded.data}
+    )
+    first = [
+        {
+            "id": i,
+            "message_id": "M",
+            "account_id": 1,
+            "user_id": 2,
+            "channel": "sms",
+            "type": "sent",
+            "occurred_at": 1.0,
+            "data": {"v": i},
+            "read_at": None,
+        }
+        for i in (1, 2)
+    ]
+    again = [{**first[1], "data": {"v": "changed"}}]
+    async with engine.begin() as conn:
+        await bulk.execute_rows(conn, statement, first)
+        await bulk.execute_rows(conn, statement, again)
+        stored = (await conn.execute(sa.select(events.c.id, events.c.data))).all()
+    await engine.dispose()
+    assert sorted(stored) == [(1, {"v": 1}), (2, {"v": "changed"})]

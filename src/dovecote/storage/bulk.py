@@ -11,17 +11,19 @@ SQLite keeps the plain statements: its executemany is a loop in C.
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 # The dialect that renders a column's type as PostgreSQL spells it (for the array casts).
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_SQLITE = sqlite.dialect()
 
 
 def any_of(
@@ -94,21 +96,34 @@ def columns_of(items: Sequence[Any], names: Sequence[str]) -> dict[str, list[Any
     return {name: list(column) for name, column in zip(names, columns, strict=True)}
 
 
+async def insert_rows(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """INSERT dict rows, as `conn.execute(table.insert(), rows)` would, in one statement
+    per run of rows with the same keys (a run keeps its order: event ids follow it)."""
+    start = 0
+    while start < len(rows):
+        keys = rows[start].keys()
+        end = start + 1
+        while end < len(rows) and rows[end].keys() == keys:
+            end += 1
+        run = rows[start:end]
+        await insert_columns(conn, table, {name: [row[name] for row in run] for name in keys})
+        start = end
+
+
 async def insert_columns(
     conn: AsyncConnection, table: sa.Table, columns: Mapping[str, list[Any]]
 ) -> None:
     """INSERT rows given column by column (lists of the same length, the first column
     varying or not): one `INSERT … SELECT FROM unnest` on PostgreSQL, one executemany
-    elsewhere."""
+    of tuples elsewhere."""
     names = list(columns)
     count = len(columns[names[0]]) if names else 0
     if not count:
         return
     if conn.dialect.name != "postgresql":
-        rows = [
-            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
-        ]
-        await conn.execute(table.insert(), rows)
+        await _executemany(conn, table, names, columns)
         return
     params = _Params(table)
     # The first column always goes as an array: unnest gives the row count.
@@ -120,6 +135,63 @@ async def insert_columns(
         f"SELECT {', '.join(select)} FROM {params.source()}"
     )
     await conn.exec_driver_sql(sql, tuple(params.values))
+
+
+async def execute_rows(
+    conn: AsyncConnection, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """`conn.execute(statement, rows)` for a statement built once (module level) whose
+    parameters are named after the rows' keys; each row has a value for every one (a bare
+    `insert(table)` names every column of the table). On SQLite one executemany of tuples: through
+    SQLAlchemy each row becomes a parameter dict run through every bind processor, ~1.5 µs
+    a row and column (a quarter of a batched send's CPU); here the statement is compiled
+    once and only the parameters whose type has a processor (JSON) are converted, by
+    SQLAlchemy's own processors."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        await conn.execute(statement, list(rows))
+        return
+    sql, order, processors = _sqlite_compiled(statement)
+    columns = [
+        [process(row[name]) for row in rows]
+        if (process := processors[name])
+        else [row[name] for row in rows]
+        for name in order
+    ]
+    await conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+async def _executemany(
+    conn: AsyncConnection, table: sa.Table, names: list[str], columns: Mapping[str, list[Any]]
+) -> None:
+    """`insert_columns` on SQLite: as `execute_rows`, the INSERT built once per columns."""
+    sql, order, processors = _sqlite_compiled(_insert(table, frozenset(names)))
+    converted = [
+        list(map(process, columns[name])) if (process := processors[name]) else columns[name]
+        for name in order
+    ]
+    await conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+
+
+@functools.cache
+def _insert(table: sa.Table, names: frozenset[str]) -> sa.Insert:
+    return table.insert().values({name: sa.bindparam(name) for name in sorted(names)})
+
+
+@functools.cache
+def _sqlite_compiled(
+    statement: sa.Executable,
+) -> tuple[str, tuple[str, ...], dict[str, Callable[[Any], Any] | None]]:
+    """The statement's SQLite text, its parameters' order, and each one's bind processor.
+    (SQLite's dialect and drivers use `?` markers: positional, in this order.)"""
+    compiled = statement.compile(dialect=_SQLITE)  # type: ignore[attr-defined]
+    assert compiled.positiontup is not None
+    processors = {
+        name: bind.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+        for name, bind in compiled.binds.items()
+    }
+    return str(compiled), tuple(compiled.positiontup), processors
 
 
 async def update_rows(
