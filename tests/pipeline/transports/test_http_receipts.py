@@ -206,6 +206,10 @@ async def test_push_mode_needs_a_long_enough_receipt_token(
     short = pushed_connector(upstream.url, receipt_token="short")
     response = await client_a.post("/dovecote/connectors", json=short)
     assert response.status_code == 400 and "receipt_token" in response.text
+    # The prefix of a sealed value does not excuse a short typed token.
+    prefixed = pushed_connector(upstream.url, receipt_token="enc:short")
+    response = await client_a.post("/dovecote/connectors", json=prefixed)
+    assert response.status_code == 400 and "receipt_token" in response.text
     odd = pushed_connector(upstream.url, receipts="carrier-pigeon")
     assert (await client_a.post("/dovecote/connectors", json=odd)).status_code == 400
 

@@ -191,7 +191,12 @@ async def get_connector(conn: AsyncConnection, name: str) -> Connector:
 
 
 def _check_connector(
-    name: str, transport: str, settings: Mapping[str, Any], throughput: float, known: Sequence[str]
+    name: str,
+    transport: str,
+    settings: Mapping[str, Any],
+    throughput: float,
+    known: Sequence[str],
+    seal: Sealer,
 ) -> None:
     if not NAME.match(name):
         raise InvalidInput(
@@ -217,7 +222,7 @@ def _check_connector(
             raise InvalidInput("receipts is 'poll' or 'push'.", field="settings")
         token = settings.get("receipt_token")
         if mode == "push" and not (
-            isinstance(token, str) and (Sealer.sealed(token) or len(token) >= MIN_TOKEN)
+            isinstance(token, str) and len(_clear(token, seal)) >= MIN_TOKEN
         ):
             raise InvalidInput(
                 f"receipts=push needs a receipt_token of at least {MIN_TOKEN} characters "
@@ -237,6 +242,19 @@ def _check_connector(
         raise InvalidInput("throughput is messages per second, 0 for no cap.", field="throughput")
 
 
+def _clear(secret: str, seal: Sealer) -> str:
+    """A secret as typed: a stored one merged back (`set_connector`) is opened, so its
+    checks are the typed value's, whatever the prefix (`enc:short` is 9 characters)."""
+    try:
+        return seal.open(secret)
+    except SealError:
+        raise InvalidInput(
+            "The stored receipt_token opens with no configured key "
+            "(DOVECOTE_SECRET_KEY changed without DOVECOTE_SECRET_KEY_PREVIOUS): set it again.",
+            field="settings",
+        ) from None
+
+
 async def add_connector(
     conn: AsyncConnection,
     *,
@@ -249,7 +267,7 @@ async def add_connector(
     now: float | None = None,
     seal: Sealer,
 ) -> Connector:
-    _check_connector(name, transport, settings, throughput, known)
+    _check_connector(name, transport, settings, throughput, known, seal)
     exists = await conn.execute(sa.select(connectors.c.id).where(connectors.c.name == name))
     if exists.first() is not None:
         raise InvalidInput(f"A connector named {name!r} exists already.", field="name")
@@ -292,7 +310,7 @@ async def set_connector(
             else:
                 merged[key] = value
     cap = current.throughput if throughput is None else throughput
-    _check_connector(name, current.transport, merged, cap, known)
+    _check_connector(name, current.transport, merged, cap, known, seal)
     await conn.execute(
         connectors.update()
         .where(connectors.c.name == name)
