@@ -280,6 +280,38 @@ async def test_after_a_rotation_both_secrets_sign_for_a_day(
     peer.verify(rotated["secret"], request)
 
 
+async def test_a_secret_no_key_opens_fails_that_accounts_deliveries_until_it_rotates(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # The server's key changed without DOVECOTE_SECRET_KEY_PREVIOUS after the secret was
+    # made: its deliveries fail (never sent unsigned) and a rotation starts afresh.
+    with receiver() as peer:
+        await make_rule(client, "sms/inbound", **YES_RULE, action_address=peer.url)
+        await secret(client)
+        lost = settings.model_copy(update={"secret_key": "a-key-the-secret-was-not-sealed-with"})
+        app.state.runtime.settings = lost
+        shown = await client.get("/dovecote/webhooks/secret")
+        assert shown.status_code == 400 and "Rotate it" in shown.text
+        await inbound(client, "yes")
+        sender = sender_for(app, lost)
+        try:
+            await sender.drain()
+            [failed] = await select(engine_of(app), sa.select(webhook_deliveries))
+            assert peer.requests == [] and failed["attempts"] == 1
+            assert "webhook secret is unreadable" in failed["last_error"]
+
+            rotated = (await client.post("/dovecote/webhooks/secret")).json()["data"]
+            assert rotated["previous_secret"] is None
+            assert (await secret(client)) == rotated["secret"]
+            await inbound(client, "yes")
+            await sender.drain()
+        finally:
+            await sender.close()
+    assert peer.requests
+    for request in peer.requests:
+        peer.verify(rotated["secret"], request)
+
+
 async def test_redirects_are_not_followed_and_private_addresses_refused_when_configured(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings
 ) -> None:

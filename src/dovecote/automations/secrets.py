@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.core.errors import Conflict
 from dovecote.core.sealing import Sealer, SealError
 from dovecote.pipeline.webhook_signing import new_secret
 from dovecote.storage.tables import webhook_secrets as table
@@ -40,13 +41,24 @@ class Secret:
         return [self.secret]
 
 
+class Unreadable(Conflict):
+    """The stored secret opens with no configured key (DOVECOTE_SECRET_KEY changed
+    without DOVECOTE_SECRET_KEY_PREVIOUS). Rotating replaces it."""
+
+
 def _secret(row: sa.RowMapping, seal: Sealer) -> Secret:
     previous = row["previous_secret"]
-    return Secret(
-        seal.open(row["secret"]),
-        None if previous is None else seal.open(previous),
-        row["previous_until"],
-    )
+    try:
+        return Secret(
+            seal.open(row["secret"]),
+            None if previous is None else seal.open(previous),
+            row["previous_until"],
+        )
+    except SealError:
+        raise Unreadable(
+            "Your webhook secret can no longer be read (the server's secret key changed). "
+            "Rotate it (POST /dovecote/webhooks/secret) to get a new one."
+        ) from None
 
 
 async def ensure(conn: AsyncConnection, account_id: int, now: float, seal: Sealer) -> Secret:
@@ -70,14 +82,21 @@ async def ensure(conn: AsyncConnection, account_id: int, now: float, seal: Seale
 
 
 async def rotate(conn: AsyncConnection, account_id: int, now: float, seal: Sealer) -> Secret:
-    current = await ensure(conn, account_id, now, seal)
-    rotated = Secret(new_secret(), current.secret, now + OVERLAP)
+    try:
+        current = await ensure(conn, account_id, now, seal)
+    except Unreadable:
+        # Nothing to overlap with: receivers could not be sent the old one anyway.
+        rotated = Secret(new_secret(), None, None)
+        log.warning("account %s: unreadable webhook secret replaced", account_id)
+    else:
+        rotated = Secret(new_secret(), current.secret, now + OVERLAP)
+    previous = rotated.previous_secret
     await conn.execute(
         table.update()
         .where(table.c.account_id == account_id)
         .values(
             secret=seal.seal(rotated.secret),
-            previous_secret=seal.seal(current.secret),
+            previous_secret=None if previous is None else seal.seal(previous),
             previous_until=rotated.previous_until,
             created_at=now,
         )
@@ -88,14 +107,22 @@ async def rotate(conn: AsyncConnection, account_id: int, now: float, seal: Seale
 async def in_use(
     conn: AsyncConnection, account_ids: Sequence[int], now: float, seal: Sealer
 ) -> dict[int, list[str]]:
-    """The signing secrets of each account (creating those that have none yet)."""
+    """The signing secrets of each account (creating those that have none yet); none for
+    an account whose secret is `Unreadable`, whose deliveries then fail until it rotates
+    (an error here would stop every account's webhooks)."""
     query = sa.select(table).where(table.c.account_id.in_(account_ids))
-    rows = (await conn.execute(query)).mappings()
-    found = {int(r["account_id"]): _secret(r, seal) for r in rows}
+    signing: dict[int, list[str]] = {}
+    for row in (await conn.execute(query)).mappings().all():
+        account_id = int(row["account_id"])
+        try:
+            signing[account_id] = _secret(row, seal).in_use(now)
+        except Unreadable:
+            log.error("account %s: webhook secret opens with no configured key", account_id)
+            signing[account_id] = []
     for account_id in account_ids:
-        if account_id not in found:
-            found[account_id] = await ensure(conn, account_id, now, seal)
-    return {account_id: secret.in_use(now) for account_id, secret in found.items()}
+        if account_id not in signing:
+            signing[account_id] = (await ensure(conn, account_id, now, seal)).in_use(now)
+    return signing
 
 
 async def reseal(conn: AsyncConnection, seal: Sealer) -> int:

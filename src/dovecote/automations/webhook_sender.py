@@ -99,6 +99,10 @@ class WebhookSender:
         return len(claimed)
 
     async def _send(self, delivery: Delivery, signing: list[str]) -> None:
+        if not signing:  # `secrets.Unreadable`: never send a delivery unsigned
+            error = "the account's webhook secret is unreadable: rotate it"
+            self._done.append(_Done(delivery, Attempt(None, error, 0), self.clock()))
+            return
         try:
             attempt = await queue.post(
                 self.client_for(delivery),
