@@ -22,16 +22,20 @@ def event_log() -> EventLog:
 
 
 def dispatcher(
-    engine: AsyncEngine, settings: Settings, transports: Mapping[str, Transport] | None = None
+    engine: AsyncEngine,
+    settings: Settings,
+    transports: Mapping[str, Transport] | None = None,
+    *,
+    events: EventLog | None = None,
 ) -> Dispatcher:
     """The wired channels and sinks; `transports` (channel → transport, "default" for the
-    rest) replaces the configured ones."""
+    rest) replaces the configured ones, `events` the event log."""
     channels = {channel.name: channel for channel in wiring.CHANNELS}
     if transports is None:
         chosen = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings)
     else:
         chosen = {name: transports.get(name) or transports["default"] for name in channels}
-    return Dispatcher(engine, settings, channels, chosen, event_log())
+    return Dispatcher(engine, settings, channels, chosen, events or event_log())
 
 
 async def deliver(engine: AsyncEngine, settings: Settings) -> int:

@@ -3,6 +3,12 @@
 Stopping is graceful: the loop finishes the batch in hand (its outcomes are written)
 and then exits, so SIGTERM never strands claimed rows until their lease expires. The
 worker is assembled by `dovecote.wiring.build_worker`: it runs what it is given.
+
+While a full batch's outcomes are being written, the loop already claims and hands over
+the next one (`Dispatcher.may_overlap`: PostgreSQL, well inside the lease). One batch at
+most is ahead: a batch's outcomes are written only after the previous batch's are, so a
+message's events keep their order. Measured in bench/README.md ("Dispatcher on
+PostgreSQL"): the same CPU per message, less waiting.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import signal
 from collections.abc import Sequence
 
-from dovecote.pipeline.dispatcher import Dispatcher
+from dovecote.pipeline.dispatcher import Dispatcher, Handed
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.transports import registry
 
@@ -47,17 +53,27 @@ class Worker:
 
     async def run(self) -> None:
         await registry.start(self.dispatcher.transports, self.dispatcher.pushed())
-        while not self._stopping.is_set():
-            await self._maintain()
-            try:
-                claimed = await self.dispatcher.run_once()
-            except Exception:  # the database went away, say; keep the loop alive
-                log.exception("dispatcher pass failed")
-                claimed = 0
-            if claimed < self.batch_size:
-                # Idle or partial batch: wait, but wake at once when asked to stop.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+        finishing: asyncio.Task[None] | None = None  # the last batch's outcomes, being written
+        try:
+            while not self._stopping.is_set():
+                await self._maintain()
+                handed = await self._hand_over()
+                if finishing is not None:
+                    await finishing
+                    finishing = None
+                claimed = 0 if handed is None else handed.count
+                if handed is not None:
+                    if claimed >= self.batch_size and self.dispatcher.may_overlap(handed):
+                        finishing = asyncio.create_task(self._finish(handed))
+                    else:
+                        await self._finish(handed)
+                if claimed < self.batch_size:
+                    # Idle or partial batch: wait, but wake at once when asked to stop.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+        finally:
+            if finishing is not None:
+                await finishing  # the batch in hand is written before the worker stops
         for job in self.jobs:
             if job.close is not None:
                 try:
@@ -65,6 +81,21 @@ class Worker:
                 except Exception:
                     log.exception("periodic job %s did not close cleanly", job.name)
         await self.dispatcher.close()
+
+    async def _hand_over(self) -> Handed | None:
+        try:
+            return await self.dispatcher.hand_over()
+        except Exception:  # the database went away, say; keep the loop alive
+            log.exception("dispatcher pass failed")
+            return None
+
+    async def _finish(self, handed: Handed) -> None:
+        try:
+            await self.dispatcher.finish(handed)
+        except Exception:
+            # Nothing is lost: the rows stay leased to this worker until the lease runs
+            # out, then any worker claims them again (as after a crash).
+            log.exception("dispatcher pass failed")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="dovecote-worker")
