@@ -86,7 +86,8 @@ def worker_for(app: FastAPI, settings: Settings, transport: Recording, *sinks: E
     engine = app.state.runtime.engine
     log = EventLog((*wiring.SINKS, *sinks))
     d = build_dispatcher(engine, configured, {"default": transport}, events=log)
-    context = JobContext(engine, configured, log, app.state.runtime.system_mail)
+    runtime = app.state.runtime
+    context = JobContext(engine, configured, log, runtime.system_mail, runtime.files)
     return Worker(d, [], context)
 
 
