@@ -6,13 +6,21 @@ opening balance of a new account is written with the account, in `accounts.store
 sits below this layer). The UPDATE … RETURNING hands back the new balance and currency, so
 recording them needs no extra read: on PostgreSQL the UPDATE and the INSERT are one
 statement (a data-modifying CTE), on SQLite two (in-process, no network round trip).
+
+Inside a group commit that holds the account's row for its whole transaction
+(storage/deferred.py: SQLite's write lock, or the batch's accounts locked first on
+PostgreSQL), the balance is read once, each debit is checked in memory against it and the
+batch's earlier changes, and the row is written once with their sum before the commit:
+one busy account's sends no longer queue on its balance row one statement at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -105,6 +113,10 @@ async def _apply(
         "p_created": int(time.time()),
     }
     batch = deferred.of(conn)
+    if batch is not None and batch.holds(account_id):
+        return await _apply_held(conn, batch, parameters, covered=covered)
+    if batch is not None:
+        batch.reads.pop(("ledger.balance", account_id), None)  # the row changes now
     if conn.dialect.name == "postgresql":
         inserted = await conn.execute(_RECORDED[covered], parameters)
         if batch is not None:
@@ -130,6 +142,76 @@ async def _apply(
     else:
         await conn.execute(ledger_entries.insert(), entry)
     return True
+
+
+async def _apply_held(
+    conn: AsyncConnection, batch: deferred.Deferred, parameters: dict[str, Any], *, covered: bool
+) -> bool:
+    """`_apply` in a group commit holding the account's row from its start to its commit
+    (storage/deferred.py): the balance is read once per batch, each change is checked
+    against it plus the batch's earlier changes, and the balance row is written once, at
+    the flush, with their sum. A busy account's sends then cost no statement each for
+    their debit, and its row is written once per commit, not once per send."""
+    account_id, delta = parameters["p_account"], parameters["p_delta"]
+    held = await _held_balance(conn, batch, account_id)
+    if held is None:
+        return False  # no such account, as the UPDATE matching nothing
+    start, currency = held
+    key = ("ledger.delta", account_id)
+    balance = start + sum(batch.gathered(key)) + delta
+    if covered and balance < 0:
+        return False
+    batch.wrote = True
+    batch.gather(key, functools.partial(_write_balance, account_id), [delta])
+    entry = {
+        "account_id": account_id,
+        "amount_micros": delta,
+        "balance_after_micros": balance,
+        "currency": currency,
+        "kind": parameters["p_kind"],
+        "reference": parameters["p_reference"],
+        "created_at": parameters["p_created"],
+    }
+    batch.insert(ledger_entries, [entry])
+    return True
+
+
+async def _held_balance(
+    conn: AsyncConnection, batch: deferred.Deferred, account_id: int
+) -> tuple[int, str] | None:
+    """The balance and currency as stored (without the batch's unwritten changes)."""
+    key = ("ledger.balance", account_id)
+    if key not in batch.reads:
+        row = (await conn.execute(_STORED, {"p_account": account_id})).one_or_none()
+        batch.reads[key] = None if row is None else (int(row[0]), str(row[1]))
+    found: tuple[int, str] | None = batch.reads[key]
+    return found
+
+
+async def _write_balance(account_id: int, conn: AsyncConnection, deltas: list[int]) -> None:
+    if total := sum(deltas):
+        await conn.execute(_ADD, {"p_account": account_id, "p_delta": total})
+
+
+async def balance(conn: AsyncConnection, account_id: int) -> int:
+    """The account's balance, including what a group commit's batch has changed so far."""
+    batch = deferred.of(conn)
+    if batch is not None and batch.holds(account_id):
+        held = await _held_balance(conn, batch, account_id)
+        if held is not None:
+            return held[0] + int(sum(batch.gathered(("ledger.delta", account_id))))
+    result = await conn.execute(_STORED, {"p_account": account_id})
+    return int(result.one()[0])
+
+
+_STORED = sa.select(accounts.c.balance_micros, accounts.c.currency).where(
+    accounts.c.id == sa.bindparam("p_account")
+)
+_ADD = (
+    accounts.update()
+    .where(accounts.c.id == sa.bindparam("p_account"))
+    .values(balance_micros=accounts.c.balance_micros + sa.bindparam("p_delta"))
+)
 
 
 _COLUMNS = (

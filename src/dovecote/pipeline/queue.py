@@ -54,6 +54,9 @@ async def credit(
 async def lock_account(conn: AsyncConnection, account_id: int) -> None:
     """Hold the account's row lock until the transaction ends (PostgreSQL; a no-op on
     SQLite, whose write lock serializes every writer)."""
+    batch = deferred.of(conn)
+    if batch is not None and batch.holds(account_id):
+        return  # the group commit locked it before this unit ran
     if conn.dialect.name == "postgresql":
         query = sa.select(accounts.c.id).where(accounts.c.id == account_id).with_for_update()
         await conn.execute(query)
@@ -74,8 +77,7 @@ async def lock_accounts(conn: AsyncConnection, account_ids: list[int]) -> None:
 
 
 async def balance(conn: AsyncConnection, account_id: int) -> int:
-    query = sa.select(accounts.c.balance_micros).where(accounts.c.id == account_id)
-    return int((await conn.execute(query)).scalar_one())
+    return await ledger.balance(conn, account_id)
 
 
 async def recent_pairs(

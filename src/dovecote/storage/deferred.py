@@ -37,6 +37,13 @@ class Deferred:
         # Set by a write that could not wait (a debit): a unit that fails after it cannot
         # be taken back without a savepoint, so its whole batch must fail (group_commit).
         self.wrote = False
+        # Rows this transaction holds locked from its start to its commit (the batch's
+        # keys, on PostgreSQL; SQLite's write lock holds every row): what is read of them
+        # stays true for the whole batch, so a read can be shared (`reads`) and changes
+        # summed in memory and written once (`billing.ledger`).
+        self.locked: frozenset[object] = frozenset()
+        self.everything_locked = False
+        self.reads: dict[object, Any] = {}
 
     def insert(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
         self._inserts.setdefault(table, []).extend(rows)
@@ -48,6 +55,14 @@ class Deferred:
         """`items` handed to `flush` together with every other unit's under the same key."""
         entry = self._groups.setdefault(key, (flush, []))
         entry[1].extend(items)
+
+    def holds(self, key: object) -> bool:
+        return self.everything_locked or key in self.locked
+
+    def gathered(self, key: object) -> Sequence[Any]:
+        """What was gathered under `key` so far (and not rewound)."""
+        entry = self._groups.get(key)
+        return () if entry is None else entry[1]
 
     def mark(self) -> Mark:
         return (

@@ -141,7 +141,7 @@ class GroupCommit:
                         await conn.exec_driver_sql("BEGIN IMMEDIATE")
                     collected = deferred.attach(conn)
                     try:
-                        await self._lock_keys(conn, batch)
+                        await self._lock_keys(conn, batch, collected)
                         await self._run_units(conn, batch, results, collected)
                         await collected.flush(conn)
                     finally:
@@ -173,10 +173,15 @@ class GroupCommit:
             for pending in batch:
                 _fail(pending, CommitFailed("The request could not be saved; try again."))
 
-    async def _lock_keys(self, conn: AsyncConnection, batch: list[_Pending]) -> None:
+    async def _lock_keys(
+        self, conn: AsyncConnection, batch: list[_Pending], collected: deferred.Deferred
+    ) -> None:
+        if conn.dialect.name == "sqlite":
+            collected.everything_locked = True  # BEGIN IMMEDIATE: the one writer
         keys = sorted({pending.key for pending in batch if pending.key is not None})
         if self._lock_first is not None and keys:
             await self._lock_first(conn, keys)
+            collected.locked = frozenset(keys)
 
     async def _run_units(
         self,
