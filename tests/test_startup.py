@@ -70,3 +70,41 @@ def test_threads_compiling_first_all_get_the_same_working_compiler() -> None:
         """
     )
     assert found == [[str(n) for n in range(8)], 1]
+
+
+def test_the_cli_loads_without_walking_its_objects_again_and_leaves_the_collector_be() -> None:
+    # Full collections while loading walked ~250,000 start-up objects each time; young
+    # ones walked them twice more once the collector was back on (cli.py).
+    found = run_fresh(
+        """
+        import gc, json
+        before = [g["collections"] for g in gc.get_stats()]
+        import dovecote.cli
+        young = [object() for _ in range(20_000)]  # young collections run again
+        after = [g["collections"] for g in gc.get_stats()]
+        print(json.dumps({
+            "collections": [b - a for a, b in zip(before, after)],
+            "enabled": gc.isenabled(),
+            "frozen": gc.get_freeze_count(),
+            "oldest": len(gc.get_objects(2)) > 100_000,
+        }))
+        """
+    )
+    assert found["collections"][2] == 0
+    assert found["collections"][0] > 0
+    assert found == {**found, "enabled": True, "frozen": 0, "oldest": True}
+
+
+def test_the_cli_keeps_a_disabled_collector_disabled_and_others_frozen_objects_frozen() -> None:
+    found = run_fresh(
+        """
+        import gc, json
+        keep = [[n] for n in range(1_000)]
+        gc.freeze()
+        gc.disable()
+        import dovecote.cli
+        # unfreeze() would have released all of them (the count drops only as they die)
+        print(json.dumps([gc.isenabled(), gc.get_freeze_count() > len(keep)]))
+        """
+    )
+    assert found == [False, True]
