@@ -3,6 +3,12 @@
 SMS and email templates share one table and one set of rules; SendGrid's dynamic
 templates, template data and (later) campaign placeholders render through `render`:
 Handlebars (pybars3) with SendGrid's helpers, bounded in time and output size.
+
+pybars is imported on the first template that needs its compiler, not with this module:
+importing it compiles its Handlebars grammar (pymeta), ~0.3 s of CPU alone and more in a
+starting process (the collector walks what it allocates), which every process
+(`dovecote --help`, `serve`, each test's server) paid, most never to render a template.
+Templates of nothing but variables never need it (bench/README.md, "Process start-up").
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
-
-import pybars
 
 from dovecote.core.errors import InvalidInput
 
@@ -58,7 +62,8 @@ def byte_size(text: str) -> int:
 # --- Handlebars --------------------------------------------------------------------------
 #
 # Templates are compiled by pybars3 (Handlebars' grammar, compiled once per source and
-# cached) and rendered with four of its module globals replaced, per compiled template:
+# cached; pybars itself is loaded by `_pybars()` on first use) and rendered with four of
+# its module globals replaced, per compiled template:
 #   resolve   looks values up in the JSON data only (pybars falls back to getattr, which
 #             would reach Python attributes such as `{{name.__class__}}`);
 #   strlist   the output buffer, which counts the bytes it receives and watches the clock,
@@ -118,9 +123,38 @@ def _meter() -> _Meter:
     return meter
 
 
-class _Output(pybars.strlist):  # type: ignore[misc]
-    """pybars' output buffer, counting each string once: where it first enters a buffer.
-    Lists grown into it hold strings already counted in an inner block's buffer."""
+@dataclass(frozen=True, slots=True)
+class _Pybars:
+    compiler: Any  # pybars.Compiler; compile() only under _COMPILER_LOCK
+    scope: Any  # pybars.Scope (untyped): a block's context (`this`, `@index`, `../`)
+    error: type[Exception]  # pybars.PybarsError
+
+
+_COMPILER_LOCK = threading.Lock()
+_LOADED: _Pybars | None = None
+
+
+def _pybars() -> _Pybars:
+    """pybars, imported on first use (~0.3 s of CPU, once per process; see above)."""
+    global _LOADED
+    if _LOADED is None:
+        with _COMPILER_LOCK:
+            if _LOADED is None:
+                import pybars
+
+                _LOADED = _Pybars(pybars.Compiler(), pybars.Scope, pybars.PybarsError)
+    return _LOADED
+
+
+class _Output(list[Any]):
+    """pybars' output buffer (its `strlist`: a list of strings joined by `str()`, grown
+    flat), counting each string once: where it first enters a buffer. Lists grown into
+    it hold strings already counted in an inner block's buffer. Compiled templates make
+    every buffer with this class (their `strlist` global), so nothing else reaches
+    `_prepare` as rendered output."""
+
+    def __str__(self) -> str:
+        return "".join(self)
 
     def append(self, thing: Any) -> None:
         if isinstance(thing, str):
@@ -189,7 +223,7 @@ def _escape(text: str) -> str:
 
 
 def _prepare(value: Any, should_escape: bool) -> Any:
-    if isinstance(value, pybars.strlist):
+    if isinstance(value, _Output):
         return value
     text = _js_string(value)
     return _escape(text) if should_escape else text
@@ -213,8 +247,9 @@ def _pick(context: Any, name: str) -> Any:
 
 
 def _resolve(context: Any, *segments: str) -> Any:
-    """pybars' `resolve`, reading only dicts, lists and Scopes (never attributes)."""
-    Scope = pybars.Scope
+    """pybars' `resolve`, reading only dicts, lists and Scopes (never attributes).
+    Called only by compiled templates, so pybars is loaded."""
+    Scope = _pybars().scope
     if segments == ("",) and isinstance(context, Scope):
         return context.get("this")
     carry = False
@@ -344,7 +379,7 @@ def _each(this: Any, options: dict[str, Any], context: Any = None, *rest: Any) -
     last = len(items) - 1
     for index, (key, value) in enumerate(items):
         meter.tick()
-        scope = pybars.Scope(
+        scope = _pybars().scope(
             value,
             this,
             options["root"],
@@ -498,8 +533,6 @@ HELPERS: Final[Mapping[str, Callable[..., Any]]] = {
     "formatDate": _format_date,
 }
 
-_COMPILER_LOCK = threading.Lock()
-_COMPILER = pybars.Compiler()
 _LINE = re.compile(r"line (\d+)")
 _TAG = re.compile(r"\{\{(~?)\s*([#^/])\s*([^\s}~()]+)")
 _LONG_COMMENT = re.compile(r"\{\{!--.*?--\}\}", re.DOTALL)
@@ -618,13 +651,23 @@ def _simple(source: str) -> list[tuple[str, bool, tuple[str, ...]]] | None:
     return steps
 
 
+def _lookup(data: Any, path: tuple[str, ...]) -> Any:
+    """`_resolve` for a simple template's path: plain names over the caller's data,
+    which is never a pybars Scope (so this needs no pybars)."""
+    for segment in path:
+        if data is None:
+            return None
+        data = _pick(data, segment)
+    return data
+
+
 def _render_simple(steps: list[tuple[str, bool, tuple[str, ...]]], data: Any) -> str:
     out = _Output()
     for text, raw, path in steps:
         if text:
             out.append(text)
         if path:
-            out.grow(_prepare(_resolve(data, *path), not raw))
+            out.grow(_prepare(_lookup(data, path), not raw))
     return "".join(out)
 
 
@@ -637,11 +680,12 @@ def _compiled(original: str) -> _Compiled:
     source = _long_comments(original)
     _check_blocks(source)
     source, texts = _placeholders(source)
+    handlebars = _pybars()  # before taking the lock, which loading takes too
     before = set(sys.modules)
     try:
         with _COMPILER_LOCK:
-            render = _COMPILER.compile(source)
-    except pybars.PybarsError as exc:
+            render = handlebars.compiler.compile(source)
+    except handlebars.error as exc:
         found = _LINE.search(str(exc))
         raise TemplateError(str(exc), int(found.group(1)) if found else None) from None
     except (RecursionError, SyntaxError, MemoryError) as exc:
@@ -692,12 +736,14 @@ def render(
         result = template.render(data, helpers=helpers)
     except (TooLarge, RenderTimeout, TemplateError):
         raise
-    except pybars.PybarsError as exc:
-        raise TemplateError(str(exc)) from None
     except RecursionError:
         raise TemplateError("The template nests too deeply for its data.") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise TemplateError(f"The template failed while rendering ({exc}).") from None
+    # Evaluated only when an exception gets this far; pybars is loaded by then unless a
+    # simple template failed in some unforeseen way (that then loads it, and re-raises).
+    except _pybars().error as exc:
+        raise TemplateError(str(exc)) from None
     finally:
         _METER.reset(token)
     return str(result)

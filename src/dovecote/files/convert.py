@@ -23,10 +23,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-import img2pdf
-import pypdf
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf.errors import PdfReadError
 from python_calamine import CalamineError, CalamineWorkbook
 
 from dovecote.core.errors import InvalidInput
@@ -40,8 +37,9 @@ MAX_PIXELS = 40_000_000  # 40 megapixels: any real photo; refused beyond, before
 MAX_CSV_ROWS = 1_000_000
 INVALID_MEDIA_FILE = "INVALID_MEDIA_FILE"
 
-# A4 in PDF points: fax machines and letters are A4 or US Letter; A4 fits either's margins.
-_A4 = (img2pdf.mm_to_pt(210), img2pdf.mm_to_pt(297))
+# A4 in PDF points (1/72 inch, as img2pdf.mm_to_pt): fax machines and letters are A4 or
+# US Letter; A4 fits either's margins.
+_A4 = (72.0 * 210 / 25.4, 72.0 * 297 / 25.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +170,12 @@ def _jpeg_within(image: Image.Image, max_bytes: int) -> bytes:
 
 def check_pdf(data: bytes, field: str = "content") -> int:
     """The page count of a PDF that opens, is not encrypted and has pages."""
+    # Imported here, as img2pdf in to_pdf: pypdf (with fontTools) and img2pdf (with
+    # pikepdf) cost 0.11–0.13 s of CPU to import, which every process start paid; only fax,
+    # post and upload conversions use them.
+    import pypdf
+    from pypdf.errors import PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -200,6 +204,8 @@ def to_pdf(data: bytes) -> Converted:
         flat = _flatten(image) if image.mode not in ("1", "L") else image
         flat.save(out, "PNG")
         source = out.getvalue()
+    import img2pdf  # see check_pdf
+
     layout = img2pdf.get_layout_fun(_A4, fit=img2pdf.FitMode.into)
     try:
         pdf: bytes = img2pdf.convert(source, layout_fun=layout, rotation=img2pdf.Rotation.ifvalid)
