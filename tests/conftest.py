@@ -1,8 +1,9 @@
 """Shared fixtures: an isolated database per test (SQLite and PostgreSQL), the app, a live server.
 
 Every database-backed test runs once per backend. A migrated template is built once per
-session and copied for each test (a file copy on SQLite, `CREATE DATABASE … TEMPLATE` on
-PostgreSQL), so tests never share state and never pay for migrations twice.
+session and copied for each test (a file copy on SQLite; on PostgreSQL a copy made with
+`CREATE DATABASE … TEMPLATE`, reset to the template after each test: tests/pg_databases.py),
+so tests never share state and never pay for migrations twice.
 """
 
 from __future__ import annotations
@@ -13,24 +14,21 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import hypothesis
 import pytest
-import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from dovecote.app import create_app
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.migrate import upgrade
+from pg_databases import PG_ADMIN_URL, PgDatabases, pg_admin, pg_url
 
 # Argon2 at its production cost (~170 ms a hash on this machine) would be paid by every
 # test whose app creates the owner at start-up: ~2,000 of them. Tests hash with the same
@@ -49,23 +47,9 @@ hypothesis.settings.load_profile("deterministic")
 OWNER = "owner"
 OWNER_KEY = "0C0FFEE0-1234-4ABC-8DEF-000000000001"
 OWNER_PASSWORD = "owner-password"
-PG_ADMIN_URL = os.environ.get(
-    "DOVECOTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
 BACKENDS = [
     b for b in os.environ.get("DOVECOTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b
 ]
-
-
-async def pg_admin(*statements: str) -> None:
-    """Run statements on the PostgreSQL server outside a transaction (CREATE DATABASE)."""
-    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for sql in statements:
-                await conn.execute(sa.text(sql))
-    finally:
-        await engine.dispose()
 
 
 def _run(coro: Any) -> Any:
@@ -92,7 +76,7 @@ def pg_template() -> Iterator[str]:
     async def build() -> None:
         await pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
         await pg_admin(f'CREATE DATABASE "{name}"')
-        engine = create_engine(_pg_url(name))
+        engine = create_engine(pg_url(name))
         await upgrade(engine)
         await engine.dispose()
 
@@ -102,55 +86,6 @@ def pg_template() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
     yield name
     _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _pg_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-class PgDatabases:
-    """Test databases copied from the template one test ahead, dropped in the background.
-
-    `CREATE DATABASE … TEMPLATE` costs ~200 ms and `DROP … WITH (FORCE)` ~20–60 ms of
-    PostgreSQL's time; paid inside each test's setup and teardown, they were ~0.3 s of
-    every PostgreSQL test's wall time (~1,300 tests). One background thread makes the next
-    database while the current test runs and drops the used ones after it; the test only
-    waits when the copy is not ready yet. Each test still gets a fresh copy of its own.
-    """
-
-    def __init__(self, template: str) -> None:
-        self._template = template
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-databases")
-        self._next: Future[str] = self._pool.submit(self._create)
-
-    def _create(self) -> str:
-        name = f"dovecote_t_{uuid.uuid4().hex[:12]}"
-        # Commits in test databases do not wait for the WAL to reach the disk (~3 ms each
-        # here): what a test sees is the same, only a crash of PostgreSQL itself could lose
-        # them. (A database setting is not copied from its template, so it is set per copy.)
-        _run(
-            pg_admin(
-                f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"',
-                f'ALTER DATABASE "{name}" SET synchronous_commit = off',
-            )
-        )
-        return name
-
-    @staticmethod
-    def _drop(name: str) -> None:
-        _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    def take(self) -> str:
-        name = self._next.result()
-        self._next = self._pool.submit(self._create)
-        return name
-
-    def give_back(self, name: str) -> None:
-        self._pool.submit(self._drop, name)
-
-    def close(self) -> None:
-        self.give_back(self._next.result())
-        self._pool.shutdown(wait=True)
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +105,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     databases: PgDatabases = request.getfixturevalue("pg_databases")
     name = databases.take()
-    yield _pg_url(name)
+    yield pg_url(name)
     databases.give_back(name)
 
 

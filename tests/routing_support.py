@@ -14,7 +14,6 @@ import asyncio
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -28,12 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from conftest import OWNER, OWNER_KEY, _pg_url, _run, free_port, pg_admin
+from conftest import OWNER, OWNER_KEY, free_port
 from dovecote import bootstrap, wiring
 from dovecote.app import create_app
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.worker import Worker
 from dovecote.settings import Settings
+from pg_databases import PgDatabases, pg_url
 
 PEER_KEY = "PEER-0C1D-SECRET-7F3A9B2E4D"  # the upstream's API key: must never leak
 
@@ -88,11 +88,10 @@ def peer_database(
         shutil.copyfile(template, target)
         yield f"sqlite+aiosqlite:///{target}"
         return
-    template = request.getfixturevalue("pg_template")
-    name = f"dovecote_p_{uuid.uuid4().hex[:12]}"
-    _run(pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _pg_url(name)
-    _run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    databases: PgDatabases = request.getfixturevalue("pg_databases")
+    name = databases.take()
+    yield pg_url(name)
+    databases.give_back(name)
 
 
 def peer_settings(database_url: str, tmp_path: Path, **tuning: Any) -> Settings:

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from conftest import OWNER, OWNER_KEY, PG_ADMIN_URL, pg_admin
+from conftest import OWNER, OWNER_KEY
 from dovecote import bootstrap, wiring
 from dovecote.settings import Settings
 from dovecote.storage.tables import users
+from pg_databases import PG_ADMIN_URL, pg_admin
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import OWNER, OWNER_KEY, PG_ADMIN_URL, pg_admin
+from conftest import OWNER, OWNER_KEY
+from pg_databases import PG_ADMIN_URL, pg_admin
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

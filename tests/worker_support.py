@@ -18,14 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import PgDatabases
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import messages
-
-PG_ADMIN_URL = os.environ.get(
-    "DOVECOTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-
+from pg_databases import PgDatabases, pg_url
 
 # --- databases ------------------------------------------------------------------------------
 
@@ -34,7 +29,7 @@ PG_ADMIN_URL = os.environ.get(
 def pg_database_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A fresh PostgreSQL database copied from the session's migrated template."""
     name = pg_databases.take()
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield pg_url(name)
     pg_databases.give_back(name)
 
 
