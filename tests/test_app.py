@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dovecote.app import create_app
+from dovecote.settings import Settings
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 PROBE = """
@@ -32,3 +35,18 @@ def test_a_served_app_freezes_its_start_up_objects_and_collects_young_ones_less_
     assert before == 0
     assert frozen > 100_000  # the modules, routes and schemas loaded at start-up
     assert (young, middle, old) == (20_000, 20, 20)
+
+
+def test_apps_share_their_routers_inclusions_and_each_serves_every_operation() -> None:
+    first = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    second = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:", cors_origins=["x"]))
+
+    # What a route needs is worked out once per inclusion (wiring.mount): the ~70
+    # inclusions are the same objects in both apps; only FastAPI's own (/docs, …) differ.
+    shared = {id(route) for route in first.router.routes} & {
+        id(route) for route in second.router.routes
+    }
+    assert len(shared) == len(first.router.routes) - 4 == len(second.router.routes) - 4
+    paths = first.openapi()["paths"]
+    assert {"/v3/sms/send", "/v3/messages", "/sendCode"} <= set(paths)
+    assert paths == second.openapi()["paths"]
