@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
+from dovecote.pipeline.routing import table as routing_table
 from dovecote.pipeline.routing.store import Connector, Route
 from dovecote.pipeline.routing.table import RoutingTable
 from dovecote.pipeline.transports.base import Job
+from dovecote.storage.db import create_engine
 
 
 def route(route_id: int, *names: str, priority: int = 0, **match: object) -> Route:
@@ -66,3 +71,15 @@ def test_failover_lists_the_enabled_connectors_in_order() -> None:
     found = routing.match(job("+61411111111"))
     assert found is not None
     assert [c.name for c in routing.failover(found)] == ["a", "c"]
+
+
+async def test_the_shared_cache_lets_its_engine_go_once_the_engine_is_disposed() -> None:
+    engine = create_engine("sqlite+aiosqlite:///:memory:")
+    cache = routing_table.shared(engine)
+    assert routing_table.shared(engine) is cache
+    await engine.dispose()
+    gone = weakref.ref(engine)
+    del engine, cache
+    gc.collect()
+
+    assert gone() is None  # the cache (a value keyed weakly by it) did not hold it

@@ -98,11 +98,21 @@ async def read(conn: AsyncConnection) -> RoutingTable:
 
 class Cache:
     def __init__(self, engine: AsyncEngine, refresh: float = 1.0) -> None:
-        self.engine = engine
+        # Weak: `_shared` keys its caches by engine weakly, and a cache holding its key
+        # strongly kept every engine of the process alive (a test suite's thousands, with
+        # their statement caches) and the cache with it.
+        self._engine = weakref.ref(engine)
         self.refresh = refresh
         self.table: RoutingTable | None = None
         self._checked = 0.0
         self._writes = store.local_writes(engine.sync_engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine = self._engine()
+        if engine is None:  # its owner dropped the engine: nobody can be asking
+            raise RuntimeError("the engine of this routing table cache is gone")
+        return engine
 
     async def get(self, conn: AsyncConnection | None = None) -> RoutingTable:
         """The table, checking its version at most every `refresh` seconds (at once after
