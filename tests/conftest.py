@@ -9,6 +9,7 @@ so tests never share state and never pay for migrations twice.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import socket
@@ -203,6 +204,16 @@ _LONG_FIRST = (
     "tests/pipeline/test_worker_processes.py",
     "tests/apis/clicksend/test_sms_crash.py",
 )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What is loaded by now (every module, schema and route: ~1.5 million objects) lives
+    # as long as the process, yet each full collection walked all of it again: 0.7 s
+    # a time, ~15 % of the run. Frozen once, after one collection, a full collection
+    # walks only what the tests themselves made since. (Freezing again later would keep
+    # earlier tests' garbage alive; this is done once, before any test runs.)
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
