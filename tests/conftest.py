@@ -38,7 +38,7 @@ from pg_databases import PG_ADMIN_URL, PgDatabases, pg_admin, pg_url
 # hashes are real argon2id and verification reads the cost from each hash. Processes the
 # tests start (`dovecote serve`, workers) keep the production cost unless their
 # environment says otherwise.
-CHEAP_HASH_TIME, CHEAP_HASH_KIB = 1, 32
+CHEAP_HASH_TIME, CHEAP_HASH_KIB, CHEAP_HASH_LANES = 1, 32, 1
 
 # Generated tests are reproducible: the same examples on every run and machine, so a red
 # run can always be replayed. A failure they find becomes a plain example test.
@@ -124,6 +124,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rate_limit="10000/second",
         password_hash_time_cost=CHEAP_HASH_TIME,
         password_hash_memory_kib=CHEAP_HASH_KIB,
+        password_hash_parallelism=CHEAP_HASH_LANES,
     )
 
 

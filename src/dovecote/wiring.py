@@ -271,7 +271,9 @@ def build_runtime(
     settings: Settings, *, sinks: Sequence[EventSink] = SINKS, metrics: Metrics | None = None
 ) -> Runtime:
     security.configure_password_hashing(
-        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
     )
     limiter = rate_limiter(settings)
     engine = create_engine(settings.database_url)

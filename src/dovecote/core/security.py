@@ -17,13 +17,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 
-def configure_password_hashing(*, time_cost: int, memory_kib: int) -> None:
+def configure_password_hashing(*, time_cost: int, memory_kib: int, parallelism: int = 4) -> None:
     """New hashes use this cost; existing hashes verify at the cost written in each one,
     so lowering or raising it never locks anyone out. One process, one cost: the runtime
     calls this once at start-up (`DOVECOTE_PASSWORD_HASH_*`)."""
     global _hasher
-    if (time_cost, memory_kib) != (_hasher.time_cost, _hasher.memory_cost):
-        _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    cost = (time_cost, memory_kib, parallelism)
+    if cost != (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism):
+        _hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
 
 
 def new_api_key() -> str:

@@ -28,7 +28,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import CHEAP_HASH_KIB, CHEAP_HASH_TIME, OWNER, OWNER_KEY, free_port
+from conftest import CHEAP_HASH_KIB, CHEAP_HASH_LANES, CHEAP_HASH_TIME, OWNER, OWNER_KEY, free_port
 from dovecote.storage.tables import accounts, ledger_entries, messages, users
 from worker_support import query
 
@@ -66,6 +66,7 @@ def start_server(database_url: str, log: Path, *, group_commit: bool) -> Server:
         # The owner's key is hashed at start-up: at the lowest argon2id cost, not ~170 ms.
         DOVECOTE_PASSWORD_HASH_TIME_COST=str(CHEAP_HASH_TIME),
         DOVECOTE_PASSWORD_HASH_MEMORY_KIB=str(CHEAP_HASH_KIB),
+        DOVECOTE_PASSWORD_HASH_PARALLELISM=str(CHEAP_HASH_LANES),
     )
     port = free_port()
     handle = log.open("wb")
