@@ -8,6 +8,7 @@ gets a fresh context (cookies, storage) on it, and a Dovecote of its own on loop
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -59,12 +60,19 @@ async def connected(page: Page) -> None:
 async def axe_violations(page: Page) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations on the page as it is."""
     # Evaluated through the DevTools protocol, which the pages' CSP (script-src 'self')
-    # does not govern: a <script> tag would be refused, as it should be.
-    await page.evaluate(AXE.read_text() + "\n;true")
+    # does not govern: a <script> tag would be refused, as it should be. Once a document
+    # (its 650 kB are parsed again each time): a page checked at two sizes keeps it.
+    if not await page.evaluate("typeof axe !== 'undefined'"):
+        await page.evaluate(_axe_source())
     result: dict[str, Any] = await page.evaluate(
         "async () => await axe.run(document, {resultTypes: ['violations']})"
     )
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE.read_text() + "\n;true"
 
 
 async def with_engine(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
