@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.contacts.fields import FIELDS
+from dovecote.storage import bulk
 from dovecote.storage.listing import Fields, ListQuery, Page, check_page, paginate
 from dovecote.storage.tables import contact_imports, contact_lists, contacts
 
@@ -164,9 +165,10 @@ async def insert_contact(conn: AsyncConnection, values: Mapping[str, Any]) -> in
 
 
 async def insert_contacts(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Many contacts in one executemany; every row must carry the same keys."""
-    if rows:
-        await conn.execute(contacts.insert(), list(rows))
+    """Many contacts in one statement (`bulk.insert_rows`): on PostgreSQL one `INSERT …
+    SELECT FROM unnest` instead of an executemany, which there is a Bind/Execute per row
+    (an import's batch of 2,000 took ~0.2 s)."""
+    await bulk.insert_rows(conn, contacts, rows)
 
 
 async def update_contact(
