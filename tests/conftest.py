@@ -39,6 +39,12 @@ from pg_databases import PG_ADMIN_URL, PgDatabases, pg_admin, pg_url
 # tests start (`dovecote serve`, workers) keep the production cost unless their
 # environment says otherwise.
 CHEAP_HASH_TIME, CHEAP_HASH_KIB, CHEAP_HASH_LANES = 1, 32, 1
+# The same as settings, for the tests that build their own.
+CHEAP_HASHING: dict[str, Any] = {
+    "password_hash_time_cost": CHEAP_HASH_TIME,
+    "password_hash_memory_kib": CHEAP_HASH_KIB,
+    "password_hash_parallelism": CHEAP_HASH_LANES,
+}
 
 # Generated tests are reproducible: the same examples on every run and machine, so a red
 # run can always be replayed. A failure they find becomes a plain example test.
@@ -122,9 +128,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         worker_enabled=False,
         sandbox_receipt_delay=0,
         rate_limit="10000/second",
-        password_hash_time_cost=CHEAP_HASH_TIME,
-        password_hash_memory_kib=CHEAP_HASH_KIB,
-        password_hash_parallelism=CHEAP_HASH_LANES,
+        **CHEAP_HASHING,
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from conftest import CHEAP_HASHING
 from dovecote import bootstrap, wiring
 from dovecote.accounts import service as account_service
 from dovecote.pipeline import outbound
@@ -59,6 +60,7 @@ def seed(database_url: str, count: int) -> list[str]:
             owner_username=OWNER,
             owner_api_key=OWNER_KEY,
             worker_enabled=False,
+            **CHEAP_HASHING,
         )
         runtime = wiring.build_runtime(settings)
         try:

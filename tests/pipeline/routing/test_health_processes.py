@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from conftest import CHEAP_HASHING
 from dovecote import bootstrap, wiring
 from dovecote.accounts import service as account_service
 from dovecote.pipeline import outbound
@@ -47,7 +48,12 @@ def prepare(database_url: str, broken_url: str) -> None:
 
     async def run() -> None:
         runtime = wiring.build_runtime(
-            Settings(database_url=database_url, owner_username=OWNER, owner_api_key=OWNER_KEY)
+            Settings(
+                database_url=database_url,
+                owner_username=OWNER,
+                owner_api_key=OWNER_KEY,
+                **CHEAP_HASHING,
+            )
         )
         try:
             await bootstrap.prepare(runtime)
