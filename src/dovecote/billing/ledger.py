@@ -116,7 +116,7 @@ async def _apply(
     if batch is not None and batch.holds(account_id):
         return await _apply_held(conn, batch, parameters, covered=covered)
     if batch is not None:
-        batch.reads.pop(("ledger.balance", account_id), None)  # the row changes now
+        batch.reads.pop(_stored(account_id), None)  # the row changes now
     if conn.dialect.name == "postgresql":
         inserted = await conn.execute(_RECORDED[covered], parameters)
         if batch is not None:
@@ -125,15 +125,7 @@ async def _apply(
     row = (await conn.execute(_UPDATE[covered], parameters)).one_or_none()
     if row is None:
         return False
-    entry = {
-        "account_id": account_id,
-        "amount_micros": delta,
-        "balance_after_micros": int(row[0]),
-        "currency": str(row[1]),
-        "kind": kind,
-        "reference": parameters["p_reference"],
-        "created_at": parameters["p_created"],
-    }
+    entry = _entry(parameters, int(row[0]), str(row[1]))
     if batch is not None:
         # In a group commit the entry is written with the batch's others, just before
         # its commit (storage/deferred.py); entries keep the order of their debits.
@@ -157,30 +149,45 @@ async def _apply_held(
     if held is None:
         return False  # no such account, as the UPDATE matching nothing
     start, currency = held
-    key = ("ledger.delta", account_id)
+    key = _unwritten(account_id)
     balance = start + sum(batch.gathered(key)) + delta
     if covered and balance < 0:
         return False
     batch.wrote = True
     batch.gather(key, functools.partial(_write_balance, account_id), [delta])
-    entry = {
-        "account_id": account_id,
-        "amount_micros": delta,
-        "balance_after_micros": balance,
+    entry = _entry(parameters, balance, currency)
+    batch.insert(ledger_entries, [entry])
+    return True
+
+
+def _entry(parameters: dict[str, Any], balance_after: int, currency: str) -> dict[str, Any]:
+    """The ledger row of one applied change."""
+    return {
+        "account_id": parameters["p_account"],
+        "amount_micros": parameters["p_delta"],
+        "balance_after_micros": balance_after,
         "currency": currency,
         "kind": parameters["p_kind"],
         "reference": parameters["p_reference"],
         "created_at": parameters["p_created"],
     }
-    batch.insert(ledger_entries, [entry])
-    return True
+
+
+def _unwritten(account_id: int) -> tuple[str, int]:
+    """The batch's key for the changes of `account_id` not yet written to its row."""
+    return ("ledger.delta", account_id)
+
+
+def _stored(account_id: int) -> tuple[str, int]:
+    """The batch's key for the balance of `account_id` as its row holds it."""
+    return ("ledger.balance", account_id)
 
 
 async def _held_balance(
     conn: AsyncConnection, batch: deferred.Deferred, account_id: int
 ) -> tuple[int, str] | None:
     """The balance and currency as stored (without the batch's unwritten changes)."""
-    key = ("ledger.balance", account_id)
+    key = _stored(account_id)
     if key not in batch.reads:
         row = (await conn.execute(_STORED, {"p_account": account_id})).one_or_none()
         batch.reads[key] = None if row is None else (int(row[0]), str(row[1]))
@@ -199,7 +206,7 @@ async def balance(conn: AsyncConnection, account_id: int) -> int:
     if batch is not None and batch.holds(account_id):
         held = await _held_balance(conn, batch, account_id)
         if held is not None:
-            return held[0] + int(sum(batch.gathered(("ledger.delta", account_id))))
+            return held[0] + int(sum(batch.gathered(_unwritten(account_id))))
     result = await conn.execute(_STORED, {"p_account": account_id})
     return int(result.one()[0])
 

@@ -123,7 +123,7 @@ async def insert_columns(
     if not count:
         return
     if conn.dialect.name != "postgresql":
-        await _executemany(conn, table, names, columns)
+        await _sqlite_executemany(conn, _insert(table, frozenset(names)), columns)
         return
     params = _Params(table)
     # The first column always goes as an array: unnest gives the row count.
@@ -152,21 +152,17 @@ async def execute_rows(
     if conn.dialect.name != "sqlite":
         await conn.execute(statement, list(rows))
         return
-    sql, order, processors = _sqlite_compiled(statement)
-    columns = [
-        [process(row[name]) for row in rows]
-        if (process := processors[name])
-        else [row[name] for row in rows]
-        for name in order
-    ]
-    await conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
+    await _sqlite_executemany(
+        conn, statement, {name: [row[name] for row in rows] for name in rows[0]}
+    )
 
 
-async def _executemany(
-    conn: AsyncConnection, table: sa.Table, names: list[str], columns: Mapping[str, list[Any]]
+async def _sqlite_executemany(
+    conn: AsyncConnection, statement: sa.Executable, columns: Mapping[str, list[Any]]
 ) -> None:
-    """`insert_columns` on SQLite: as `execute_rows`, the INSERT built once per columns."""
-    sql, order, processors = _sqlite_compiled(_insert(table, frozenset(names)))
+    """`statement` (compiled once) over rows given column by column, as tuples; a column
+    whose type has a bind processor (JSON) converted by it."""
+    sql, order, processors = _sqlite_compiled(statement)
     converted = [
         list(map(process, columns[name])) if (process := processors[name]) else columns[name]
         for name in order
