@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dovecote.storage.db import create_engine
+from dovecote.storage.db import create_engine, create_read_engine
 from dovecote.storage.fair_pool import FairAsyncQueuePool
 
 
@@ -34,6 +34,35 @@ async def test_a_task_that_returns_the_connection_and_asks_again_waits_its_turn(
         await waiting
         assert order == ["waiter", "returner"]
     finally:
+        await engine.dispose()
+
+
+async def test_the_sqlite_read_pool_hands_a_returned_connection_to_its_longest_waiter(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'read.db'}"
+    engine = create_engine(url)
+    reader = create_read_engine(url, engine)
+    order: list[str] = []
+    held = [await reader.connect() for _ in range(reader.pool.size())]  # type: ignore[attr-defined]
+    try:
+
+        async def waiter() -> None:
+            async with reader.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+                order.append("waiter")
+
+        waiting = asyncio.create_task(waiter())
+        await asyncio.sleep(0.05)
+        await held[0].close()
+        async with reader.connect():  # at once: SQLAlchemy's own pool let this one in first
+            order.append("returner")
+        await waiting
+        assert order == ["waiter", "returner"]
+    finally:
+        for conn in held[1:]:
+            await conn.close()
+        await reader.dispose()
         await engine.dispose()
 
 
