@@ -128,12 +128,12 @@ async def user_and_account_by_key_hash(
         .where(api_keys.c.key_hash == key_hash)
         .limit(2)
     )
-    rows = list((await conn.execute(query)).mappings())
+    rows = (await conn.execute(query)).all()
     # A key shared by several users (the spec's test accounts) names nobody on its own.
     if len(rows) != 1:
         return None
     user, account = _split(rows[0])
-    return user, account, int(rows[0]["api_key_id"])
+    return user, account, int(rows[0].api_key_id)
 
 
 async def key_ids_for_user(conn: AsyncConnection, user_id: int) -> Sequence[int]:
@@ -169,7 +169,7 @@ def users_of_account(account_id: int) -> sa.Select[Any]:
 
 async def list_all_users(conn: AsyncConnection) -> Sequence[tuple[User, Account]]:
     query = _with_accounts().order_by(users.c.id)
-    return [_split(row) for row in (await conn.execute(query)).mappings()]
+    return [_split(row) for row in (await conn.execute(query)).all()]
 
 
 USER_FIELDS = Fields(
@@ -200,11 +200,18 @@ def _with_accounts() -> sa.Select[Any]:
     )
 
 
-def _split(row: Mapping[Any, Any]) -> tuple[User, Account]:
-    def part(prefix: str) -> dict[str, Any]:
-        return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
+_USER_COLUMNS = tuple(users.c.keys())
+_ACCOUNT_COLUMNS = tuple(accounts.c.keys())
 
-    return user_from_row(part("users_")), account_from_row(part("accounts_"))
+
+def _split(row: Sequence[Any]) -> tuple[User, Account]:
+    """A `_with_accounts` row as a tuple — the users' columns, then the accounts': every
+    authenticated request maps one, and matching ~50 labelled keys by prefix was half the
+    cost of its query."""
+    n, m = len(_USER_COLUMNS), len(_ACCOUNT_COLUMNS)
+    user = dict(zip(_USER_COLUMNS, row[:n], strict=True))
+    account = dict(zip(_ACCOUNT_COLUMNS, row[n : n + m], strict=True))
+    return user_from_row(user), account_from_row(account)
 
 
 # Built once: every authenticated request runs one of these, and building a statement
@@ -226,5 +233,5 @@ async def user_and_account(
         key_id, key_hash = api_key
         parameters = {"user_id": user_id, "key_id": key_id, "key_hash": key_hash}
         result = await conn.execute(_BY_USER_AND_KEY, parameters)
-    row = result.mappings().one_or_none()
+    row = result.one_or_none()
     return None if row is None else _split(row)

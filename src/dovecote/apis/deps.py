@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from limits import parse
+from limits import RateLimitItem, parse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import login_throttle
@@ -102,6 +103,9 @@ async def read_principal(request: Request, runtime: RuntimeDep) -> Principal:
         return await current_principal(request, conn, runtime)
 
 
+ReadPrincipal = Annotated[Principal, Depends(read_principal)]
+
+
 async def _verify_limited(
     request: Request, conn: AsyncConnection, runtime: Runtime, header: str
 ) -> Principal:
@@ -155,8 +159,13 @@ async def _verify(conn: AsyncConnection, header: str) -> Principal:
     return await accounts.authenticate_basic(conn, username, secret)
 
 
+@functools.cache
+def _limit(text: str) -> RateLimitItem:
+    return parse(text)  # a regular expression per request otherwise: ~1 % of a send
+
+
 async def _rate_limit(runtime: RuntimeDep, principal: Principal) -> None:
-    item = parse(runtime.settings.rate_limit)
+    item = _limit(runtime.settings.rate_limit)
     key = str(principal.account.id)
     if not await runtime.limiter.hit(item, "account", key):
         stats = await runtime.limiter.get_window_stats(item, "account", key)
