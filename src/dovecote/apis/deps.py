@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.accounts import login_throttle
 from dovecote.accounts import service as accounts
-from dovecote.accounts.credential_cache import CredentialCache
 from dovecote.core.errors import RateLimited, Unauthorized
 from dovecote.core.models import Principal
 from dovecote.runtime import Runtime
@@ -65,20 +64,35 @@ class MissingCredentials(Unauthorized):
     code = "MISSING_CREDENTIALS"
 
 
-async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -> Principal:
+def _header(request: Request) -> str:
     header = request.headers.get("authorization", "")
     if not header:
         raise MissingCredentials(
             "Not enough information has been supplied for authentication. "
             "Please ensure that your Username and Unique Key are supplied in your request."
         )
-    cache: CredentialCache = runtime.credentials
-    cached = cache.get(header)
+    return header
+
+
+async def current_principal(request: Request, conn: Conn, runtime: RuntimeDep) -> Principal:
+    header = _header(request)
+    cached = runtime.credentials.get(header)
     principal = await accounts.principal_from_cache(conn, cached) if cached else None
     if principal is None:
-        principal = await _verify_limited(request, conn, runtime, header)
-        username, secret = _credentials(header)  # parsed fine: it was just verified
-        cache.put(header, accounts.credential_to_cache(principal, secret, username))
+        principal = await _verified(request, conn, runtime, header)
+    return await _admit(request, runtime, principal)
+
+
+async def _verified(
+    request: Request, conn: AsyncConnection, runtime: Runtime, header: str
+) -> Principal:
+    principal = await _verify_limited(request, conn, runtime, header)
+    username, secret = _credentials(header)  # parsed fine: it was just verified
+    runtime.credentials.put(header, accounts.credential_to_cache(principal, secret, username))
+    return principal
+
+
+async def _admit(request: Request, runtime: Runtime, principal: Principal) -> Principal:
     await _rate_limit(runtime, principal)
     request.state.principal = principal
     return principal
@@ -98,9 +112,22 @@ DetachedPrincipal = Annotated[Principal, Depends(detached_principal)]
 async def read_principal(request: Request, runtime: RuntimeDep) -> Principal:
     """The caller, authenticated on a read connection (authentication only reads): for
     handlers that write through the group commit (`runtime.writer`), which must not hold
-    the writer's connection while they wait for their turn."""
+    the writer's connection while they wait for their turn. Concurrent requests with one
+    header share the reload of a cached caller (`CredentialCache.reloads`)."""
+    header = _header(request)
+    cached = runtime.credentials.get(header)
+    if cached is not None:
+
+        async def reload() -> Principal | None:
+            async with runtime.reader.connect() as conn:
+                return await accounts.principal_from_cache(conn, cached)
+
+        principal = await runtime.credentials.reloads.read(header, reload)
+        if principal is not None:
+            return await _admit(request, runtime, principal)
     async with runtime.reader.connect() as conn:
-        return await current_principal(request, conn, runtime)
+        principal = await _verified(request, conn, runtime, header)
+    return await _admit(request, runtime, principal)
 
 
 ReadPrincipal = Annotated[Principal, Depends(read_principal)]

@@ -467,3 +467,23 @@ async def test_many_concurrent_sends_share_a_few_commits(
         assert [r.status_code for r in responses] == [200] * 64
     assert group.units - units == 64
     assert group.commits - commits <= 8
+
+
+async def test_concurrent_sends_with_one_key_share_the_reload_of_their_caller(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    reader = app.state.runtime.reader.sync_engine
+    user_reads = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal user_reads
+        user_reads += "FROM users JOIN accounts" in statement
+
+    assert (await send(client, 0)).status_code == 200  # verified: now cached
+    sa.event.listen(reader, "before_cursor_execute", count)
+    try:
+        responses = await asyncio.gather(*(send(client, n) for n in range(32)))
+    finally:
+        sa.event.remove(reader, "before_cursor_execute", count)
+    assert [r.status_code for r in responses] == [200] * 32
+    assert 1 <= user_reads <= 8  # one per request before, 32
