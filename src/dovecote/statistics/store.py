@@ -105,7 +105,17 @@ async def replace_inflight(
     """Make the rows of `touched` messages, which moved, be exactly `keep` (those not
     yet final): delete, then insert. On PostgreSQL a dispatcher's batch of 1,000 took
     ~10 ms deleted and inserted as arrays, ~25 ms through `ON CONFLICT DO UPDATE` and
-    ~20 ms as an `UPDATE … FROM`."""
+    ~20 ms as an `UPDATE … FROM`. On SQLite the upsert is the cheaper one at every size
+    (session 7: 0.48 against 0.78 ms a pass of 1-16 rows), so there only the rows that
+    went final are deleted and the rest upserted."""
+    if conn.dialect.name == "sqlite":
+        kept = {tracked.message_id for tracked in keep}
+        gone = [message_id for message_id in touched if message_id not in kept]
+        if gone:
+            where = bulk.any_of(statistics_inflight.c.message_id, gone, conn.dialect.name)
+            await conn.execute(statistics_inflight.delete().where(where))
+        await upsert_inflight(conn, keep)
+        return
     if touched:
         where = bulk.any_of(statistics_inflight.c.message_id, touched, conn.dialect.name)
         await conn.execute(statistics_inflight.delete().where(where))
