@@ -11,9 +11,9 @@ deleted row's id until migration 0007), so it also holds what cannot come back: 
 account id, the SHA-256 of the key or the salted password hash, and the Basic username.
 A hit re-checks them all; a row that merely has the same id never matches.
 
-Concurrent requests with one header share one reload (`reload`): a client sending single
+Concurrent requests with one header share one reload (`reloads`): a client sending single
 messages in parallel with one key made one identical read per request, ~20 % of a
-single send's CPU. A request joining a reload in flight is answered with rows read at
+single send's CPU in the profile. A request joining a reload in flight is answered with rows read at
 most that read's time (about a millisecond) before it arrived.
 """
 
