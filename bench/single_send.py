@@ -196,6 +196,7 @@ def main() -> None:
                 time.sleep(2)  # let the worker drain the last round before counting
                 sampler = LockSampler(database) if database else None
                 db_before = support.pg_cluster_cpu_seconds(postmaster) if postmaster else 0.0
+                sessions_before = support.pg_sessions(database) if database else 0
                 load = support.load_average()
                 cpu_before = sum(support.cpu_seconds(pid) for pid in pids)
                 api_before = sum(support.cpu_seconds(s.pid) for s in servers)
@@ -217,7 +218,17 @@ def main() -> None:
                     support.pg_cluster_cpu_seconds(postmaster) - db_before if postmaster else 0.0
                 )
                 figures["db_cpu_ms"] = db_cpu * 1000 / max(1, figures["total"])
-                db_note = f", database {figures['db_cpu_ms']:.2f}" if database else ""
+                db_note = ""
+                if database:
+                    # Stats reach pg_stat_database within a second of the change.
+                    time.sleep(1)
+                    opened = support.pg_sessions(database) - sessions_before
+                    opened -= 1 + (len(sampler.samples) if sampler else 0)  # psql's own
+                    db_note = (
+                        f", database {figures['db_cpu_ms']:.2f}; "
+                        f"{opened * 1000 / max(1, figures['total']):.1f} connections opened "
+                        "per 1,000"
+                    )
                 rounds.append(figures)
                 print(
                     f"round {n + 1}: {figures['rate']:,.0f} req/s, p50 {figures['p50']:.1f} ms, "

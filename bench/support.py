@@ -244,8 +244,10 @@ def drop_pg_database(name: str) -> None:
 
 def pg_postmaster() -> int:
     """The PostgreSQL server's first process, parent of every backend (it must run on this
-    machine: its CPU is read from /proc)."""
-    return int(_stat(int(psql("SELECT pg_backend_pid()")))[1])
+    machine: its CPU is read from /proc). Found as the checkpointer's parent: a backend of
+    our own is gone, with its /proc entry, once psql exits."""
+    found = psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+    return int(_stat(int(found))[1])
 
 
 def pg_cluster_cpu_seconds(postmaster: int) -> float:
@@ -268,6 +270,14 @@ def pg_cluster_cpu_seconds(postmaster: int) -> float:
         # A child reaped between the reads would be missed or counted twice.
         if after[13:15] == before[13:15]:
             return (sum(int(tick) for tick in after[11:15]) + live) / TICKS
+
+
+def pg_sessions(name: str) -> int:
+    """Connections opened to database `name` so far (each a new backend: a fork and its
+    caches warmed, CPU that `pg_cluster_cpu_seconds` sees)."""
+    return int(
+        psql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()", name)
+    )
 
 
 def pg_activity(name: str) -> tuple[int, int, int]:
