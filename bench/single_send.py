@@ -19,8 +19,11 @@ does not answer its ping within 5 s, so on a loaded machine it may never come up
         [--worker-processes M] [--api-processes N] [--accounts K] [--smsc] [--postgresql]
 
 --postgresql creates a throwaway database on the local PostgreSQL (dropped after) and
-adds its side: the CPU of the backends serving the run, and how many of them were
-waiting on a lock (the balance row, for one account) in samples taken once a second.
+adds its side: the CPU of the whole PostgreSQL server over the round (every backend,
+those that ended too, and its background processes: `support.pg_cluster_cpu_seconds`),
+and, in samples taken once a second, how many of the run's backends were waiting on a
+lock (the balance row, for one account) and how many other databases' were active (their
+CPU is in the figure too: on a shared machine, a run beside others' tests reads high).
 """
 
 from __future__ import annotations
@@ -124,23 +127,28 @@ def wait_for_delivery(url: str, smsc: support.Smsc, timeout: float = 90) -> None
 
 
 class LockSampler(threading.Thread):
-    """Once a second: how many of the database's backends wait on a lock, of those active."""
+    """Once a second: how many of the database's backends wait on a lock, of those active,
+    and how many backends of other databases are active."""
 
     def __init__(self, database: str) -> None:
         super().__init__(daemon=True)
         self.database, self.samples, self.done = database, [], threading.Event()
-        self.samples: list[tuple[int, int]]
+        self.samples: list[tuple[int, int, int]]
 
     def run(self) -> None:
         while not self.done.wait(1):
-            self.samples.append(support.pg_waiting(self.database))
+            self.samples.append(support.pg_activity(self.database))
 
     def summary(self) -> str:
         if not self.samples:
             return ""
-        waiting = sum(w for w, _ in self.samples) / len(self.samples)
-        active = sum(a for _, a in self.samples) / len(self.samples)
-        return f", {waiting:.1f} of {active:.1f} active backends waiting on a lock"
+        waiting, active, others = (
+            sum(sample[i] for sample in self.samples) / len(self.samples) for i in range(3)
+        )
+        return (
+            f", {waiting:.1f} of {active:.1f} active backends waiting on a lock"
+            f", {others:.1f} other databases' backends active"
+        )
 
 
 def main() -> None:
@@ -157,9 +165,10 @@ def main() -> None:
     parser.add_argument("--smsc", action="store_true")
     parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
-    database = None
+    database, postmaster = None, None
     if args.postgresql:
         database, args.database_url = support.create_pg_database()
+        postmaster = support.pg_postmaster()
     with tempfile.TemporaryDirectory() as tmp:
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         smsc = support.Smsc() if args.smsc else None
@@ -185,9 +194,9 @@ def main() -> None:
             rounds = []
             for n in range(args.rounds):
                 time.sleep(2)  # let the worker drain the last round before counting
-                backends = support.pg_backends(database) if database else []
                 sampler = LockSampler(database) if database else None
-                db_before = sum(support.cpu_seconds(pid) for pid in backends)
+                db_before = support.pg_cluster_cpu_seconds(postmaster) if postmaster else 0.0
+                sessions_before = support.pg_sessions(database) if database else 0
                 load = support.load_average()
                 cpu_before = sum(support.cpu_seconds(pid) for pid in pids)
                 api_before = sum(support.cpu_seconds(s.pid) for s in servers)
@@ -205,10 +214,21 @@ def main() -> None:
                 figures["cpu_ms"] = cpu * 1000 / max(1, figures["total"])
                 figures["api_cpu_ms"] = api_cpu * 1000 / max(1, figures["total"])
                 figures["delivered"] = delivered
-                db_cpu = sum(support.cpu_seconds(pid) for pid in backends) - db_before
-                db_note = (
-                    f", database {db_cpu * 1000 / max(1, figures['total']):.2f}" if database else ""
+                db_cpu = (
+                    support.pg_cluster_cpu_seconds(postmaster) - db_before if postmaster else 0.0
                 )
+                figures["db_cpu_ms"] = db_cpu * 1000 / max(1, figures["total"])
+                db_note = ""
+                if database:
+                    # Stats reach pg_stat_database within a second of the change.
+                    time.sleep(1)
+                    opened = support.pg_sessions(database) - sessions_before
+                    opened -= 1 + (len(sampler.samples) if sampler else 0)  # psql's own
+                    db_note = (
+                        f", database {figures['db_cpu_ms']:.2f}; "
+                        f"{opened * 1000 / max(1, figures['total']):.1f} connections opened "
+                        "per 1,000"
+                    )
                 rounds.append(figures)
                 print(
                     f"round {n + 1}: {figures['rate']:,.0f} req/s, p50 {figures['p50']:.1f} ms, "
@@ -219,13 +239,16 @@ def main() -> None:
                     + (sampler.summary() if sampler else ""),
                     flush=True,
                 )
+            db_median = support.median(r["db_cpu_ms"] for r in rounds)
             print(
                 f"median of {args.rounds}: "
                 f"{support.median(r['rate'] for r in rounds):,.0f} req/s, "
                 f"p50 {support.median(r['p50'] for r in rounds):.1f} ms, "
                 f"p99 {support.median(r['p99'] for r in rounds):.1f} ms, "
                 f"CPU {support.median(r['cpu_ms'] for r in rounds):.2f} ms/request "
-                f"({args.connections} connections, {args.workers * args.api_processes} API process(es), "
+                f"(API processes {support.median(r['api_cpu_ms'] for r in rounds):.2f}"
+                + (f", database {db_median:.2f}) " if database else ") ")
+                + f"({args.connections} connections, {args.workers * args.api_processes} API process(es), "
                 f"{args.worker_processes} worker process(es), "
                 f"{args.accounts} account(s), {database_url.split(':')[0]})"
             )

@@ -43,11 +43,17 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name: [0] is the state, [1] the parent, [11] and
+    [12] user and system ticks, [13] and [14] those of its children it has reaped."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of `pid` and all its live descendants."""
     total = 0.0
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
         total += (int(fields[11]) + int(fields[12])) / TICKS
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except (FileNotFoundError, ProcessLookupError):
@@ -236,24 +242,54 @@ def drop_pg_database(name: str) -> None:
     psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def pg_backends(name: str) -> list[int]:
-    """The server processes serving connections to database `name` (their CPU is the
-    database's share of a run)."""
-    found = psql(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()",
-        name,
-    )
-    return [int(pid) for pid in found.split()]
+def pg_postmaster() -> int:
+    """The PostgreSQL server's first process, parent of every backend (it must run on this
+    machine: its CPU is read from /proc). Found as the checkpointer's parent: a backend of
+    our own is gone, with its /proc entry, once psql exits."""
+    found = psql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+    return int(_stat(int(found))[1])
 
 
-def pg_waiting(name: str) -> tuple[int, int]:
-    """(backends waiting on a lock, backends active) for database `name`, right now."""
+def pg_cluster_cpu_seconds(postmaster: int) -> float:
+    """User + system CPU the whole PostgreSQL server has used so far: the postmaster's own,
+    its live children's, and its ended children's (the kernel adds a child's CPU to its
+    parent's cutime + cstime when the parent reaps it). Summing the backends alive at one
+    moment goes wrong: the pool closes and opens connections, and a backend gone by the end
+    takes all its CPU with it. /proc has nothing of an ended process, so the postmaster's
+    count of reaped children is the only way to see it."""
+    while True:
+        before = _stat(postmaster)
+        live = 0
+        for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+            try:
+                fields = _stat(int(child))
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # reaped meanwhile: the check below reads again
+            live += sum(int(tick) for tick in fields[11:15])
+        after = _stat(postmaster)
+        # A child reaped between the reads would be missed or counted twice.
+        if after[13:15] == before[13:15]:
+            return (sum(int(tick) for tick in after[11:15]) + live) / TICKS
+
+
+def pg_sessions(name: str) -> int:
+    """Connections opened to database `name` so far (each a new backend: a fork and its
+    caches warmed, CPU that `pg_cluster_cpu_seconds` sees)."""
+    return int(
+        psql("SELECT sessions FROM pg_stat_database WHERE datname = current_database()", name)
+    )
+
+
+def pg_activity(name: str) -> tuple[int, int, int]:
+    """Right now: database `name`'s backends waiting on a lock and its active backends, and
+    the active backends of every other database (their CPU is in the server's too)."""
     found = psql(
-        "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
-        "count(*) FILTER (WHERE state = 'active') - 1 "  # less this query's own
-        "FROM pg_stat_activity WHERE datname = current_database()",
+        "SELECT count(*) FILTER (WHERE mine AND wait_event_type = 'Lock'), "
+        "count(*) FILTER (WHERE mine AND state = 'active') - 1, "  # less this query's own
+        "count(*) FILTER (WHERE NOT mine AND state = 'active') "
+        "FROM (SELECT *, datname = current_database() AS mine FROM pg_stat_activity "
+        "WHERE datname IS NOT NULL) AS backends",
         name,
     )
-    waiting, active = found.split("|")
-    return int(waiting), int(active)
+    waiting, active, others = found.split("|")
+    return int(waiting), int(active), int(others)

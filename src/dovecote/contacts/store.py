@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.contacts.fields import FIELDS
-from dovecote.storage import bulk
+from dovecote.storage import bulk, deferred
 from dovecote.storage.listing import Fields, ListQuery, Page, check_page, paginate
 from dovecote.storage.tables import contact_imports, contact_lists, contacts
 
@@ -93,10 +93,57 @@ async def opt_out_list_id(conn: AsyncConnection, account_id: int) -> int | None:
     return None if found is None else int(found)
 
 
+# The list id is looked up in the same statement: a list id read earlier (`has_opt_out_list`
+# once per batch) could name a list deleted since, while another became the opt-out list.
+_IN_OPT_OUT_LIST = sa.select(contacts.c.phone_number).where(
+    contacts.c.account_id == sa.bindparam("account_id"),
+    contacts.c.list_id == _OPT_OUT_LIST_ID.scalar_subquery(),
+    contacts.c.phone_number.in_(sa.bindparam("numbers", expanding=True)),
+)
+
+
+async def numbers_opted_out(
+    conn: AsyncConnection, account_id: int, numbers: Iterable[str]
+) -> set[str]:
+    """Which of `numbers` the account's opt-out list holds, in one statement."""
+    wanted = sorted(set(numbers))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = {"account_id": account_id, "numbers": wanted[start : start + 500]}
+        found.update(str(n) for n in (await conn.execute(_IN_OPT_OUT_LIST, chunk)).scalars())
+    return found
+
+
+def _has_opt_out_list(account_id: int) -> tuple[str, int]:
+    """The group-commit batch's key (`deferred.reads`) for `has_opt_out_list`."""
+    return ("contacts.has_opt_out_list", account_id)
+
+
+async def has_opt_out_list(
+    conn: AsyncConnection, batch: deferred.Deferred, account_id: int
+) -> bool:
+    """Whether the account has an opt-out list, read once per group-commit batch.
+
+    The batch's account lock does not cover contact lists: another transaction may create
+    the list (an inbound STOP) while the batch runs. Every unit of the batch was queued
+    before the batch began and is answered after its commit, so each may be ordered before
+    that creation: no list is what the database held at a moment inside each request. Only
+    the absence is taken from this read: with a list, `numbers_opted_out` reads it afresh
+    (a list deleted since hides nothing). A list this batch creates drops it (`insert_list`)."""
+    key = _has_opt_out_list(account_id)
+    if key not in batch.reads:
+        batch.reads[key] = await opt_out_list_id(conn, account_id) is not None
+    found: bool = batch.reads[key]
+    return found
+
+
 async def insert_list(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
     result = await conn.execute(
         contact_lists.insert().values(**values).returning(contact_lists.c.id)
     )
+    batch = deferred.of(conn)
+    if batch is not None and values.get("is_opt_out"):
+        batch.reads.pop(_has_opt_out_list(int(values["account_id"])), None)
     return int(result.scalar_one())
 
 

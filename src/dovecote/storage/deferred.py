@@ -43,6 +43,8 @@ class Deferred:
         # summed in memory and written once (`billing.ledger`).
         self.locked: frozenset[object] = frozenset()
         self.everything_locked = False
+        # Reads shared by the batch's units; one of a row not locked argues its own case
+        # (`contacts.store.has_opt_out_list`).
         self.reads: dict[object, Any] = {}
 
     def insert(self, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -77,6 +79,8 @@ class Deferred:
             del rows[inserts.get(table, 0) :]
         for key, (_, items) in self._groups.items():
             del items[groups.get(key, 0) :]
+        # A read may have seen the failed unit's own writes (a list it deleted): read again.
+        self.reads.clear()
 
     async def flush(self, conn: AsyncConnection) -> None:
         inserts, groups = self._inserts, self._groups
