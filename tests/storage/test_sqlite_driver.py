@@ -102,17 +102,64 @@ async def test_the_writer_runs_its_statements_without_a_hand_off(
         async with engine.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
         hand_offs = count_hand_offs(monkeypatch)
-        monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
         for _ in range(3):
             async with engine.begin() as conn:
                 await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
                 await conn.execute(sa.text("SELECT count(*) FROM t"))
-        # only the WAL checkpoint (automatic ones are off: they sync the file)
-        assert hand_offs == ["_checkpoint"]
-        async with engine.begin() as conn:  # and commits go on after it
-            await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
+        assert hand_offs == []
         async with engine.connect() as conn:
-            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar_one() == 4
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar_one() == 3
+    finally:
+        await engine.dispose()
+
+
+async def test_a_due_checkpoint_runs_beside_the_writer_which_goes_on_committing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def held_checkpoint(connect: Any) -> None:  # in its thread
+        started.set()
+        release.wait(10)
+        ran.append("checkpoint")
+
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(sqlite_driver, "_checkpoint", held_checkpoint)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        for _ in range(5):  # the third commit is due: it and the next two do not wait
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("INSERT INTO t DEFAULT VALUES"))
+        assert started.is_set() and ran == []
+        async with engine.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar_one() == 5
+    finally:
+        release.set()
+        await engine.dispose()  # closing waits for the checkpoint in flight
+    assert ran == ["checkpoint"]
+
+
+async def test_a_checkpoint_copies_the_wal_into_the_database_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    database = tmp_path / "one.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    try:
+        async with engine.begin() as conn:  # DDL: sqlite3 opens no transaction for it
+            await conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)"))
+        for _ in range(3):  # the third commit: a checkpoint is due
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("INSERT INTO t (v) VALUES (zeroblob(100000))"))
+        # Automatic checkpoints are off: only ours moves the pages out of the WAL.
+        for _ in range(500):
+            if database.stat().st_size >= 300_000:
+                break
+            await asyncio.sleep(0.01)
+        assert database.stat().st_size >= 300_000
     finally:
         await engine.dispose()
 

@@ -20,7 +20,11 @@ the transaction needs. What must not stall the loop still goes to the thread:
   again in the thread (an interrupted SELECT changes nothing; writes are never
   interrupted, since SQLite would roll back their whole transaction);
 - WAL checkpoints (they write and sync the database file): automatic checkpoints are off
-  on this connection, and one runs in the thread every `CHECKPOINT_EVERY` commits.
+  on this connection, and every `CHECKPOINT_EVERY` commits a PASSIVE one runs on a
+  connection of its own in a thread, while the writer goes on committing (WAL lets it
+  append during a checkpoint). Awaited by the commit that was due, it held that commit
+  and every request queued behind it for 60-90 ms every few seconds under load: most of
+  single sends' p99 (`bench/README.md`, session 8).
 
 The cursors are used from the event loop's thread and the connection's, one at a time
 (SQLAlchemy serializes the statements of a connection), which `check_same_thread=False`
@@ -30,12 +34,16 @@ permits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import aiosqlite
+
+log = logging.getLogger("dovecote.sqlite")
 
 INLINE_READ_SECONDS = 0.02
 CHECKPOINT_EVERY = 500
@@ -126,13 +134,20 @@ class _OpenCursor:
 
 class OneHopConnection(aiosqlite.Connection):
     def __init__(
-        self, connector: Callable[[], sqlite3.Connection], *, inline: bool, busy_ms: int
+        self,
+        connector: Callable[[], sqlite3.Connection],
+        *,
+        inline: bool,
+        busy_ms: int,
+        checkpointer: Callable[[], sqlite3.Connection] | None = None,
     ) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self.inline = inline
         self.busy_ms = busy_ms
         self._read_deadline: float | None = None
         self._commits = 0
+        self._checkpointer = checkpointer  # opens the connection a checkpoint runs on
+        self._checkpointing: asyncio.Future[None] | None = None
 
     async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` in the connection's thread (aiosqlite's one hand-off)."""
@@ -161,9 +176,23 @@ class OneHopConnection(aiosqlite.Connection):
         finally:
             self._conn.execute("PRAGMA busy_timeout=0")
 
-    def _checkpoint(self) -> None:  # in the thread
-        # Read to the end: a statement left stepping would refuse every later COMMIT.
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    def _checkpoint_aside(self) -> None:
+        """Start a checkpoint unless one is still running (the next is due in
+        `CHECKPOINT_EVERY` commits anyway)."""
+        if self._checkpointer is None:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._checkpointing = asyncio.ensure_future(
+            asyncio.to_thread(_checkpoint, self._checkpointer)
+        )
+        self._checkpointing.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):  # logged by `_log_failure`
+                await self._checkpointing
+        await super().close()
 
     def _over_time(self) -> int:  # SQLite's progress handler: non-zero interrupts
         deadline = self._read_deadline
@@ -181,7 +210,7 @@ class OneHopConnection(aiosqlite.Connection):
             if self.inline:
                 self._commits += 1
                 if self._commits % CHECKPOINT_EVERY == 0:
-                    await self.in_thread(self._checkpoint)
+                    self._checkpoint_aside()
         await self._yield()
 
     async def rollback(self) -> None:
@@ -215,8 +244,35 @@ def connect(
             sqlite.set_progress_handler(connection._over_time, _PROGRESS_STEPS)
         return sqlite
 
-    connection = OneHopConnection(connector, inline=dovecote_inline, busy_ms=busy_ms)
+    def checkpointer() -> sqlite3.Connection:  # in a thread of its own, per checkpoint
+        checkpoint: sqlite3.Connection = sqlite3.connect(
+            database, **{**kwargs, "check_same_thread": True}
+        )
+        return checkpoint
+
+    connection = OneHopConnection(
+        connector,
+        inline=dovecote_inline,
+        busy_ms=busy_ms,
+        checkpointer=checkpointer if dovecote_inline else None,
+    )
     return connection
+
+
+def _checkpoint(connect: Callable[[], sqlite3.Connection]) -> None:
+    """A PASSIVE checkpoint: copies what no reader still needs from the WAL into the
+    database file and syncs it, waiting for no lock."""
+    conn = connect()
+    try:
+        # Read to the end: a statement left stepping would keep its read open.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("WAL checkpoint failed; the next one is tried later", exc_info=done.exception())
 
 
 def connect_args(*, inline: bool = False, **extra: Any) -> dict[str, Any]:
