@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 
 # The spec's table: every HTTP status maps to one response code (405 answers NOT_FOUND).
@@ -23,6 +24,33 @@ RESPONSE_CODES = {
 }
 
 
+# Types orjson would write otherwise than the stdlib (a str or int subclass such as a
+# str enum, a dataclass, a datetime) are refused (there is no `default`): the stdlib answers.
+_STDLIB_TYPES = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+)
+
+
+class EnvelopeResponse(JSONResponse):
+    """Starlette's JSONResponse, encoded by orjson: the same bytes (compact, UTF-8) at a
+    fifteenth of the CPU. A send of 1,000 SMS answers ~380 KB, which the stdlib encoder
+    took 3.4 ms to write, ~10 % of the request (bench/README.md, "Session 8").
+
+    Anything orjson refuses (a type above, an int beyond 64 bits, a key that is not a
+    str) is rendered by the stdlib as before, so it fails or succeeds as it did. What
+    differs: a float below 1e-4 is spelled `0.00001` or `1e-7` (the stdlib: `1e-05`,
+    `1e-07`; the same value); a NaN or infinity becomes `null`, a UUID or a plain Enum
+    its value, where the stdlib refused them (a 500). No ClickSend field holds these."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content, option=_STDLIB_TYPES)
+        except orjson.JSONEncodeError:
+            return super().render(content)
+
+
 def envelope(
     data: Any,
     message: str = "Here are your data.",
@@ -37,7 +65,7 @@ def envelope(
         "response_msg": message,
         "data": data,
     }
-    return JSONResponse(body, status_code=http_code, headers=headers)
+    return EnvelopeResponse(body, status_code=http_code, headers=headers)
 
 
 def error(
