@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Annotated, Any
 
@@ -69,6 +70,7 @@ class CancelAllIn(BaseModel):
 
 
 def _message(item: outbound.Outbound, principal: Principal, now: int) -> dict[str, Any]:
+    user_id, list_id, extra = principal.user.id, item.list_id, item.extra
     return {
         "direction": "out",
         "date": now,
@@ -78,19 +80,27 @@ def _message(item: outbound.Outbound, principal: Principal, now: int) -> dict[st
         "schedule": item.schedule or 0,
         "message_id": item.id,
         "message_parts": item.parts,
-        "message_price": f"{from_micros(item.price_micros):.4f}",
+        "message_price": _price(item.price_micros),
         "from_email": item.from_email,
-        "list_id": str(item.list_id) if item.list_id is not None else None,
+        "list_id": None if list_id is None else str(list_id),
         "custom_string": item.custom_string,
         # A string, as list_id: SDK 6.0.2's SmsSendSms refuses a number here.
-        "contact_id": str(item.extra["contact_id"]) if "contact_id" in item.extra else None,
-        "user_id": principal.user.id,
-        "subaccount_id": principal.user.id,
+        "contact_id": str(extra["contact_id"]) if "contact_id" in extra else None,
+        "user_id": user_id,
+        "subaccount_id": user_id,
         "is_shared_system_number": not item.sender,
         "country": item.country,
         "carrier": "",
         "status": item.status,
     }
+
+
+@functools.lru_cache(maxsize=1024)
+def _price(micros: int) -> str:
+    """A message's price as ClickSend writes it, four places (Decimal's rounding, half to
+    even). A batch has a few distinct prices: formatting each once, not per message,
+    saves ~2 ms of a 1,000-message send."""
+    return f"{from_micros(micros):.4f}"
 
 
 def _summary(
