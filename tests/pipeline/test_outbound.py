@@ -4,18 +4,20 @@ throttling, charging, queueing and refunds inside the caller's transaction."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dovecote.accounts import service as account_service
 from dovecote.core.models import Principal
 from dovecote.pipeline import outbound
 from dovecote.pipeline import queue as store
+from dovecote.pipeline.events import Event, EventLog
 from dovecote.pipeline.outbound import Outbound
 from dovecote.storage.tables import accounts, messages
 
@@ -102,6 +104,28 @@ async def test_accepted_items_are_queued_charged_and_given_ids(
     assert now_row["body_hash"] == items[0].body_hash
     assert now_row["user_id"] == principal.user.id
     assert await balance(engine, principal) == START - 58_000
+
+
+async def test_queued_events_carry_price_and_source_in_one_dict_per_distinct_pair(
+    engine: AsyncEngine, principal: Principal
+) -> None:
+    # One dict per pair: the event log encodes each distinct object once (storage.bulk).
+    recorded: list[Event] = []
+
+    async def sink(conn: AsyncConnection, events: Sequence[Event]) -> None:
+        recorded.extend(events)
+
+    items = [item(1), item(2, price_micros=58_000), item(3), item(4, source="api"), item(5)]
+    async with engine.begin() as conn:
+        await outbound.accept(
+            conn, principal, items, now=NOW, throttle_window=0, events=EventLog([sink])
+        )
+
+    assert [(e.message_id, e.data) for e in recorded] == [
+        (i.id, {"price_micros": i.price_micros, "source": i.source}) for i in items
+    ]
+    assert recorded[0].data is recorded[2].data is recorded[4].data
+    assert len({id(e.data) for e in recorded}) == 3
 
 
 async def test_a_rolled_back_transaction_neither_charges_nor_queues(

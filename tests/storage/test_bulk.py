@@ -181,3 +181,40 @@ async def test_execute_rows_runs_a_prebuilt_upsert_for_every_row(database_url: s
         stored = (await conn.execute(sa.select(events.c.id, events.c.data))).all()
     await engine.dispose()
     assert sorted(stored) == [(1, {"v": 1}), (2, {"v": "changed"})]
+
+
+async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
+    database_url: str,
+) -> None:
+    shared: dict[str, Any] = {"price_micros": 77000, "source": None}
+    # Equal to `shared` as Python compares them (1 == True == 1.0), not as JSON writes them.
+    data = [shared, {"price_micros": True}, shared, {"price_micros": 1.0}, shared, None]
+    encoded: list[Any] = []
+
+    def process(value: Any) -> str:
+        encoded.append(value)
+        return repr(value)
+
+    assert bulk._encode_json(process, data) == [repr(value) for value in data]
+    assert encoded == [shared, {"price_micros": True}, {"price_micros": 1.0}, None]
+
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": [f"M{i}" for i in range(len(data))],
+        "account_id": [1] * len(data),
+        "user_id": [2] * len(data),
+        "channel": ["sms"] * len(data),
+        "type": ["queued"] * len(data),
+        "occurred_at": [5.0] * len(data),
+        "data": data,
+    }
+    async with engine.begin() as conn:
+        await bulk.insert_columns(conn, events, columns)
+        query = sa.select(events.c.data, sa.cast(events.c.data, sa.Text)).order_by(events.c.id)
+        stored = (await conn.execute(query)).all()
+    await engine.dispose()
+    assert [value for value, _ in stored] == data
+    assert [text.replace(" ", "") for _, text in stored][1:4:2] == [
+        '{"price_micros":true}',
+        '{"price_micros":1.0}',
+    ]
