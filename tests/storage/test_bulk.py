@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -218,3 +219,33 @@ async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
         '{"price_micros":true}',
         '{"price_micros":1.0}',
     ]
+
+
+async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite: a column of one value goes as one parameter; 1, 1.0 and True are equal in
+    # Python but a TEXT column stores them as '1', '1.0' and '1'. The bound on parameters
+    # (made small here) splits the rows over statements, in their order.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own insert")
+    monkeypatch.setattr(bulk, "_SQLITE_MAX_PARAMETERS", 10)
+    values: list[Any] = [1, 1.0, True, 1, 1, 1, 1]
+    columns: dict[str, list[Any]] = {
+        "message_id": [f"M{i}" for i in range(len(values))],
+        "account_id": [1] * len(values),
+        "user_id": [2] * len(values),
+        "channel": values,
+        "type": ["queued"] * len(values),
+        "occurred_at": [5.0] * len(values),
+        "data": [{"n": value} for value in values],
+    }
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await bulk.insert_columns(conn, events, columns)
+        query = sa.select(events.c.message_id, events.c.channel, sa.cast(events.c.data, sa.Text))
+        stored = (await conn.execute(query.order_by(events.c.id))).all()
+    await engine.dispose()
+    assert [message_id for message_id, _, _ in stored] == columns["message_id"]
+    assert [channel for _, channel, _ in stored] == ["1", "1.0", "1", "1", "1", "1", "1"]
+    assert [data for _, _, data in stored][:3] == ['{"n": 1}', '{"n": 1.0}', '{"n": true}']
