@@ -45,6 +45,15 @@ NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
 # A JSON `\u0000` escape not itself escaped (an even run of backslashes before it).
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
+
+def _nul_escape(text: bytes) -> bool:
+    """Whether `text` holds a `\\u0000` escape. The pattern has no literal prefix, so the
+    regex engine tries it at every byte: ~30 µs per KB, 1.6 ms of a 1,000-SMS send's
+    53 KB. Every match holds the text `\\u0000`, which a substring search finds at memchr
+    speed; the pattern runs only where it is."""
+    return b"\\u0000" in text and _NUL_ESCAPE.search(text) is not None
+
+
 UNICODE_MESSAGE = "Text must be valid Unicode: it may not hold a lone surrogate (\\ud800-\\udfff)."
 MAX_JSON_DEPTH = 64
 DEPTH_MESSAGE = f"JSON may not be nested more than {MAX_JSON_DEPTH} levels deep."
@@ -159,7 +168,7 @@ class BodySizeLimit:
             if seen > self.max_bytes:
                 raise BodyTooLarge(self.max_bytes)
             # The tail of the previous chunk catches an escape split across two chunks.
-            if _NUL_ESCAPE.search(tail + chunk) or b"\x00" in chunk:
+            if b"\x00" in chunk or _nul_escape(tail + chunk):
                 raise NulCharacter
             tail = chunk[-8:]
             if json_text and message["type"] == "http.request":
