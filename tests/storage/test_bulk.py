@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from dovecote.pipeline.events import Event
 from dovecote.storage import bulk
 from dovecote.storage.db import create_engine
-from dovecote.storage.tables import events, messages
+from dovecote.storage.tables import events, messages, statistics_daily
 from sms_support import sms
 
 
@@ -249,3 +249,36 @@ async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
     assert [message_id for message_id, _, _ in stored] == columns["message_id"]
     assert [channel for _, channel, _ in stored] == ["1", "1.0", "1", "1", "1", "1", "1"]
     assert [data for _, _, data in stored][:3] == ['{"n": 1}', '{"n": 1.0}', '{"n": true}']
+
+
+async def test_execute_rows_upserts_rows_of_one_key_in_turn_as_executemany_did(
+    database_url: str,
+) -> None:
+    # SQLite runs it as one INSERT … SELECT FROM (VALUES …): each row still meets the
+    # ones before it in the same statement.
+    engine = create_engine(database_url)
+    insert = (sqlite_insert if database_url.startswith("sqlite") else postgresql_insert)(
+        statistics_daily
+    )
+    key = [statistics_daily.c[name] for name in ("account_id", "channel", "day", "status")]
+    statement = insert.on_conflict_do_update(
+        index_elements=key,
+        set_={"count": statistics_daily.c.count + insert.excluded["count"]},
+    )
+    rows = [
+        {
+            "account_id": 1,
+            "channel": "sms",
+            "day": 0,
+            "status": status,
+            "count": n,
+            "price_micros": 0,
+        }
+        for status, n in (("queued", 1), ("sent", 5), ("queued", 2), ("queued", 4))
+    ]
+    async with engine.begin() as conn:
+        await bulk.execute_rows(conn, statement, rows)
+        query = sa.select(statistics_daily.c.status, statistics_daily.c["count"])
+        stored = sorted((await conn.execute(query)).all())
+    await engine.dispose()
+    assert stored == [("queued", 7), ("sent", 5)]

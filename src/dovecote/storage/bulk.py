@@ -165,36 +165,42 @@ _SQLITE_MAX_PARAMETERS = 32_766
 async def _sqlite_insert(
     conn: AsyncConnection, table: sa.Table, columns: Mapping[str, list[Any]]
 ) -> None:
-    """`INSERT … SELECT … FROM (VALUES …)`: a column whose values are all the same (after
-    its bind processor: JSON text, floats) is one parameter; the others, the first always,
-    are the VALUES' columns, which SQLite names column1, column2, … . Rows go in their
-    order (event ids follow it), in as few statements as the parameter bound allows."""
-    names = list(columns)
+    converted = [
+        convert(values) if (convert := _column_converter(table, name)) else values
+        for name, values in columns.items()
+    ]
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    await _sqlite_values(conn, f'INSERT INTO "{table.name}" ({quoted})', converted)
+
+
+async def _sqlite_values(
+    conn: AsyncConnection, into: str, columns: Sequence[Sequence[Any]], conflict: str = ""
+) -> None:
+    """`{into} SELECT … FROM (VALUES …) {conflict}` for columns of values already through
+    their bind processors (JSON text, floats): a column of one value is one parameter;
+    the others, the first always, are the VALUES' columns, which SQLite names column1,
+    column2, … . Rows go in their order (event ids follow it; an upsert meets an earlier
+    row of the same statement as executemany did), in as few statements as the parameter
+    bound allows."""
     select: list[str] = []
     constants: list[Any] = []
     varying: list[Sequence[Any]] = []
-    for name in names:
-        values: Sequence[Any] = columns[name]
-        convert = _column_converter(table, name)
-        if convert is not None:
-            values = convert(values)
+    for values in columns:
         if varying and _constant(values):
             select.append("?")
             constants.append(values[0])
         else:
             varying.append(values)
             select.append(f"column{len(varying)}")
-    quoted = ", ".join(f'"{name}"' for name in names)
-    head = (
-        f'INSERT INTO "{table.name}" ({quoted}) '  # noqa: S608 (names from the table)
-        f"SELECT {', '.join(select)} FROM (VALUES "
-    )
+    head = f"{into} SELECT {', '.join(select)} FROM (VALUES "  # noqa: S608 (built here)
+    # After a FROM, SQLite would read an upsert's ON as a join's: a WHERE must come between.
+    tail = f") WHERE true {conflict}" if conflict else ")"
     row = f"({', '.join('?' * len(varying))})"
     rows = list(zip(*varying, strict=True))
     step = max(1, (_SQLITE_MAX_PARAMETERS - len(constants)) // len(varying))
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
-        sql = head + ", ".join([row] * len(chunk)) + ")"
+        sql = head + ", ".join([row] * len(chunk)) + tail
         await conn.exec_driver_sql(sql, (*constants, *itertools.chain.from_iterable(chunk)))
 
 
@@ -226,31 +232,41 @@ async def execute_rows(
 ) -> None:
     """`conn.execute(statement, rows)` for a statement built once (module level) whose
     parameters are named after the rows' keys; each row has a value for every one (a bare
-    `insert(table)` names every column of the table). On SQLite one executemany of tuples: through
-    SQLAlchemy each row becomes a parameter dict run through every bind processor, ~1.5 µs
-    a row and column (a quarter of a batched send's CPU); here the statement is compiled
-    once and only the parameters whose type has a processor (JSON) are converted, by
-    SQLAlchemy's own processors."""
+    `insert(table)` names every column of the table). Through SQLAlchemy each row became a
+    parameter dict run through every bind processor, ~1.5 µs a row and column (a quarter
+    of a batched send's CPU). On SQLite the statement is compiled once and only the
+    parameters whose type has a processor (JSON) are converted, by SQLAlchemy's own
+    processors; an INSERT whose parameters are all in its VALUES (an upsert's ON CONFLICT
+    holding none) runs as one `INSERT … SELECT FROM (VALUES …)`, anything else as one
+    executemany of tuples."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
         await conn.execute(statement, list(rows))
         return
-    await _sqlite_executemany(
-        conn, statement, {name: [row[name] for row in rows] for name in rows[0]}
-    )
-
-
-async def _sqlite_executemany(
-    conn: AsyncConnection, statement: sa.Executable, columns: Mapping[str, list[Any]]
-) -> None:
-    """`statement` (compiled once) over rows given column by column, as tuples; a column
-    whose type has a bind processor (JSON) converted by it."""
     sql, order, converters = _sqlite_compiled(statement)
+    columns = [[row[name] for row in rows] for name in order]
     converted = [
-        convert(columns[name]) if (convert := converters[name]) else columns[name] for name in order
+        convert(values) if (convert := converters[name]) else values
+        for name, values in zip(order, columns, strict=True)
     ]
-    await conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+    parts = _values_parts(sql, len(order))
+    if parts is None:
+        await conn.exec_driver_sql(sql, list(zip(*converted, strict=True)))
+    else:
+        into, conflict = parts
+        await _sqlite_values(conn, into, converted, conflict)
+
+
+@functools.cache
+def _values_parts(sql: str, count: int) -> tuple[str, str] | None:
+    """`INSERT INTO t (…) VALUES (?, …) <rest>` as (`INSERT INTO t (…)`, `<rest>`) when its
+    `count` parameters are all in that VALUES; else None."""
+    values = f" VALUES ({', '.join('?' * count)})"
+    into, found, rest = sql.partition(values)
+    if not found or not into.startswith("INSERT INTO ") or "?" in into + rest:
+        return None
+    return into, rest.strip()
 
 
 Converter = Callable[[Sequence[Any]], list[Any]]
