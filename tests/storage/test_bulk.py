@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,13 +224,14 @@ async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
 
 
 async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite: a column of one value goes as one parameter; 1, 1.0 and True are equal in
-    # Python but a TEXT column stores them as '1', '1.0' and '1'. The bound on parameters
-    # (made small here) splits the rows over statements, in their order.
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's own insert")
+    # SQLite's own insert: a column of one value goes as one parameter; 1, 1.0 and True
+    # are equal in Python but a TEXT column stores them as '1', '1.0' and '1'. The bound
+    # on parameters (made small here) splits the rows over statements, in their order.
+    database = tmp_path / "dovecote.db"
+    shutil.copyfile(sqlite_template, database)
+    database_url = f"sqlite+aiosqlite:///{database}"
     monkeypatch.setattr(bulk, "_SQLITE_MAX_PARAMETERS", 10)
     values: list[Any] = [1, 1.0, True, 1, 1, 1, 1]
     columns: dict[str, list[Any]] = {
