@@ -232,6 +232,7 @@ async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
     database = tmp_path / "dovecote.db"
     shutil.copyfile(sqlite_template, database)
     database_url = f"sqlite+aiosqlite:///{database}"
+    monkeypatch.setattr(bulk, "_SQLITE_VALUES_FROM", 2)
     monkeypatch.setattr(bulk, "_SQLITE_MAX_PARAMETERS", 10)
     values: list[Any] = [1, 1.0, True, 1, 1, 1, 1]
     columns: dict[str, list[Any]] = {
@@ -254,11 +255,13 @@ async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
     assert [data for _, _, data in stored][:3] == ['{"n": 1}', '{"n": 1.0}', '{"n": true}']
 
 
+@pytest.mark.parametrize("values_from", [2, 100])
 async def test_execute_rows_upserts_rows_of_one_key_in_turn_as_executemany_did(
-    database_url: str,
+    database_url: str, values_from: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # SQLite runs it as one INSERT … SELECT FROM (VALUES …): each row still meets the
-    # ones before it in the same statement.
+    # SQLite runs enough rows as one INSERT … SELECT FROM (VALUES …) (fewer as an
+    # executemany): each row still meets the ones before it in the same statement.
+    monkeypatch.setattr(bulk, "_SQLITE_VALUES_FROM", values_from)
     engine = create_engine(database_url)
     insert = (sqlite_insert if database_url.startswith("sqlite") else postgresql_insert)(
         statistics_daily
