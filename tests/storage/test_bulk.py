@@ -288,3 +288,29 @@ async def test_execute_rows_upserts_rows_of_one_key_in_turn_as_executemany_did(
         stored = sorted((await conn.execute(query)).all())
     await engine.dispose()
     assert stored == [("queued", 7), ("sent", 5)]
+
+
+async def test_execute_columns_writes_what_execute_rows_writes(database_url: str) -> None:
+    engine = create_engine(database_url)
+    insert = (sqlite_insert if database_url.startswith("sqlite") else postgresql_insert)(
+        statistics_daily
+    )
+    key = [statistics_daily.c[name] for name in ("account_id", "channel", "day", "status")]
+    statement = insert.on_conflict_do_update(
+        index_elements=key, set_={"count": statistics_daily.c.count + insert.excluded["count"]}
+    )
+    columns: dict[str, list[Any]] = {
+        "account_id": [1, 1, 2],
+        "channel": ["sms", "sms", "sms"],
+        "day": [0, 0, 0],
+        "status": ["queued", "queued", "sent"],
+        "count": [1, 2, 5],
+        "price_micros": [10, 10, 50],
+    }
+    async with engine.begin() as conn:
+        await bulk.execute_columns(conn, statement, columns)
+        await bulk.execute_columns(conn, statement, {name: [] for name in columns})
+        query = sa.select(statistics_daily.c.account_id, statistics_daily.c["count"])
+        stored = sorted((await conn.execute(query)).all())
+    await engine.dispose()
+    assert stored == [(1, 3), (2, 5)]

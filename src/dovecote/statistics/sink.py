@@ -65,16 +65,21 @@ def _carries_price(event: Event) -> bool:
     return event.type == QUEUED and "price_micros" in (event.data or {})
 
 
-def _carried(event: Event) -> dict[str, Any] | None:
-    """The message fields a `queued` event carries; None for the platform's own mail."""
+def _carried(event: Event) -> Tracked | None:
+    """Where a `queued` event's message is counted, from what the event carries; None for
+    the platform's own mail."""
     if event.data.get("source") == SYSTEM_SOURCE:
         return None
-    return {
-        "account_id": event.account_id,
-        "channel": event.channel,
-        "price_micros": event.data["price_micros"],
-        "created_at": event.occurred_at,
-    }
+    day = store.day_of(event.occurred_at)
+    price = int(event.data["price_micros"] or 0)
+    return Tracked(event.message_id, event.account_id, event.channel, day, QUEUED, price)
+
+
+def _accepted(message_id: str, row: Mapping[str, Any]) -> Tracked:
+    """Where a message read back from its row is counted once accepted."""
+    day = store.day_of(row["created_at"])
+    price = int(row["price_micros"] or 0)
+    return Tracked(message_id, int(row["account_id"]), str(row["channel"]), day, QUEUED, price)
 
 
 async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> None:
@@ -83,11 +88,13 @@ async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> Non
         return
     accepting = {e.message_id for e in relevant if e.type in ACCEPTING}
     # `queued` events carry their price (the accept transaction wrote them); others
-    # (email's `processed`) are read back from their message rows in one query.
-    fresh: dict[str, Mapping[str, Any] | None] = {
+    # (email's `processed`) are read back from their message rows in one query. Each
+    # becomes its Tracked at once (a dict per event in between cost ~0.5 ms per 1,000).
+    fresh: dict[str, Tracked | None] = {
         e.message_id: _carried(e) for e in relevant if _carries_price(e)
     }
-    fresh.update(await store.accepted(conn, accepting - fresh.keys()))
+    read = await store.accepted(conn, accepting - fresh.keys())
+    fresh.update((message_id, _accepted(message_id, row)) for message_id, row in read.items())
     tracked = await store.inflight(conn, {e.message_id for e in relevant} - accepting)
     deltas: dict[tuple[int, str, int, str], list[int]] = {}
     touched: set[str] = set()
@@ -100,17 +107,10 @@ async def statistics_sink(conn: AsyncConnection, events: Sequence[Event]) -> Non
     for event in relevant:
         message_id = event.message_id
         if event.type in ACCEPTING:
-            row = fresh.get(message_id)
-            if row is None or message_id in tracked:
+            accepted = fresh.get(message_id)
+            if accepted is None or message_id in tracked:
                 continue
-            item = Tracked(
-                message_id,
-                int(row["account_id"]),
-                str(row["channel"]),
-                store.day_of(row["created_at"]),
-                QUEUED,
-                int(row["price_micros"] or 0),
-            )
+            item = accepted
             count(item, +1)
         else:
             current = tracked.get(message_id)

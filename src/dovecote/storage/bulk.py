@@ -255,11 +255,31 @@ async def execute_rows(
     if conn.dialect.name != "sqlite":
         await conn.execute(statement, list(rows))
         return
+    order = _sqlite_compiled(statement)[1]
+    await _sqlite_execute(conn, statement, {name: [row[name] for row in rows] for name in order})
+
+
+async def execute_columns(
+    conn: AsyncConnection, statement: sa.Executable, columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """`execute_rows` for rows given column by column (as `columns_of` reads them from
+    objects): on SQLite no dict is built per row."""
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return
+    if conn.dialect.name != "sqlite":
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        await conn.execute(statement, rows)
+        return
+    await _sqlite_execute(conn, statement, columns)
+
+
+async def _sqlite_execute(
+    conn: AsyncConnection, statement: sa.Executable, columns: Mapping[str, Sequence[Any]]
+) -> None:
     sql, order, converters = _sqlite_compiled(statement)
-    columns = [[row[name] for row in rows] for name in order]
     converted = [
-        convert(values) if (convert := converters[name]) else values
-        for name, values in zip(order, columns, strict=True)
+        convert(columns[name]) if (convert := converters[name]) else columns[name] for name in order
     ]
     parts = _values_parts(sql, len(order))
     if parts is None:
