@@ -11,7 +11,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from dovecote.apis import limits
 from dovecote.apis.limits import (
     DEPTH_MESSAGE,
     MAX_JSON_DEPTH,
@@ -266,3 +270,21 @@ async def test_a_body_split_across_chunks_is_checked_whole(
     )
     assert_clicksend(response, UNICODE_MESSAGE)
     assert await count(app, templates) == 0
+
+
+@given(st.lists(st.sampled_from(list(b'[]{}"a ,:')), max_size=60).map(bytes))
+@hypothesis_settings(max_examples=2000, deadline=None)
+def test_without_a_backslash_strings_are_told_apart_as_the_escape_reading_pattern_does(
+    body: bytes,
+) -> None:
+    # The quick reading (quotes and brackets alone) against the pattern that reads escapes.
+    expected = limits._JSON_STRING.sub(b"", body).translate(None, limits._NOT_BRACKETS)
+    assert limits._brackets_outside_strings(body) == expected
+
+
+def test_brackets_inside_strings_of_a_long_body_do_not_count_as_nesting() -> None:
+    inside = json.dumps([{"body": "[" * 100} for _ in range(100)]).encode()
+    check_json_text(inside)
+    outside = json.dumps([{"body": "x"}] * 100).encode()[:-1] + b"[" * 100 + b"]" * 101
+    with pytest.raises(InvalidText, match="nested"):
+        check_json_text(outside)

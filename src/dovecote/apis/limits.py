@@ -76,6 +76,7 @@ _ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 # A JSON string, escapes included: its brackets are text, not nesting.
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_NOT_QUOTES_OR_BRACKETS = bytes(set(range(256)) - set(b'[]{}"'))
 _RUNS = re.compile(rb"\[+|\]+")
 _OPEN = ord("[")
 _FORM_TYPES = (b"multipart/", b"application/x-www-form-urlencoded")
@@ -97,9 +98,24 @@ def check_json_text(body: bytes) -> None:
             raise InvalidText(UNICODE_MESSAGE)
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return
-    nesting = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    nesting = _brackets_outside_strings(body)
     if too_deep(nesting.replace(b"{", b"[").replace(b"}", b"]"), MAX_JSON_DEPTH):
         raise InvalidText(DEPTH_MESSAGE)
+
+
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The brackets of `body` that are not inside a JSON string, in order. Without a
+    backslash in the body a string runs from a quote to the next one, so the quotes and
+    brackets alone (a `translate` and a `split`) say the same at a quarter of the cost:
+    0.52 -> 0.14 ms for a send of 1,000 SMS (53 KB). With one, the pattern that reads
+    escapes."""
+    if b"\\" not in body:
+        # Between the quotes: outside, inside, outside, … ; text after a quote that is
+        # never closed is no string to the pattern below either.
+        parts = body.translate(None, _NOT_QUOTES_OR_BRACKETS).split(b'"')
+        outside = parts[::2] if len(parts) % 2 else [*parts[::2], parts[-1]]
+        return b"".join(outside)
+    return _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
 
 
 def too_deep(brackets: bytes, limit: int) -> bool:
