@@ -118,13 +118,14 @@ async def accept(
         await _queue(conn, principal, items, now=now)
         if events is not None:
             carried: dict[tuple[int, str | None], dict[str, Any]] = {}
+            account_id, user_id = principal.account.id, principal.user.id
             await events.record(
                 conn,
                 [
                     Event(
                         item.id,
-                        principal.account.id,
-                        principal.user.id,
+                        account_id,
+                        user_id,
                         item.channel,
                         QUEUED_EVENT,
                         now,
@@ -221,6 +222,9 @@ async def _queue(
     conn: AsyncConnection, principal: Principal, items: Sequence[Outbound], *, now: float
 ) -> None:
     created = int(now)
+    # Read once, not per row: a send of 1,000 builds 1,000 rows of 26 keys here.
+    account_id, user_id = principal.account.id, principal.user.id
+    currency = principal.account.currency
     rows = []
     for item in items:
         if not item.ok:
@@ -230,8 +234,8 @@ async def _queue(
         rows.append(
             {
                 "id": item.id,
-                "account_id": principal.account.id,
-                "user_id": principal.user.id,
+                "account_id": account_id,
+                "user_id": user_id,
                 "channel": item.channel,
                 "direction": "out",
                 "sender": item.sender,
@@ -243,7 +247,7 @@ async def _queue(
                 "parts": item.parts,
                 "encoding": item.encoding,
                 "price_micros": item.price_micros,
-                "currency": principal.account.currency,
+                "currency": currency,
                 "custom_string": item.custom_string,
                 "source": item.source,
                 "from_email": item.from_email,
