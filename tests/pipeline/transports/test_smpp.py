@@ -481,7 +481,9 @@ async def test_a_long_mo_is_joined_before_it_is_recorded(
 async def test_enquire_link_keeps_the_bind_and_a_silent_smsc_is_reconnected(
     app: FastAPI, fast: Settings, smsc: Smsc
 ) -> None:
-    transport = smpp(smsc, enquire_link_interval=0.05, response_timeout=0.1)
+    # A second to answer: with 0.1 s, a run of the whole suite on two loaded cores once
+    # took longer to answer an enquiry, and the bind was rebound before the check.
+    transport = smpp(smsc, enquire_link_interval=0.05, response_timeout=1.0)
     async with connected(app, fast, transport):
         await until(lambda: smsc.enquiries >= 3)
         assert transport.binds[0].binds == 1 and transport.binds[0].ready.is_set()
