@@ -9,8 +9,7 @@ a test chose, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -23,8 +22,9 @@ from dovecote.contacts import optouts
 from dovecote.contacts import store as contact_store
 from dovecote.core.errors import InvalidInput
 from dovecote.settings import Settings
-from dovecote.storage.group_commit import GroupCommit
 from dovecote.storage.tables import accounts, users
+from group_commit_support import held, send, status, us, writer
+from smsc_support import until
 
 Unit = Callable[[AsyncConnection], Awaitable[Any]]
 
@@ -32,23 +32,6 @@ Unit = Callable[[AsyncConnection], Awaitable[Any]]
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sms_group_commit": True})
-
-
-def us(n: int) -> str:
-    return f"+1202555{n:04d}"
-
-
-def send(client: httpx.AsyncClient, n: int) -> Coroutine[Any, Any, httpx.Response]:
-    return client.post("/v3/sms/send", json={"messages": [{"to": us(n), "body": f"Batch {n}"}]})
-
-
-def status(response: httpx.Response) -> str:
-    return str(response.json()["data"]["messages"][0]["status"])
-
-
-def writer(app: FastAPI) -> GroupCommit:
-    group: GroupCommit = app.state.runtime.writer
-    return group
 
 
 async def owner(app: FastAPI) -> tuple[int, int]:
@@ -66,35 +49,8 @@ async def opt_out_now(app: FastAPI, number: str) -> None:
         await optouts.opt_out(conn, account_id, user_id, number)
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(3000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met within 30 s")
-
-
-@asynccontextmanager
-async def one_batch(app: FastAPI) -> AsyncIterator[None]:
-    """Whatever is queued inside the block (awaited with `queued`) runs as one batch: the
-    writer is busy on a unit of its own until the block ends."""
-    gate, running = asyncio.Event(), asyncio.Event()
-
-    async def wait(_conn: AsyncConnection) -> None:
-        running.set()
-        await gate.wait()
-
-    holder = asyncio.create_task(writer(app).run(wait))
-    await running.wait()
-    try:
-        yield
-    finally:
-        gate.set()
-        await holder
-
-
 async def queued(app: FastAPI, count: int) -> None:
-    await until(lambda: writer(app).pending == count)
+    await until(lambda: writer(app).pending == count, seconds=30)
 
 
 async def test_a_number_opted_out_before_the_batch_is_refused_in_it(
@@ -102,7 +58,7 @@ async def test_a_number_opted_out_before_the_batch_is_refused_in_it(
 ) -> None:
     await opt_out_now(app, us(2))
 
-    async with one_batch(app):
+    async with held(app):
         requests = []
         for n in (1, 2, 3, 2):
             requests.append(asyncio.create_task(send(client, n)))
@@ -130,7 +86,7 @@ async def test_a_list_created_inside_the_batch_is_seen_by_its_later_units(
     async def opt_out(conn: AsyncConnection) -> None:
         await optouts.opt_out(conn, account_id, user_id, us(2))
 
-    async with one_batch(app):
+    async with held(app):
         first = asyncio.create_task(send(client, 1))  # finds no list
         await queued(app, 1)
         creating = asyncio.create_task(writer(app).run(opt_out, key=account_id))
@@ -158,7 +114,7 @@ async def test_a_unit_that_deletes_the_list_and_fails_hides_nothing(
         assert await optouts.opted_out(conn, account_id, [us(2)]) == set()
         raise InvalidInput("failed after deleting the list")
 
-    async with one_batch(app):
+    async with held(app):
         failing = asyncio.create_task(writer(app).run(delete_then_fail, key=account_id))
         await queued(app, 1)
         later = asyncio.create_task(send(client, 2))
@@ -197,7 +153,7 @@ async def test_a_batch_reads_each_accounts_opt_out_list_once(app: FastAPI) -> No
         return unit
 
     reads = count_opt_out_reads(app)
-    async with one_batch(app):
+    async with held(app):
         units = [
             asyncio.create_task(writer(app).run(check(account, n), key=account))
             for n in range(1, 5)

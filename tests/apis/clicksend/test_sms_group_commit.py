@@ -8,8 +8,7 @@ what the database kept, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,8 +21,9 @@ from dovecote.billing import ledger
 from dovecote.core.errors import InvalidInput
 from dovecote.pipeline import queue as store
 from dovecote.settings import Settings
-from dovecote.storage.group_commit import GroupCommit
 from dovecote.storage.tables import accounts, events, ledger_entries, messages, users
+from group_commit_support import held, send, status, us, writer
+from smsc_support import until
 
 US_PRICE = 29_000  # micros, one US part (the packaged price list)
 
@@ -31,19 +31,6 @@ US_PRICE = 29_000  # micros, one US part (the packaged price list)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"sms_group_commit": True})
-
-
-def us(n: int) -> str:
-    return f"+1202555{n:04d}"
-
-
-def send(client: httpx.AsyncClient, n: int) -> Coroutine[Any, Any, httpx.Response]:
-    return client.post("/v3/sms/send", json={"messages": [{"to": us(n), "body": f"Group {n}"}]})
-
-
-def writer(app: FastAPI) -> GroupCommit:
-    group: GroupCommit = app.state.runtime.writer
-    return group
 
 
 async def owner_account(app: FastAPI) -> int:
@@ -70,33 +57,6 @@ async def stored_ids(app: FastAPI) -> set[str]:
         return set((await conn.execute(sa.select(messages.c.id))).scalars())
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(3000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met within 30 s")
-
-
-@asynccontextmanager
-async def held(app: FastAPI) -> AsyncIterator[asyncio.Event]:
-    """The writer busy on a unit that waits for the gate: whatever is submitted meanwhile
-    forms the next batch, all of it."""
-    gate, running = asyncio.Event(), asyncio.Event()
-
-    async def wait(_conn: AsyncConnection) -> None:
-        running.set()
-        await gate.wait()
-
-    holder = asyncio.create_task(writer(app).run(wait))
-    await running.wait()  # in its own batch: what comes next waits for the one after
-    try:
-        yield gate
-    finally:
-        gate.set()
-        await holder
-
-
 async def sends_in_one_batch(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -110,13 +70,13 @@ async def sends_in_one_batch(
     group = writer(app)
     async with held(app):
         requests = [asyncio.create_task(send(client, n)) for n in range(count)]
-        await until(lambda: group.pending == count)
+        await until(lambda: group.pending == count, seconds=30)
         extra_task = (
             asyncio.create_task(group.run(extra, savepoint=savepoint))
             if extra is not None
             else None
         )
-        await until(lambda: group.pending == count + (extra is not None))
+        await until(lambda: group.pending == count + (extra is not None), seconds=30)
         commits = group.commits
     responses = await asyncio.gather(*requests)
     extra_error = None
@@ -137,10 +97,6 @@ def debit_then_fail(account_id: int) -> Callable[[AsyncConnection], Awaitable[No
         raise InvalidInput("found bad input after writing")
 
     return unit
-
-
-def status(response: httpx.Response) -> str:
-    return str(response.json()["data"]["messages"][0]["status"])
 
 
 def message_id(response: httpx.Response) -> str:
@@ -217,7 +173,7 @@ async def test_a_guarded_unit_failing_after_its_debit_takes_its_debit_back(
     async with held(app):
         failing = asyncio.create_task(group.run(spend_then_fail, key=account_id))
         spending = asyncio.create_task(group.run(lambda c: spend(c, "kept"), key=account_id))
-        await until(lambda: group.pending == 2)
+        await until(lambda: group.pending == 2, seconds=30)
     with pytest.raises(InvalidInput):
         await failing
     assert await spending is True  # 3 covers 2 once the failed 2 is taken back
@@ -375,7 +331,7 @@ async def test_the_same_message_twice_in_one_batch_is_throttled(
         requests = [
             asyncio.create_task(client.post("/v3/sms/send", json=payload)) for _ in range(2)
         ]
-        await until(lambda: group.pending == 2)
+        await until(lambda: group.pending == 2, seconds=30)
     responses = await asyncio.gather(*requests)
 
     assert sorted(status(r) for r in responses) == ["SUCCESS", "THROTTLED"]
@@ -445,7 +401,7 @@ async def test_a_batch_locks_its_accounts_in_id_order_before_its_units_run(
                 asyncio.create_task(group.run(locking(account), savepoint=False, key=account))
                 for account in (high, low)
             ]
-            await until(lambda: group.pending == 2)
+            await until(lambda: group.pending == 2, seconds=30)
         await asyncio.sleep(0.2)  # the batch is now waiting for `low`, holding nothing
         assert locked == []
         await store.lock_account(other, high)  # would deadlock had the batch taken `high`
