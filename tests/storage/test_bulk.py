@@ -223,6 +223,36 @@ async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
     ]
 
 
+async def test_json_objects_equal_in_python_but_not_as_json_are_not_written_as_one(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every row holds a dict equal to every other (1 == True == 1.0), so a column that
+    # looks constant by Python's equality would be bound once and the first written to all.
+    monkeypatch.setattr(bulk, "_SQLITE_VALUES_FROM", 2)
+    data: list[Any] = [{"n": 1}, {"n": True}, {"n": 1.0}, {"n": 1}]
+    engine = create_engine(database_url)
+    columns: dict[str, list[Any]] = {
+        "message_id": [f"M{i}" for i in range(len(data))],
+        "account_id": [1] * len(data),
+        "user_id": [2] * len(data),
+        "channel": ["sms"] * len(data),
+        "type": ["queued"] * len(data),
+        "occurred_at": [5.0] * len(data),
+        "data": data,
+    }
+    async with engine.begin() as conn:
+        await bulk.insert_columns(conn, events, columns)
+        query = sa.select(sa.cast(events.c.data, sa.Text)).order_by(events.c.id)
+        stored = (await conn.execute(query)).scalars().all()
+    await engine.dispose()
+    assert [text.replace(" ", "") for text in stored] == [
+        '{"n":1}',
+        '{"n":true}',
+        '{"n":1.0}',
+        '{"n":1}',
+    ]
+
+
 async def test_equal_values_of_different_types_are_not_written_as_one_on_sqlite(
     sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -75,13 +75,16 @@ class _Params:
         """The SQL expression that reads `values` (for one row) as `column`'s type."""
         kind, back = _cast(self.table.c[column])
         number = len(self.values) + 1
-        if array or not _same(values):
+        if back:
             # JSON goes as text; None is JSON null, as SQLAlchemy's JSON type writes it.
-            self.values.append([json.dumps(value) for value in values] if back else values)
+            # Compared as text: {"n": 1} and {"n": True} are equal dicts but not one value.
+            values = _encode_json(json.dumps, values)
+        if array or not _same(values):
+            self.values.append(values)
             self.arrays.append(f"${number}::{kind}[]")
             self.aliases.append(f"v{number}")
             return f"v.v{number}{back}"
-        self.values.append(json.dumps(values[0]) if back else values[0])
+        self.values.append(values[0])
         return f"${number}::{kind}{back}"
 
     def source(self) -> str:
