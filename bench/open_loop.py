@@ -11,10 +11,11 @@ the step under 500 ms) and the backlog grows by less than 5 % of the rate per se
 the second half of the step.
 
     .venv/bin/python bench/open_loop.py [--server dovecote|jasmin] [--rates 50,100,200]
-        [--duration 30] [--stop-at-first-miss]
+        [--duration 30] [--stop-at-first-miss] [--worker-process]
 
-Dovecote: `dovecote serve` on a fresh SQLite file, one process, worker in-process, SMS
-through the smpp transport. Jasmin: as bench/peers/jasmin/compare.py sets it up.
+Dovecote: `dovecote serve` on a fresh SQLite file, one process, worker in-process (or, with
+`--worker-process`, `serve --no-worker` beside a `dovecote worker` process), SMS through the
+smpp transport. Jasmin: as bench/peers/jasmin/compare.py sets it up.
 """
 
 from __future__ import annotations
@@ -218,6 +219,11 @@ def main() -> None:
     parser.add_argument("--rates", default="25,50,75,100,150,200")
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--stop-at-first-miss", action="store_true")
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="Dovecote: deliver from a `dovecote worker` process beside `serve --no-worker`",
+    )
     args = parser.parse_args()
     smsc = support.Smsc()
     with tempfile.TemporaryDirectory() as tmp:
@@ -227,11 +233,14 @@ def main() -> None:
                     f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", **support.smpp_env(smsc)
                 )
                 port = support.free_port()
-                server = support.start_dovecote(env, port)
+                server = support.start_dovecote(env, port, worker=not args.worker_process)
+                workers = [support.start_worker(env)] if args.worker_process else []
                 try:
-                    sweep("dovecote", port, dovecote_request, smsc, [server.pid], args)
+                    pids = [server.pid, *(worker.pid for worker in workers)]
+                    sweep("dovecote", port, dovecote_request, smsc, pids, args)
                 finally:
-                    support.stop(server)
+                    for process in [*workers, server]:
+                        support.stop(process)
             else:
                 from peers.jasmin import compare as jasmin
 

@@ -1,5 +1,6 @@
 """`dovecote serve` as real processes: replicas starting at once on a fresh PostgreSQL,
-`DOVECOTE_WORKER_ENABLED=false` honoured, and `--workers N` (PostgreSQL only)."""
+`DOVECOTE_WORKER_ENABLED=false` honoured, `--workers N` (PostgreSQL only), and a
+`dovecote worker` process beside `serve --no-worker` on one SQLite file."""
 
 from __future__ import annotations
 
@@ -145,6 +146,69 @@ def test_serve_runs_the_worker_as_dovecote_worker_enabled_says(
         assert (status_of(database, message_id) == "queued") is (enabled == "false")
     finally:
         stop(process)
+
+
+def worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dovecote.cli", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def send_concurrently(port: int, count: int, concurrency: int) -> list[str]:
+    """`count` single sends, `concurrency` at a time; the message id of each."""
+    ids: list[str] = []
+    pending = iter(range(count))
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", auth=(OWNER, OWNER_KEY), timeout=30
+    ) as client:
+
+        async def sender() -> None:
+            for n in pending:
+                body = {"messages": [{"to": "+12025550123", "body": f"n{n}", "source": "t"}]}
+                response = await client.post("/v3/sms/send", json=body)
+                assert response.status_code == 200, response.text
+                ids.append(response.json()["data"]["messages"][0]["message_id"])
+
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return ids
+
+
+def test_a_worker_process_beside_serve_delivers_every_send_once_from_one_sqlite_file(
+    tmp_path: Path,
+) -> None:
+    # Two writers on one file (the API's group commit, the worker's claims and outcomes)
+    # while sends keep arriving: each waits for the other's write lock, none is refused,
+    # and every message is handed over once.
+    database = tmp_path / "shared.db"
+    env = environment(f"sqlite+aiosqlite:///{database}", DOVECOTE_RATE_LIMIT="100000/second")
+    port = free_port()
+    api = serve(env, port, "--no-worker")
+    delivery: subprocess.Popen[bytes] | None = None
+    try:
+        wait_healthy(api, port)
+        delivery = worker(env)
+        ids = asyncio.run(send_concurrently(port, count=300, concurrency=16))
+        sent_events = (
+            "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM events WHERE type = 'sent'"
+        )
+        delivered = "SELECT COUNT(*) FROM messages WHERE status = 'delivered'"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(database) as db:
+                if db.execute(delivered).fetchone()[0] >= len(ids):
+                    break
+            time.sleep(0.2)
+        assert delivery.poll() is None, delivery.stdout.read().decode() if delivery.stdout else ""
+        assert len(set(ids)) == 300
+        assert {status_of(database, message_id) for message_id in ids} == {"delivered"}
+        with sqlite3.connect(database) as db:
+            assert db.execute(sent_events).fetchone() == (300, 300)  # each handed over once
+    finally:
+        for process in [p for p in (delivery, api) if p is not None]:
+            stop(process)
 
 
 def test_serve_refuses_several_processes_on_sqlite(tmp_path: Path) -> None:
