@@ -191,9 +191,7 @@ def test_a_worker_process_beside_serve_delivers_every_send_once_from_one_sqlite_
         wait_healthy(api, port)
         delivery = worker(env)
         ids = asyncio.run(send_concurrently(port, count=300, concurrency=16))
-        sent_events = (
-            "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM events WHERE type = 'sent'"
-        )
+        sent_events = "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM events WHERE type = 'sent'"
         delivered = "SELECT COUNT(*) FROM messages WHERE status = 'delivered'"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

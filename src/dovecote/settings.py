@@ -20,6 +20,11 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./dovecote.db"
+    # PostgreSQL: connections each process keeps open, and how many more it may open
+    # while more requests read at once; those close when returned, so a process that
+    # often runs past the pool pays a new backend per request (docs/scaling.md).
+    database_pool_size: int = Field(10, ge=1)
+    database_max_overflow: int = Field(20, ge=0)
     # Signs export links and tracking URLs; must be set to something private in production.
     secret_key: str = DEV_SECRET
     # The key before the last change: only opens connector secrets sealed with it

@@ -276,7 +276,11 @@ def build_runtime(
         parallelism=settings.password_hash_parallelism,
     )
     limiter = rate_limiter(settings)
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     # Last of the sinks: it only notes what changed, for live pages after the commit.
     changes = changes_pg.for_engine(engine)
     events = EventLog((*sinks, changes.sink))

@@ -14,7 +14,9 @@ from dovecote.storage import sqlite_driver
 from dovecote.storage.fair_pool import FairAsyncQueuePool
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    """The engine for `url`; `pool_size` and `max_overflow` size PostgreSQL's pool (SQLite
+    keeps one connection, its single writer)."""
     if url.startswith("sqlite"):
         # One connection: SQLite has a single writer anyway, and a shared connection
         # avoids "database is locked" between our own coroutines. WAL lets readers
@@ -31,7 +33,7 @@ def create_engine(url: str) -> AsyncEngine:
         )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, pool_size=10, max_overflow=20)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
     ping_when_idle(engine, after=PING_IDLE_AFTER)
     return engine
 
