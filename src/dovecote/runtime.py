@@ -14,12 +14,12 @@ from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote.accounts.credential_cache import CredentialCache
+from dovecote.channels.sms.audience import begin_batch
 from dovecote.files.store import FileStore
 from dovecote.pipeline.changes import Changes
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.pricing import PriceBook
-from dovecote.pipeline.queue import lock_accounts
 from dovecote.pipeline.system_mail import SystemMail
 from dovecote.settings import Settings
 from dovecote.storage.group_commit import GroupCommit
@@ -45,7 +45,7 @@ class Runtime:
     writer: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writer = GroupCommit(self.engine, lock_first=lock_accounts)
+        self.writer = GroupCommit(self.engine, lock_first=begin_batch)
 
     @property
     def reader(self) -> AsyncEngine:

@@ -16,7 +16,6 @@ one busy account's sends no longer queue on its balance row one statement at a t
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dovecote.core.errors import InvalidInput
-from dovecote.storage import deferred
+from dovecote.storage import bulk, deferred
 from dovecote.storage.tables import accounts, ledger_entries
 
 # Kinds of entry. A debit's default is SEND and a credit's REFUND: the two callers that
@@ -154,7 +153,8 @@ async def _apply_held(
     if covered and balance < 0:
         return False
     batch.wrote = True
-    batch.gather(key, functools.partial(_write_balance, account_id), [delta])
+    batch.gather(key, None, [delta])  # the running sum the next change is checked against
+    batch.gather(_BALANCES, _write_balances, [(account_id, delta)])
     entry = _entry(parameters, balance, currency)
     batch.insert(ledger_entries, [entry])
     return True
@@ -195,9 +195,44 @@ async def _held_balance(
     return found
 
 
-async def _write_balance(account_id: int, conn: AsyncConnection, deltas: list[int]) -> None:
-    if total := sum(deltas):
-        await conn.execute(_ADD, {"p_account": account_id, "p_delta": total})
+# The batch's key for every held account's changes, written together at the flush.
+_BALANCES = ("ledger.balances",)
+
+
+async def _write_balances(conn: AsyncConnection, changes: list[tuple[int, int]]) -> None:
+    """Each held account's row moved by the sum of its changes: one call for all of them
+    (an executemany, pipelined by asyncpg), in id order like their locks. A statement per
+    account cost ~0.1 ms of SQLAlchemy each, per batch: a batch of sends of eight accounts
+    paid it eight times."""
+    totals: dict[int, int] = {}
+    for account_id, delta in changes:
+        totals[account_id] = totals.get(account_id, 0) + delta
+    rows = [{"p_account": a, "p_delta": d} for a, d in sorted(totals.items()) if d]
+    if len(rows) == 1:
+        await conn.execute(_ADD, rows[0])
+    elif rows:
+        await conn.execute(_ADD, rows)
+
+
+async def hold(conn: AsyncConnection, account_ids: Sequence[int]) -> None:
+    """Lock the accounts' rows in id order (PostgreSQL; SQLite's write lock already holds
+    every row) and, in a group commit, keep their balances as read under the lock: the
+    batch's debits then read nothing. One statement for every account of the batch, where
+    each account's first debit read its own (`_held_balance`)."""
+    ids = sorted(set(account_ids))
+    dialect = conn.dialect.name
+    query = (
+        sa.select(accounts.c.id, accounts.c.balance_micros, accounts.c.currency)
+        .where(bulk.any_of(accounts.c.id, ids, dialect))
+        .order_by(accounts.c.id)
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update()
+    rows = (await conn.execute(query)).all()
+    batch = deferred.of(conn)
+    if batch is not None:
+        for account_id, balance_micros, currency in rows:
+            batch.reads[_stored(int(account_id))] = (int(balance_micros), str(currency))
 
 
 async def balance(conn: AsyncConnection, account_id: int) -> int:

@@ -137,6 +137,25 @@ async def has_opt_out_list(
     return found
 
 
+async def read_opt_out_lists(
+    conn: AsyncConnection, batch: deferred.Deferred, account_ids: Sequence[int]
+) -> None:
+    """`has_opt_out_list` for every account of a batch in one statement, before its units
+    run (each account's first send read its own: a statement per account per batch)."""
+    ids = sorted(set(account_ids))
+    query = (
+        sa.select(contact_lists.c.account_id)
+        .where(
+            bulk.any_of(contact_lists.c.account_id, ids, conn.dialect.name),
+            contact_lists.c.is_opt_out.is_(True),
+        )
+        .distinct()
+    )
+    having = {int(a) for a in (await conn.execute(query)).scalars()}
+    for account_id in ids:
+        batch.reads[_has_opt_out_list(account_id)] = account_id in having
+
+
 async def insert_list(conn: AsyncConnection, values: Mapping[str, Any]) -> int:
     result = await conn.execute(
         contact_lists.insert().values(**values).returning(contact_lists.c.id)

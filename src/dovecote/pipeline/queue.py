@@ -65,15 +65,9 @@ async def lock_account(conn: AsyncConnection, account_id: int) -> None:
 async def lock_accounts(conn: AsyncConnection, account_ids: list[int]) -> None:
     """`lock_account` for several accounts at once, in id order (the order
     `billing.ledger.transfer` takes two in), so that two transactions locking overlapping
-    sets wait on each other instead of deadlocking. One statement, however many."""
-    if conn.dialect.name == "postgresql":
-        query = (
-            sa.select(accounts.c.id)
-            .where(bulk.any_of(accounts.c.id, sorted(account_ids), "postgresql"))
-            .order_by(accounts.c.id)
-            .with_for_update()
-        )
-        await conn.execute(query)
+    sets wait on each other instead of deadlocking. One statement, however many, which
+    also reads their balances for a group commit's debits (`ledger.hold`)."""
+    await ledger.hold(conn, account_ids)
 
 
 async def balance(conn: AsyncConnection, account_id: int) -> int:

@@ -33,7 +33,7 @@ Mark = tuple[dict[sa.Table, int], dict[object, int]]
 class Deferred:
     def __init__(self) -> None:
         self._inserts: dict[sa.Table, list[dict[str, Any]]] = {}
-        self._groups: dict[object, tuple[Flush, list[Any]]] = {}
+        self._groups: dict[object, tuple[Flush | None, list[Any]]] = {}
         # Set by a write that could not wait (a debit): a unit that fails after it cannot
         # be taken back without a savepoint, so its whole batch must fail (group_commit).
         self.wrote = False
@@ -53,8 +53,9 @@ class Deferred:
     def pending(self, table: sa.Table) -> Sequence[dict[str, Any]]:
         return self._inserts.get(table, ())
 
-    def gather(self, key: object, flush: Flush, items: Sequence[Any]) -> None:
-        """`items` handed to `flush` together with every other unit's under the same key."""
+    def gather(self, key: object, flush: Flush | None, items: Sequence[Any]) -> None:
+        """`items` handed to `flush` together with every other unit's under the same key;
+        with no `flush`, only kept for `gathered` (and rewound with the rest)."""
         entry = self._groups.setdefault(key, (flush, []))
         entry[1].extend(items)
 
@@ -89,7 +90,7 @@ class Deferred:
             if rows:
                 await bulk.insert_rows(conn, table, rows)
         for flush, items in groups.values():
-            if items:
+            if flush is not None and items:
                 await flush(conn, items)
 
 

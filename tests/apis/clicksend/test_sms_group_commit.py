@@ -443,3 +443,65 @@ async def test_concurrent_sends_with_one_key_share_the_reload_of_their_caller(
         sa.event.remove(reader, "before_cursor_execute", count)
     assert [r.status_code for r in responses] == [200] * 32
     assert 1 <= user_reads <= 8  # one per request before, 32
+
+
+async def test_a_batch_of_several_accounts_reads_and_writes_their_balances_once_each_way(
+    app: FastAPI,
+) -> None:
+    # Three accounts' debits in one batch: their balances are read with their lock, in one
+    # statement, checked in memory, and written in one call; each account's charge exact,
+    # the poorest refused once its credit is spent.
+    engine = app.state.runtime.engine
+    async with engine.begin() as conn:
+        insert = accounts.insert().returning(accounts.c.id)
+        poor, rich, idle = sorted((await conn.execute(insert, [{"created_at": 0}] * 3)).scalars())
+    await set_balance(app, poor, 2 * US_PRICE)
+    await set_balance(app, rich, 10 * US_PRICE)
+    await set_balance(app, idle, US_PRICE)
+    counts = {"read": 0, "write": 0}
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.startswith("SELECT accounts.id, accounts.balance_micros"):
+            counts["read"] += 1
+        elif statement.startswith("SELECT accounts.balance_micros"):
+            counts["read"] += 100  # a read of one account's balance: not wanted here
+        elif statement.startswith("UPDATE accounts"):
+            counts["write"] += 1
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", seen)
+
+    def debit(account_id: int) -> Callable[[AsyncConnection], Awaitable[bool]]:
+        async def unit(conn: AsyncConnection) -> bool:
+            return await store.debit(conn, account_id, US_PRICE)
+
+        return unit
+
+    group = writer(app)
+    async with held(app):
+        units = [
+            asyncio.create_task(group.run(debit(account), key=account))
+            for _ in range(3)
+            for account in (rich, poor)
+        ]
+        await until(lambda: group.pending == 6, seconds=30)
+    results = await asyncio.gather(*units)
+
+    assert results == [True, True, True, True, True, False]  # (rich, poor) × 3
+    assert counts == {"read": 1, "write": 1}
+    assert await balance(app, rich) == 7 * US_PRICE
+    assert await balance(app, poor) == 0
+    assert await balance(app, idle) == US_PRICE
+    async with engine.connect() as conn:
+        entries = (
+            await conn.execute(
+                sa.select(ledger_entries.c.account_id, ledger_entries.c.balance_after_micros)
+                .where(ledger_entries.c.account_id.in_([poor, rich, idle]))
+                .order_by(ledger_entries.c.id)
+            )
+        ).all()
+    assert [after for account, after in entries if account == rich] == [
+        9 * US_PRICE,
+        8 * US_PRICE,
+        7 * US_PRICE,
+    ]
+    assert [after for account, after in entries if account == poor] == [US_PRICE, 0]
