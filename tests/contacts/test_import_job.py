@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -11,9 +13,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from contacts_support import new_list
+from dovecote import wiring
 from dovecote.contacts import import_job
 from dovecote.contacts import import_store as jobs
-from dovecote.files.store import open_store
 from dovecote.settings import Settings
 from dovecote.storage.tables import contact_imports, contacts
 from fetch_support import file_server
@@ -24,8 +26,18 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"files_dir": str(tmp_path / "files")})
 
 
+WORKING = (jobs.PENDING, jobs.RUNNING)
+
+
 def numbers(count: int) -> list[str]:
     return [f"+1415{2000000 + n}" for n in range(count)]
+
+
+async def imported(client: httpx.AsyncClient, list_id: int, import_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = (await client.get(f"/v3/lists/{list_id}/import/{import_id}")).json()[
+        "data"
+    ]
+    return state
 
 
 async def queue(client: httpx.AsyncClient, list_id: int, body: bytes) -> str:
@@ -43,7 +55,7 @@ async def test_a_worker_that_dies_mid_import_is_taken_over_without_duplicates(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     engine = app.state.runtime.engine
-    files = open_store(app.state.runtime.settings)
+    files = app.state.runtime.files
     list_id = await new_list(client)
     wanted = numbers(1000)
     import_id = await queue(client, list_id, "".join(f"{n},P\n" for n in wanted).encode())
@@ -81,7 +93,7 @@ async def test_a_lost_lease_rolls_the_late_workers_batch_back(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     engine = app.state.runtime.engine
-    files = open_store(app.state.runtime.settings)
+    files = app.state.runtime.files
     list_id = await new_list(client)
     await queue(client, list_id, "".join(f"{n},P\n" for n in numbers(10)).encode())
     async with engine.begin() as conn:
@@ -102,7 +114,7 @@ async def test_a_100k_row_csv_imports_completely(app: FastAPI, client: httpx.Asy
     body = "".join(f"{n},Person {i}\n" for i, n in enumerate(numbers(100_000))).encode()
     import_id = await queue(client, list_id, body)
 
-    await import_job.run_due_imports(engine, open_store(app.state.runtime.settings))
+    await import_job.run_due_imports(engine, app.state.runtime.files)
 
     state = (await client.get(f"/v3/lists/{list_id}/import/{import_id}")).json()["data"]
     assert (state["status"], state["imported"], state["refused"]) == ("done", 100_000, 0)
@@ -114,7 +126,7 @@ async def test_an_import_whose_file_is_gone_fails_with_the_reason(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     engine = app.state.runtime.engine
-    files = open_store(app.state.runtime.settings)
+    files = app.state.runtime.files
     list_id = await new_list(client)
     import_id = await queue(client, list_id, b"+14155552671,Ann\n")
     async with engine.connect() as conn:
@@ -127,3 +139,26 @@ async def test_an_import_whose_file_is_gone_fails_with_the_reason(
     assert state["status"] == "failed"
     assert "cannot be read" in state["error"]
     assert state["imported"] == 0
+
+
+async def test_the_worker_job_reads_the_file_from_the_runtimes_store(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    runtime = app.state.runtime
+    list_id = await new_list(client)
+    import_id = await queue(client, list_id, b"+14155552671,Ann\n+14155552672,Bob\n")
+    # A store the job opened from its settings would be another, empty directory: the
+    # import finds its file only in the store it is given.
+    elsewhere = settings.model_copy(update={"files_dir": str(tmp_path / "not-the-runtime-files")})
+    periodic = import_job.job(elsewhere)
+    try:
+        await periodic.run(wiring.job_context(runtime, elsewhere))
+        deadline = time.monotonic() + 20
+        while (state := await imported(client, list_id, import_id))["status"] in WORKING:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        assert periodic.close is not None
+        await periodic.close()
+
+    assert (state["status"], state["imported"], state["error"]) == ("done", 2, None)

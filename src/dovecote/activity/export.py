@@ -50,7 +50,7 @@ from dovecote.core import security
 
 # csv_cell defuses spreadsheet formulas (=, +, -, @) exactly as the SMS export does.
 from dovecote.core.csvfile import csv_cell
-from dovecote.files.store import FileStore, LocalFileStore, open_store
+from dovecote.files.store import FileStore, LocalFileStore
 from dovecote.pipeline import leased, leases
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.pipeline.system_mail import SystemMail
@@ -144,10 +144,12 @@ def csv_key(export_id: str) -> str:
 
 
 def stored_at(files: FileStore, settings: Settings, file_path: str) -> tuple[FileStore, str]:
-    """The store and key holding a ready export's CSV: the file store for a key, the
-    legacy directory for the bare file name of an export written before it."""
+    """The store and key holding a ready export's CSV: `files` (the process's store) for
+    a key, the legacy directory for the bare file name of an export written before it."""
     if "/" in file_path:
         return files, file_path
+    # Always a local directory, whatever the file store is: only a Dovecote from before
+    # the file store wrote there. Built per legacy file, which costs nothing (no client).
     return LocalFileStore(legacy_dir(settings)), Path(file_path).name
 
 
@@ -234,16 +236,15 @@ async def run_due_exports(
     engine: AsyncEngine,
     settings: Settings,
     mail: SystemMail,
+    files: FileStore,
     *,
-    files: FileStore | None = None,
     owner: str = OWNER,
     lease: float = LEASE,
     now: float | None = None,
 ) -> int:
     """Claim and write due exports one after another until none is due; returns how many
     were claimed. Safe to run from many workers at once. `files`: the store the CSVs go
-    to (the settings' store by default)."""
-    store_ = open_store(settings) if files is None else files
+    to, the process's own (`JobContext.files`), which the API serves them from."""
     claimed = 0
     while True:
         moment = time.time() if now is None else now
@@ -266,7 +267,7 @@ async def run_due_exports(
             return claimed
         for row in rows:
             claimed += 1
-            await _run_one(engine, settings, mail, store_, Export.of(row), owner, lease, moment)
+            await _run_one(engine, settings, mail, files, Export.of(row), owner, lease, moment)
 
 
 async def _run_one(
@@ -468,10 +469,9 @@ def _iso(seconds: float) -> str:
 def job(settings: Settings) -> PeriodicJob:
     """The worker's periodic hook (listed in `dovecote.wiring.JOBS`), run as a task of its
     own; on worker stop an export in hand is handed back (see `_run_one`)."""
-    files = open_store(settings)
 
     async def run(ctx: JobContext) -> int:
-        return await run_due_exports(ctx.engine, ctx.settings, ctx.system_mail, files=files)
+        return await run_due_exports(ctx.engine, ctx.settings, ctx.system_mail, ctx.files)
 
     return leased.TaskRunner("email-activity-exports", run).job(INTERVAL)
 
@@ -479,8 +479,8 @@ def job(settings: Settings) -> PeriodicJob:
 async def purge_expired(
     engine: AsyncEngine,
     settings: Settings,
+    files: FileStore,
     *,
-    files: FileStore | None = None,
     now: float | None = None,
     batch: int = 500,
 ) -> int:
@@ -490,7 +490,6 @@ async def purge_expired(
     accounts for: what Dovecote wrote there before the file store (CSVs, temporary files
     of workers that died, the JSON state files of Dovecote before 0006).
     """
-    store_ = open_store(settings) if files is None else files
     moment = time.time() if now is None else now
     removed = 0
     while True:
@@ -502,7 +501,7 @@ async def purge_expired(
             # By id too: a failed or unfinished export has no `file_path` but may have
             # left a file (a worker that died between storing it and marking it ready).
             for path in {row["file_path"] or csv_key(row["id"]), csv_key(row["id"])}:
-                where, key = stored_at(store_, settings, path)
+                where, key = stored_at(files, settings, path)
                 await where.delete(key)
         async with engine.begin() as conn:
             removed += await jobs.delete(conn, [r["id"] for r in rows], now=moment)

@@ -91,7 +91,7 @@ async def _drain(
 
 async def _run(ctx: JobContext) -> Purged:
     # Expired CSV downloads go too (rows and files); their links stopped working then.
-    await activity_export.purge_expired(ctx.engine, ctx.settings)
+    await activity_export.purge_expired(ctx.engine, ctx.settings, ctx.files)
     return await purge_expired(ctx.engine, ctx.settings)
 
 

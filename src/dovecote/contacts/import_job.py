@@ -36,7 +36,7 @@ from dovecote.contacts import readers, store
 from dovecote.contacts.fields import InvalidContact
 from dovecote.contacts.imports import MAX_REPORTED, contact_values, is_blank, is_header
 from dovecote.core.errors import InvalidInput
-from dovecote.files.store import FileMissing, FileStore, open_store
+from dovecote.files.store import FileMissing, FileStore
 from dovecote.pipeline import leased, leases
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.settings import Settings
@@ -260,10 +260,10 @@ async def _unique(
 
 
 def job(settings: Settings) -> PeriodicJob:
-    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`)."""
-    files = open_store(settings)
+    """The worker's periodic hook (listed in `dovecote.wiring.JOBS`): imports read from
+    the process's own store (`ctx.files`), where the API stored their files."""
 
     async def run(ctx: JobContext) -> int:
-        return await run_due_imports(ctx.engine, files)
+        return await run_due_imports(ctx.engine, ctx.files)
 
     return leased.TaskRunner("contact-imports", run).job(INTERVAL)

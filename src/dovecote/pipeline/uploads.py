@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
 from dovecote.files import convert as conversions
-from dovecote.files.store import FileStore, open_store
+from dovecote.files.store import FileStore
 from dovecote.pipeline.jobs import JobContext, PeriodicJob
 from dovecote.settings import Settings
 from dovecote.storage.tables import uploads
@@ -116,8 +116,9 @@ async def create_upload(
 
 async def purge_expired(ctx: JobContext, *, now: float | None = None) -> int:
     """Delete expired uploads' files, then their rows (a crash in between only repeats
-    the file deletes, which succeed on missing files)."""
-    store = open_store(ctx.settings)
+    the file deletes, which succeed on missing files). From the process's own store
+    (`ctx.files`), which the API wrote them to."""
+    store = ctx.files
     cutoff = int(time.time() if now is None else now)
     removed = 0
     while True:

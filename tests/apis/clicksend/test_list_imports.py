@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from contacts_support import new_list
 from dovecote.contacts.import_job import run_due_imports
-from dovecote.files.store import open_store
+from dovecote.files.store import LocalFileStore
 from dovecote.settings import Settings
 from fetch_support import file_server
 from sms_support import sdk
@@ -35,7 +35,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 async def run_imports(app: FastAPI) -> int:
     runtime = app.state.runtime
-    return await run_due_imports(runtime.engine, open_store(runtime.settings))
+    return await run_due_imports(runtime.engine, runtime.files)
 
 
 async def contacts_of(client: httpx.AsyncClient, list_id: int) -> list[dict[str, Any]]:
@@ -224,6 +224,28 @@ async def test_an_uploaded_file_is_imported_by_its_upload_link_without_a_network
     assert expired.status_code == 400
     assert "upload the file again" in expired.json()["response_msg"]
     assert await run_imports(app) == 0
+
+
+async def test_a_queued_file_is_kept_in_the_runtimes_store_where_the_worker_reads_it(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The handler stores through the process's one store (`runtime.files`: one S3
+    client and its pool), not a store opened from the settings per request."""
+    given = tmp_path / "runtime-files"
+    app.state.runtime.files = LocalFileStore(given)
+    list_id = await new_list(client)
+    with file_server() as server:
+        url = server.serve("/people.csv", b"+14155552671,Ann\n", CSV_TYPE)
+        queued = await client.post(
+            f"/v3/lists/{list_id}/import", json={"file_url": url, "field_order": ["phone"]}
+        )
+    assert queued.status_code == 200, queued.text
+
+    import_id = queued.json()["data"]["id"]
+    assert [p.name for p in (given / "imports").glob("*")] == [f"{import_id}.csv"]
+    assert not (Path(settings.files_dir) / "imports").exists()
+    assert await run_imports(app) == 1
+    assert [p["phone_number"] for p in await contacts_of(client, list_id)] == ["+14155552671"]
 
 
 async def test_an_import_into_another_accounts_list_is_not_found(

@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,20 +164,25 @@ async def test_an_altered_or_expired_link_serves_nothing(
     assert (await anon.get(local(forged))).status_code == 404
 
 
-async def test_expired_uploads_are_deleted_with_their_files(
-    app: FastAPI, client: httpx.AsyncClient, anon: httpx.AsyncClient, settings: Settings
+async def test_expired_uploads_are_deleted_with_their_files_from_the_runtimes_store(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
 ) -> None:
     kept = (
         await client.post("/v3/uploads?convert=mms", json={"content": b64(image("GIF"))})
     ).json()["data"]
     runtime = app.state.runtime
-    context = wiring.job_context(runtime, settings)
+    key = f"uploads/{kept['file_name']}"
+    assert await runtime.files.exists(key)
+    # A store the job opened from its settings would be another, empty directory: the
+    # file goes only if the job deletes from the store it is given.
+    elsewhere = settings.model_copy(update={"files_dir": str(tmp_path / "not-the-runtime-files")})
+    context = wiring.job_context(runtime, elsewhere)
 
     assert await upload_jobs.purge_expired(context, now=kept["date_delete"] - 1) == 0
     assert await upload_jobs.purge_expired(context, now=kept["date_delete"] + 1) == 1
 
     assert await upload_rows(app) == []
-    assert not await runtime.files.exists(f"uploads/{kept['file_name']}")
+    assert not await runtime.files.exists(key)
 
 
 # --- stored in an S3-compatible bucket ----------------------------------------------

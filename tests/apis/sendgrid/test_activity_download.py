@@ -29,8 +29,10 @@ from dispatch_support import event_log
 from dovecote import wiring
 from dovecote.activity import export as activity_export
 from dovecote.activity import export_store as jobs
+from dovecote.activity import retention as activity_retention
 from dovecote.app import create_app
 from dovecote.channels.email.system_mail import SystemMailer
+from dovecote.files.store import open_store
 from dovecote.settings import Settings
 from dovecote.storage import tables
 from dovecote.storage.db import create_engine
@@ -76,7 +78,7 @@ def rows_of(gz: bytes) -> list[dict[str, str]]:
 async def run_job(app: FastAPI, **options: Any) -> int:
     runtime = app.state.runtime
     return await activity_export.run_due_exports(
-        runtime.engine, runtime.settings, runtime.system_mail, **options
+        runtime.engine, runtime.settings, runtime.system_mail, runtime.files, **options
     )
 
 
@@ -270,30 +272,33 @@ async def test_only_an_accepted_download_counts_against_one_per_12_hours(
     assert abs(retry_after - (int(accepted.headers["X-RateLimit-Reset"]) - time.time())) < 5
 
 
+async def requested(app: FastAPI, world: World, *times: float) -> list[activity_export.Export]:
+    """Exports of the owner requested at `times`, each with a link of 60 seconds."""
+    async with app.state.runtime.engine.begin() as conn:
+        return [
+            await activity_export.request(
+                conn,
+                account_id=world.owner.account.id,
+                user_id=world.owner.user.id,
+                scope_user_id=None,
+                query=None,
+                since=0.0,
+                email="",
+                ttl=60,
+                now=now,
+            )
+            for now in times
+        ]
+
+
 async def test_expired_downloads_are_purged_with_their_files_and_stray_files(
     app: FastAPI, world: World, settings: Settings
 ) -> None:
-    engine = app.state.runtime.engine
-    exports = []
-    async with engine.begin() as conn:
-        for now in (time.time() - 120, time.time()):
-            exports.append(
-                await activity_export.request(
-                    conn,
-                    account_id=world.owner.account.id,
-                    user_id=world.owner.user.id,
-                    scope_user_id=None,
-                    query=None,
-                    since=0.0,
-                    email="",
-                    ttl=60,
-                    now=now,
-                )
-            )
-    old, fresh = exports
+    runtime = app.state.runtime
+    old, fresh = await requested(app, world, time.time() - 120, time.time())
     write_files(settings, old.uuid)
 
-    assert await activity_export.purge_expired(engine, settings) == 1
+    assert await activity_export.purge_expired(runtime.engine, settings, runtime.files) == 1
     assert await export_row(app, old.uuid) is None
     assert await export_row(app, fresh.uuid) is not None
     assert files_in(settings) == []
@@ -456,7 +461,7 @@ def test_the_official_sendgrid_client_downloads_a_csv(live_server: Any, settings
         engine = create_engine(settings.database_url)
         try:
             mail = SystemMailer(settings, event_log())
-            await activity_export.run_due_exports(engine, settings, mail)
+            await activity_export.run_due_exports(engine, settings, mail, open_store(settings))
         finally:
             await engine.dispose()
 
@@ -540,7 +545,10 @@ async def test_an_export_written_before_the_file_store_is_still_served_then_purg
     assert fetched.content == moved.read_bytes()
 
     later = time.time() + settings.export_link_ttl + 1
-    assert await activity_export.purge_expired(app.state.runtime.engine, settings, now=later) == 1
+    runtime = app.state.runtime
+    assert (
+        await activity_export.purge_expired(runtime.engine, settings, runtime.files, now=later) == 1
+    )
     assert not moved.exists()
 
 
@@ -556,6 +564,51 @@ async def test_a_stored_csv_that_went_missing_is_a_404_not_a_500(
     gone = await client.get(f"{link.path}?{link.query}", auth=None)
     assert gone.status_code == 404
     assert gone.json()["errors"][0]["message"] == "download token is invalid or expired"
+
+
+def elsewhere(settings: Settings, tmp_path: Path) -> Settings:
+    """The settings with their files in another, empty directory: a job that opened its
+    own store from them would miss the runtime's files."""
+    return settings.model_copy(update={"files_dir": str(tmp_path / "not-the-runtime-files")})
+
+
+async def test_the_worker_job_writes_the_csv_to_the_runtimes_store_which_serves_it(
+    client: httpx.AsyncClient, world: World, app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    await set_extended(app.state.runtime.engine, world.owner.account.id, True)
+    download_uuid = (await client.post("/v3/messages/download")).json()["download_uuid"]
+    configured = elsewhere(settings, tmp_path)
+    periodic = activity_export.job(configured)
+    try:
+        await periodic.run(wiring.job_context(app.state.runtime, configured))
+        deadline = time.monotonic() + 20
+        while (await export_row(app, download_uuid))["status"] != "ready":
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        assert periodic.close is not None
+        await periodic.close()
+
+    assert files_in(settings) == [activity_export.csv_name(download_uuid)]
+    assert files_in(configured) == []
+    link = urlsplit((await client.get(f"/v3/messages/download/{download_uuid}")).json()["csv"])
+    fetched = await client.get(f"{link.path}?{link.query}", auth=None)
+    assert fetched.status_code == 200
+    assert len(rows_of(fetched.content)) == sum(len(m.events) for m in EXPORTED)
+
+
+async def test_the_retention_job_purges_expired_csvs_from_the_runtimes_store(
+    app: FastAPI, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    runtime = app.state.runtime
+    (old,) = await requested(app, world, time.time() - 120)
+    await runtime.files.put(activity_export.csv_key(old.uuid), b"x", "application/gzip")
+    configured = elsewhere(settings, tmp_path)
+
+    await activity_retention.job(configured).run(wiring.job_context(runtime, configured))
+
+    assert await export_row(app, old.uuid) is None
+    assert not await runtime.files.exists(activity_export.csv_key(old.uuid))
 
 
 @pytest.fixture(scope="module")
@@ -608,6 +661,7 @@ async def test_with_a_storage_url_the_csv_is_kept_in_the_bucket_and_served_from_
         assert files_in(configured) == []  # nothing in the local directory
 
         later = time.time() + configured.export_link_ttl + 1
-        assert await activity_export.purge_expired(engine, configured, now=later) == 1
+        files = application.state.runtime.files
+        assert await activity_export.purge_expired(engine, configured, files, now=later) == 1
     listed = s3.client().list_objects_v2(Bucket=bucket)
     assert listed.get("KeyCount", 0) == 0

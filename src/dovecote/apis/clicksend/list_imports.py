@@ -13,7 +13,6 @@ from dovecote.apis.deps import Conn, CurrentPrincipal, DetachedPrincipal, Runtim
 from dovecote.contacts import imports
 from dovecote.contacts.service import get_list
 from dovecote.core.errors import InvalidInput
-from dovecote.files.store import open_store
 from dovecote.runtime import Runtime
 
 router = APIRouter(tags=["Contact Lists"])
@@ -64,7 +63,7 @@ async def import_contacts(
 ) -> JSONResponse:
     import_id = await imports.request_import(
         runtime.engine,
-        open_store(runtime.settings),
+        runtime.files,
         principal,
         list_id,
         _object(body),
