@@ -348,7 +348,8 @@ def main() -> None:
             asyncio.run(batched_ingest(url, args.batches, server.pid))
             if args.batched_only:
                 return
-            asyncio.run(single_ingest(url, args.singles, args.concurrency))
+            if args.singles:  # 0: straight on to the dispatch
+                asyncio.run(single_ingest(url, args.singles, args.concurrency))
         finally:
             server.terminate()
             server.wait(timeout=30)
