@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
@@ -31,7 +32,9 @@ async def test_the_pool_keeps_its_size_and_opens_its_overflow_only_while_needed(
         held.append(await asyncio.wait_for(fourth, 5))
         for conn in held:
             await conn.close()
-        assert engine.pool.checkedin() == 2  # the overflow connection closed on return
+        pool = engine.pool
+        assert isinstance(pool, QueuePool)
+        assert pool.checkedin() == 2  # the overflow connection closed on return
     finally:
         await engine.dispose()
 
@@ -39,4 +42,4 @@ async def test_the_pool_keeps_its_size_and_opens_its_overflow_only_while_needed(
 @pytest.mark.parametrize("field", ["database_pool_size", "database_max_overflow"])
 def test_a_pool_size_below_its_floor_is_refused(field: str) -> None:
     with pytest.raises(ValueError, match=field):
-        Settings(**{field: -1})
+        Settings.model_validate({field: -1})

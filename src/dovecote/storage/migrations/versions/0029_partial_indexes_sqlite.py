@@ -42,9 +42,9 @@ def _rebuild(*, partial: bool) -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     for name, table, column in _INDEXES:
-        where = {"sqlite_where": sa.text(f"{column} IS NOT NULL")} if partial else {}
+        where = sa.text(f"{column} IS NOT NULL") if partial else None
         op.drop_index(name, table_name=table)
-        op.create_index(name, table, [column], **where)
+        op.create_index(name, table, [column], sqlite_where=where)
 
 
 def upgrade() -> None:
