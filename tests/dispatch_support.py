@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dovecote import wiring
+from dovecote.files.store import open_store
 from dovecote.pipeline.dispatcher import Dispatcher
 from dovecote.pipeline.events import EventLog
 from dovecote.pipeline.transports import registry
@@ -32,7 +33,8 @@ def dispatcher(
     rest) replaces the configured ones, `events` the event log."""
     channels = {channel.name: channel for channel in wiring.CHANNELS}
     if transports is None:
-        chosen = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings)
+        # The store a worker built from `settings` would have (`Runtime.files`).
+        chosen = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings, open_store(settings))
     else:
         chosen = {name: transports.get(name) or transports["default"] for name in channels}
     return Dispatcher(engine, settings, channels, chosen, events or event_log())

@@ -315,8 +315,9 @@ def build_worker(
     router = Router(
         runtime.engine,
         settings,
-        registry.build(channels, transports, settings),
+        registry.build(channels, transports, settings, runtime.files),
         transports,
+        runtime.files,
         runtime.metrics,
     )
     dispatcher = Dispatcher(

@@ -18,7 +18,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from dispatch_support import deliver
+from dovecote import wiring
 from dovecote.channels.voice import speech
+from dovecote.channels.voice.sandbox import wav_key
+from dovecote.files.store import LocalFileStore
 from dovecote.settings import Settings
 from dovecote.storage.db import create_engine
 from dovecote.storage.tables import accounts, events, message_payloads, messages, users
@@ -209,6 +212,26 @@ async def test_a_wav_is_only_for_the_account_that_sent_the_call(
     async with as_caller(app, stranger) as theirs:
         assert (await theirs.get(f"/sandbox/voice/{message_id}.wav")).status_code == 404
         assert (await theirs.get("/v3/voice/history")).json()["data"]["total"] == 0
+    assert (await client.get(f"/sandbox/voice/{message_id}.wav")).status_code == 200
+
+
+async def test_a_workers_sandbox_speaks_into_the_runtimes_store_which_serves_the_wav(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """The worker's transports are handed the process's store (`Runtime.files`), the one
+    the API serves renders from, not a store opened from the settings."""
+    runtime = app.state.runtime
+    given = LocalFileStore(tmp_path / "runtime-files")
+    runtime.files = given
+    response = await client.post("/v3/voice/send", json={"messages": [call(us(12))]})
+    message_id = response.json()["data"]["messages"][0]["message_id"]
+    worker = wiring.build_worker(runtime)  # as `dovecote worker` builds it
+    try:
+        assert await worker.dispatcher.run_once() == 1  # sent: the WAV is rendered
+    finally:
+        await worker.dispatcher.close()
+
+    assert await given.exists(wav_key(message_id))
     assert (await client.get(f"/sandbox/voice/{message_id}.wav")).status_code == 200
 
 

@@ -61,7 +61,8 @@ async def test_connector_secrets_are_stored_sealed_and_echoed_only_as_ciphertext
     # Merging a change kept the sealed value, and the transport gets the clear one.
     async with app.state.runtime.engine.connect() as conn:
         connector = await store.get_connector(conn, "up")
-    transport = build(connector, app.state.runtime.settings, TRANSPORTS)
+    runtime = app.state.runtime
+    transport = build(connector, runtime.settings, TRANSPORTS, runtime.files)
     try:
         header = transport._client.auth._auth_header  # type: ignore[attr-defined]
         assert base64.b64decode(header.split()[1]).decode() == f"u:{CLEAR}"
@@ -84,7 +85,8 @@ async def test_a_password_typed_with_the_seal_prefix_is_sealed_and_reaches_the_u
     assert at_rest["password"] != typed and CLEAR not in json.dumps(at_rest)
     async with app.state.runtime.engine.connect() as conn:
         connector = await store.get_connector(conn, "odd")
-    transport = build(connector, app.state.runtime.settings, TRANSPORTS)
+    runtime = app.state.runtime
+    transport = build(connector, runtime.settings, TRANSPORTS, runtime.files)
     try:
         header = transport._client.auth._auth_header  # type: ignore[attr-defined]
         assert base64.b64decode(header.split()[1]).decode() == f"u:{typed}"

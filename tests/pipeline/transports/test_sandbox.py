@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dovecote import wiring
+from dovecote.files.store import open_store
 from dovecote.pipeline.transports import registry
 from dovecote.pipeline.transports.base import Job, Reply
 from dovecote.pipeline.transports.email_sandbox import EmailSandboxTransport
@@ -170,7 +171,7 @@ def test_the_wired_transports_are_the_sandboxes_built_from_the_settings() -> Non
         sandbox_receipt_delay=7, sandbox_rules=["+1555=expired"], sandbox_auto_replies=["+1=Hi"]
     )
 
-    transports = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings)
+    transports = registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings, open_store(settings))
 
     sandbox = transports["sms"]
     assert isinstance(sandbox, SandboxTransport)
@@ -182,7 +183,8 @@ def test_the_wired_transports_are_the_sandboxes_built_from_the_settings() -> Non
 
 def test_a_bad_rule_in_the_settings_stops_the_worker_from_starting() -> None:
     with pytest.raises(ValueError, match="bad sandbox rule"):
-        registry.build(wiring.CHANNELS, wiring.TRANSPORTS, Settings(sandbox_rules=["+1555:failed"]))
+        settings = Settings(sandbox_rules=["+1555:failed"])
+        registry.build(wiring.CHANNELS, wiring.TRANSPORTS, settings, open_store(settings))
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline.metrics import Metrics
 from dovecote.pipeline.routing.health import Board, Health
 from dovecote.pipeline.routing.store import Connector, open_settings, sealer
@@ -89,14 +90,17 @@ class Router:
         settings: Settings,
         defaults: Mapping[str, Transport],
         table: Mapping[str, str],
+        files: FileStore,
         metrics: Metrics | None = None,
     ) -> None:
         """`defaults`: channel → the transport its settings chose; `table`: the
-        transport table connectors name (`wiring.TRANSPORTS`)."""
+        transport table connectors name (`wiring.TRANSPORTS`); `files`: the process's
+        file store, for connectors' transports (`Runtime.files`)."""
         self.engine = engine
         self.settings = settings
         self.defaults = defaults
         self.table = table
+        self.files = files
         self.metrics = metrics
         self.cache = Cache(engine, settings.routing_refresh_seconds)
         # Shared with every worker through the database (`health.py`).
@@ -142,7 +146,7 @@ class Router:
         if live is not None:
             await live.transport.close()
             del self.live[connector.name]
-        transport = build(connector, self.settings, self.table)
+        transport = build(connector, self.settings, self.table, self.files)
         await registry.start({connector.name: transport}, self.pushed)
         # SMPP paces each submit_sm itself (its `throughput` setting); others per batch.
         rate = 0.0 if connector.transport == "smpp" else connector.throughput
@@ -369,7 +373,9 @@ def _tagged(outcome: Outcome, connector: str) -> Outcome:
     )
 
 
-def build(connector: Connector, settings: Settings, table: Mapping[str, str]) -> Transport:
+def build(
+    connector: Connector, settings: Settings, table: Mapping[str, str], files: FileStore
+) -> Transport:
     """A connector's transport: its class's `from_connector` when it has one (the http
     transport), else `from_settings` on a copy of the settings where the connector's
     keys replace the transport's own (`host` → `smpp_host` for an SMPP connector)."""
@@ -390,5 +396,5 @@ def build(connector: Connector, settings: Settings, table: Mapping[str, str]) ->
             raise ValueError(f"{connector.transport} has no setting {key!r}")
         update[field] = value
     merged = Settings.model_validate({**settings.model_dump(), **update})
-    transport = cls.from_settings(merged)
+    transport = cls.from_settings(merged, files)
     return transport

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from dovecote.files.store import FileStore
 from dovecote.settings import Settings
 
 OutcomeKind = Literal["sent", "delivered", "failed", "expired", "deferred"]
@@ -74,8 +75,10 @@ class Transport(Protocol):
 
 
 class TransportClass(Protocol):
-    """What the transport table names: a class built from the settings. A transport with
-    long-lived connections (an SMPP bind) opens them in an optional `async start()`,
-    which the worker awaits before the first batch, and closes them in `close()`."""
+    """What the transport table names: a class built from the settings and the process's
+    file store (`Runtime.files`, where the voice, fax and post sandboxes keep what they
+    render; the others ignore it). A transport with long-lived connections (an SMPP bind)
+    opens them in an optional `async start()`, which the worker awaits before the first
+    batch, and closes them in `close()`."""
 
-    def from_settings(self, settings: Settings) -> Transport: ...
+    def from_settings(self, settings: Settings, files: FileStore) -> Transport: ...

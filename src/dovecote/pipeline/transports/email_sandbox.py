@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.pipeline.transports.scripts import Rule, Scripts
@@ -36,7 +37,7 @@ class EmailSandboxTransport:
         self.scripts = Scripts.of(rules, (), refresh)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EmailSandboxTransport:
+    def from_settings(cls, settings: Settings, files: FileStore) -> EmailSandboxTransport:
         return cls(rules=settings.sandbox_rules, refresh=settings.sandbox_refresh_seconds)
 
     async def start(self, pushed: Pushed | None = None) -> None:

@@ -13,6 +13,7 @@ import importlib
 import inspect
 from collections.abc import Mapping, Sequence
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline.channel import Channel, ChannelError
 from dovecote.pipeline.transports.base import Transport, TransportClass
 from dovecote.settings import Settings
@@ -51,16 +52,17 @@ def check(channels: Sequence[Channel], table: Mapping[str, str], settings: Setti
 
 
 def build(
-    channels: Sequence[Channel], table: Mapping[str, str], settings: Settings
+    channels: Sequence[Channel], table: Mapping[str, str], settings: Settings, files: FileStore
 ) -> dict[str, Transport]:
-    """One transport instance per name in use, shared by the channels that chose it."""
+    """One transport instance per name in use, shared by the channels that chose it;
+    `files`: the process's file store (`Runtime.files`)."""
     check(channels, table, settings)
     instances: dict[str, Transport] = {}
     by_channel: dict[str, Transport] = {}
     for channel in channels:
         name = chosen(channel, settings)
         if name not in instances:
-            instances[name] = load(table[name]).from_settings(settings)
+            instances[name] = load(table[name]).from_settings(settings, files)
         by_channel[channel.name] = instances[name]
     return by_channel
 

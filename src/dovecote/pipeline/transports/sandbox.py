@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Self
 
-from dovecote.files.store import FileStore, open_store
+from dovecote.files.store import FileStore
 from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome, Reply
 from dovecote.pipeline.transports.scripts import Rule, Scripts
@@ -44,7 +44,7 @@ class SandboxTransport:
         self.scripts = Scripts.of(rules, auto_replies, refresh)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SandboxTransport:
+    def from_settings(cls, settings: Settings, files: FileStore) -> SandboxTransport:
         return cls(
             receipt_delay=settings.sandbox_receipt_delay,
             rules=settings.sandbox_rules,
@@ -130,9 +130,9 @@ class RenderingSandboxTransport(SandboxTransport):
         self.files = files
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Self:
+    def from_settings(cls, settings: Settings, files: FileStore) -> Self:
         return cls(
-            open_store(settings),
+            files,
             receipt_delay=settings.sandbox_receipt_delay,
             rules=settings.sandbox_rules,
             refresh=settings.sandbox_refresh_seconds,

@@ -23,6 +23,7 @@ from typing import Any
 
 import aiosmtplib
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.settings import Settings
 
@@ -71,7 +72,7 @@ class SmtpTransport:
         self.local_hostname = local_hostname
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpTransport:
+    def from_settings(cls, settings: Settings, files: FileStore) -> SmtpTransport:
         return cls(
             host=settings.smtp_host,
             port=settings.smtp_port,

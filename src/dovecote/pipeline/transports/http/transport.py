@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 
 from dovecote.files import links
+from dovecote.files.store import FileStore
 from dovecote.pipeline.transports.base import Job, Outcome
 from dovecote.pipeline.transports.http import shapes
 from dovecote.pipeline.transports.http.receipts import receipt_outcome
@@ -100,7 +101,7 @@ class HttpTransport:
         return f"HttpTransport({self.connector!r}, {self.url!r})"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HttpTransport:
+    def from_settings(cls, settings: Settings, files: FileStore) -> HttpTransport:
         raise ValueError(
             "the http transport needs an upstream and credentials: add it as a connector "
             "(`dovecote connectors add NAME http --set url=… --set username=… "

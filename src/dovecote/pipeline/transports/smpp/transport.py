@@ -39,6 +39,7 @@ from typing import Any
 from aiosmpplib import TON, DeliverSm, SubmitSm
 from aiosmpplib.state import SAR_MSG_REF_NUM, SAR_SEGMENT_SEQNUM, SAR_TOTAL_SEGMENTS
 
+from dovecote.files.store import FileStore
 from dovecote.pipeline import status as st
 from dovecote.pipeline.pushed import Pushed
 from dovecote.pipeline.transports.base import Job, Outcome, Reply
@@ -122,7 +123,7 @@ class SmppTransport:
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SmppTransport:
+    def from_settings(cls, settings: Settings, files: FileStore) -> SmppTransport:
         config = Config(
             host=settings.smpp_host,
             port=settings.smpp_port,
