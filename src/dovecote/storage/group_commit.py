@@ -19,7 +19,10 @@ that one transaction, commits once, and only then answers each caller:
   order would otherwise lock their accounts in arrival order, and a batch holding account 6
   while waiting for 5 deadlocks with a transfer holding 5 and waiting for 6 (PostgreSQL
   aborts one of them; the ledger storm test met it). Everything else that locks two
-  accounts (`billing.ledger.transfer`) locks them in id order too.
+  accounts (`billing.ledger.transfer`) locks them in id order too. It may also read, for
+  all the keys at once, what every unit would otherwise read for its own key (single
+  sends: the balances and the opt-out lists, `channels.sms.audience.begin_batch`), into
+  the batch's shared reads (`storage.deferred`).
 """
 
 from __future__ import annotations
