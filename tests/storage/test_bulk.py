@@ -186,6 +186,19 @@ async def test_execute_rows_runs_a_prebuilt_upsert_for_every_row(database_url: s
     assert sorted(stored) == [(1, {"v": 1}), (2, {"v": "changed"})]
 
 
+def event_columns(data: list[Any]) -> dict[str, list[Any]]:
+    """`events` rows, column by column, one per value of `data` (their JSON column)."""
+    return {
+        "message_id": [f"M{i}" for i in range(len(data))],
+        "account_id": [1] * len(data),
+        "user_id": [2] * len(data),
+        "channel": ["sms"] * len(data),
+        "type": ["queued"] * len(data),
+        "occurred_at": [5.0] * len(data),
+        "data": data,
+    }
+
+
 async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
     database_url: str,
 ) -> None:
@@ -202,15 +215,7 @@ async def test_a_json_object_shared_by_rows_is_encoded_once_and_written_to_each(
     assert encoded == [shared, {"price_micros": True}, {"price_micros": 1.0}, None]
 
     engine = create_engine(database_url)
-    columns: dict[str, list[Any]] = {
-        "message_id": [f"M{i}" for i in range(len(data))],
-        "account_id": [1] * len(data),
-        "user_id": [2] * len(data),
-        "channel": ["sms"] * len(data),
-        "type": ["queued"] * len(data),
-        "occurred_at": [5.0] * len(data),
-        "data": data,
-    }
+    columns = event_columns(data)
     async with engine.begin() as conn:
         await bulk.insert_columns(conn, events, columns)
         query = sa.select(events.c.data, sa.cast(events.c.data, sa.Text)).order_by(events.c.id)
@@ -231,15 +236,7 @@ async def test_json_objects_equal_in_python_but_not_as_json_are_not_written_as_o
     monkeypatch.setattr(bulk, "_SQLITE_VALUES_FROM", 2)
     data: list[Any] = [{"n": 1}, {"n": True}, {"n": 1.0}, {"n": 1}]
     engine = create_engine(database_url)
-    columns: dict[str, list[Any]] = {
-        "message_id": [f"M{i}" for i in range(len(data))],
-        "account_id": [1] * len(data),
-        "user_id": [2] * len(data),
-        "channel": ["sms"] * len(data),
-        "type": ["queued"] * len(data),
-        "occurred_at": [5.0] * len(data),
-        "data": data,
-    }
+    columns = event_columns(data)
     async with engine.begin() as conn:
         await bulk.insert_columns(conn, events, columns)
         query = sa.select(sa.cast(events.c.data, sa.Text)).order_by(events.c.id)

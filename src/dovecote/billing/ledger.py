@@ -216,9 +216,11 @@ async def _write_balances(conn: AsyncConnection, changes: list[tuple[int, int]])
 
 async def hold(conn: AsyncConnection, account_ids: Sequence[int]) -> None:
     """Lock the accounts' rows in id order (PostgreSQL; SQLite's write lock already holds
-    every row) and, in a group commit, keep their balances as read under the lock: the
-    batch's debits then read nothing. One statement for every account of the batch, where
-    each account's first debit read its own (`_held_balance`)."""
+    every row) — the order `transfer` takes two in, so that two transactions locking
+    overlapping sets wait on each other instead of deadlocking — and, in a group commit,
+    keep their balances as read under the lock: the batch's debits then read nothing. One
+    statement for every account of the batch, where each account's first debit read its
+    own (`_held_balance`)."""
     ids = sorted(set(account_ids))
     dialect = conn.dialect.name
     query = (

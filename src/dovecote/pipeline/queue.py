@@ -62,14 +62,6 @@ async def lock_account(conn: AsyncConnection, account_id: int) -> None:
         await conn.execute(query)
 
 
-async def lock_accounts(conn: AsyncConnection, account_ids: list[int]) -> None:
-    """`lock_account` for several accounts at once, in id order (the order
-    `billing.ledger.transfer` takes two in), so that two transactions locking overlapping
-    sets wait on each other instead of deadlocking. One statement, however many, which
-    also reads their balances for a group commit's debits (`ledger.hold`)."""
-    await ledger.hold(conn, account_ids)
-
-
 async def balance(conn: AsyncConnection, account_id: int) -> int:
     return await ledger.balance(conn, account_id)
 

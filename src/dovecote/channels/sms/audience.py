@@ -9,12 +9,12 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dovecote.billing import ledger
 from dovecote.channels.sms.compose import SmsRequest, compose, parse_list_id
 from dovecote.contacts import audience, optouts, personalise
 from dovecote.contacts import store as contact_store
 from dovecote.core.errors import InvalidInput
 from dovecote.core.models import Principal
-from dovecote.pipeline import queue
 from dovecote.pipeline.outbound import MAX_MESSAGES, Outbound
 from dovecote.pipeline.pricing import PriceBook
 from dovecote.storage import deferred
@@ -25,10 +25,10 @@ OPTED_OUT = "OPTED_OUT"
 async def begin_batch(conn: AsyncConnection, account_ids: list[int]) -> None:
     """What a group-commit batch of single sends does before its first unit
     (`Runtime.writer`): its accounts locked with their balances read
-    (`queue.lock_accounts`), and which of them have an opt-out list. One statement each for
+    (`billing.ledger.hold`), and which of them have an opt-out list. One statement each for
     all the batch's accounts, where each account's first send read its own — with eight
     busy accounts, sixteen statements per batch instead of two."""
-    await queue.lock_accounts(conn, account_ids)
+    await ledger.hold(conn, account_ids)
     batch = deferred.of(conn)
     if batch is not None:
         await contact_store.read_opt_out_lists(conn, batch, account_ids)
